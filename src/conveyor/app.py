@@ -1,0 +1,181 @@
+"""The application object: job registration, enqueueing, reading jobs, and draining.
+
+One `Conveyor` per process is typical. Its storage is opened lazily, once per event loop
+(a database connection belongs to the loop that opened it); blocking calls run on a private
+loop per thread (see `blocking`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import os
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, overload
+
+from conveyor import backoff, blocking, encoding, errors, model, options, registry
+from conveyor import clock as clocks
+from conveyor.backends import base
+
+P = ParamSpec("P")
+R = TypeVar("R")
+DEFAULT_URL = "sqlite:///conveyor.db"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Tunables with production defaults (see DESIGN.md section 6)."""
+
+    payload_limit: int = 1024 * 1024
+    result_limit: int = 64 * 1024
+    max_errors: int = 20
+    error_limit: int = 16 * 1024
+    heartbeat_interval: float = 5.0
+    lease_timeout: float = 60.0
+    rescue_interval: float = 15.0
+    stage_interval: float = 1.0
+    auto_migrate: bool = True
+
+
+class Conveyor:
+    """Registers jobs and talks to storage. `Conveyor()` reads `$CONVEYOR_URL`."""
+
+    def __init__(self, url: str | None = None, *, clock: clocks.Clock | None = None,
+                 settings: Settings | None = None) -> None:
+        self.url = url or os.environ.get("CONVEYOR_URL") or DEFAULT_URL
+        base.scheme_of(self.url)
+        self.clock: clocks.Clock = clock or _system_clock()
+        self.settings = settings or Settings()
+        self.registry = registry.Registry()
+        self.blocking = blocking.BlockingRunner()
+        self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, base.Backend] = \
+            weakref.WeakKeyDictionary()
+        self._migrated = False
+
+    def __repr__(self) -> str:
+        return f"Conveyor({self.url!r})"
+
+    # -- declaring jobs -------------------------------------------------------------------
+
+    @overload
+    def job(self, func: Callable[P, R], /) -> registry.JobType[P, R]: ...
+
+    @overload
+    def job(self, func: None = None, /, **config: Any
+            ) -> Callable[[Callable[P, R]], registry.JobType[P, R]]: ...
+
+    def job(self, func: Callable[P, R] | None = None, /, **config: Any) -> Any:
+        """Declare a job: `@app.job` or `@app.job(queue=..., priority=..., max_attempts=...,
+        backoff=[30, 60] | seconds | callable, timeout=..., on_discard=..., name=...)`."""
+        if func is not None:
+            return self._register(func, config)
+        return lambda f: self._register(f, config)
+
+    def _register(self, func: Callable[P, R], config: dict[str, Any]) -> registry.JobType[P, R]:
+        config = dict(config)
+        name = config.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
+        on_discard = config.pop("on_discard", None)
+        try:
+            policy = backoff.resolve(config.pop("backoff", None))
+        except (TypeError, ValueError) as exc:
+            raise errors.ConfigurationError(f"job {name!r}: backoff is invalid: {exc}") from None
+        defaults = options.build(name, **config)
+        job_type = registry.JobType(
+            app=self, name=name, func=func, defaults=defaults, backoff=policy,
+            on_discard=on_discard, is_async=inspect.iscoroutinefunction(func),
+            signature=inspect.signature(func),
+        )
+        self.registry.add(job_type)
+        return job_type
+
+    # -- storage --------------------------------------------------------------------------
+
+    async def storage(self) -> base.Backend:
+        """The backend for the running event loop, migrated on first use if configured."""
+        loop = asyncio.get_running_loop()
+        backend = self._backends.get(loop)
+        if backend is None:
+            backend = base.open_backend(self.url)
+            self._backends[loop] = backend
+            if self.settings.auto_migrate and not self._migrated:
+                await backend.migrate()
+                self._migrated = True
+        return backend
+
+    async def amigrate(self) -> list[int]:
+        backend = await self.storage()
+        return await backend.migrate()
+
+    def migrate(self) -> list[int]:
+        return self.blocking.run(self.amigrate)
+
+    async def insert(self, rows: Sequence[model.NewJob]) -> list[model.Job]:
+        """Insert already-validated rows atomically and return them as jobs."""
+        if not rows:
+            return []
+        now = self.clock.now()
+        inserted = await (await self.storage()).insert(rows, now)
+        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections."""
+        backend = self._backends.pop(asyncio.get_running_loop(), None)
+        if backend is not None:
+            await backend.close()
+
+    def close(self) -> None:
+        """Close every connection the blocking API opened."""
+        self.blocking.close(self.aclose)
+
+    # -- reading jobs ---------------------------------------------------------------------
+
+    async def aget(self, job_id: int) -> model.Job:
+        job = await (await self.storage()).get(job_id)
+        if job is None:
+            raise errors.JobNotFound(f"no job with id {job_id}")
+        return job
+
+    def get(self, job_id: int) -> model.Job:
+        return self.blocking.run(lambda: self.aget(job_id))
+
+    async def ajobs(self, where: base.JobFilter | None = None) -> list[model.Job]:
+        return await (await self.storage()).query(where or base.JobFilter())
+
+    def jobs(self, where: base.JobFilter | None = None) -> list[model.Job]:
+        return self.blocking.run(lambda: self.ajobs(where))
+
+    async def acounts(self) -> dict[tuple[str, model.JobState], int]:
+        return dict(await (await self.storage()).counts())
+
+    def counts(self) -> dict[tuple[str, model.JobState], int]:
+        return self.blocking.run(self.acounts)
+
+    # -- running jobs in this process -----------------------------------------------------
+
+    async def adrain(self, queues: Sequence[str] | None = None, concurrency: int = 10) -> int:
+        """Run every due job (optionally only in `queues`) here until none is left.
+        Returns how many attempts ran. For tests and scripts."""
+        from conveyor.worker import runner
+
+        worker = runner.Worker(self, runner.WorkerConfig(
+            queues=tuple(queues or ()), concurrency=concurrency, burst=True,
+            leader=False, heartbeat_thread=False, install_signals=False))
+        return await worker.run()
+
+    def drain(self, queues: Sequence[str] | None = None, concurrency: int = 10) -> int:
+        return self.blocking.run(lambda: self.adrain(queues, concurrency))
+
+
+def _system_clock() -> clocks.Clock:
+    return clocks.SystemClock()
+
+
+def _job_of(row: model.NewJob, done: model.Inserted, now: Any) -> model.Job:
+    return model.Job(
+        id=done.id, name=row.name, queue=row.queue, state=done.state, priority=row.priority,
+        args=encoding.loads(row.args_json), kwargs=encoding.loads(row.kwargs_json),
+        attempt=0, max_attempts=row.max_attempts, run_at=row.run_at, inserted_at=now,
+        meta=encoding.loads(row.meta_json),
+    )

@@ -1,0 +1,1 @@
+"""Storage backends behind one narrow, SQL-free seam (see `base.Backend`)."""

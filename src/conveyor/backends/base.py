@@ -1,0 +1,128 @@
+"""The backend seam: what storage must do, named after what happens to jobs.
+
+Backends only persist. Policy (backoff, retry decisions, limits math) lives above, in Python,
+so SQLite and PostgreSQL behave the same; `tests/contract/` runs one suite against both.
+Every method is one transaction. `now` is always passed in: time is a parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from conveyor import errors, model, outcome
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobFilter:
+    """Which jobs a query looks at. Empty fields match everything."""
+
+    ids: Sequence[int] = ()
+    states: Sequence[model.JobState] = ()
+    queues: Sequence[str] = ()
+    names: Sequence[str] = ()
+    limit: int = 100
+    after_id: int | None = None
+    """Keyset paging: only ids greater than this, in ascending order."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settled:
+    """What `finish` did: ids whose outcome was written, and ids whose lease was lost."""
+
+    written: frozenset[int]
+    lost: frozenset[int]
+
+
+class Backend(Protocol):
+    """Persistence for jobs, workers and leases. Implementations: sqlite, postgres."""
+
+    url: str
+
+    async def migrate(self) -> list[int]:
+        """Apply pending numbered migrations; return the versions applied."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
+        """Insert all jobs atomically (all or none); results are in input order."""
+        ...
+
+    async def claim(self, queues: Sequence[str], limit: int, worker: str,
+                    now: datetime) -> list[model.Job]:
+        """Move up to `limit` available jobs to `running`, serving `queues` in the given order."""
+        ...
+
+    async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
+                     max_errors: int) -> Settled:
+        """Settle attempts with compare-and-set on (state='running', attempt)."""
+        ...
+
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
+        """Record that `worker` is alive (registers it on first call)."""
+        ...
+
+    async def retire(self, worker: str) -> None:
+        """Forget a worker that stopped cleanly; its leftover running jobs become rescuable."""
+        ...
+
+    async def wait(self, queues: Sequence[str], timeout: float) -> bool:
+        """Sleep until jobs may be available in `queues` or `timeout` passes; True if woken."""
+        ...
+
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
+        """Take or renew the named lease for `ttl` seconds; False if someone else holds it."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up early (clean shutdown) so another process takes over at once."""
+        ...
+
+    async def stage(self, now: datetime, limit: int) -> int:
+        """Make due scheduled/retryable jobs available; return how many moved."""
+        ...
+
+    async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
+                     max_errors: int) -> int:
+        """Running jobs of workers silent since `stale_before`: retry now, or discard when
+        out of attempts; return how many."""
+        ...
+
+    async def get(self, job_id: int) -> model.Job | None: ...
+
+    async def query(self, where: JobFilter) -> list[model.Job]:
+        """Jobs matching `where`, ascending id, at most `where.limit`."""
+        ...
+
+    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
+        """Number of jobs per (queue, state)."""
+        ...
+
+
+def scheme_of(url: str) -> str:
+    scheme = urlsplit(url).scheme.split("+", 1)[0]
+    if not scheme:
+        raise errors.InvalidUrl(
+            f"storage URL {url!r} has no scheme; use sqlite:///path.db or postgresql://host/db"
+        )
+    return scheme
+
+
+def open_backend(url: str) -> Backend:
+    """Create (without connecting) the backend a URL names."""
+    scheme = scheme_of(url)
+    if scheme == "sqlite":
+        from conveyor.backends.sqlite import backend as sqlite_backend
+
+        return sqlite_backend.SqliteBackend(url)
+    if scheme in ("postgresql", "postgres"):
+        from conveyor.backends.postgres import backend as postgres_backend
+
+        return postgres_backend.PostgresBackend(url)
+    raise errors.InvalidUrl(
+        f"storage URL {url!r} uses unknown scheme {scheme!r}; supported: sqlite, postgresql"
+    )

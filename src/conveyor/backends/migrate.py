@@ -1,0 +1,35 @@
+"""Numbered migrations shipped as `migrations/NNNN_name.sql` beside each backend."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from importlib import resources
+
+_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def discover(package: str) -> list[Migration]:
+    """All migrations of a backend package, in version order; gaps are an error."""
+    found = []
+    for entry in resources.files(package).joinpath("migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    expected = list(range(1, len(found) + 1))
+    if [m.version for m in found] != expected:
+        raise RuntimeError(f"migrations of {package} are not numbered 1..n: "
+                           f"{[m.version for m in found]}")
+    return found
+
+
+def pending(available: list[Migration], applied: set[int]) -> list[Migration]:
+    return [m for m in available if m.version not in applied]

@@ -1,0 +1,26 @@
+"""Named SQL statements kept in `.sql` files beside each backend.
+
+A file holds blocks that start with `-- name: <name>`; everything up to the next such line is
+that statement. Keeping SQL out of Python makes each statement readable and reviewable whole.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+
+
+def parse(text: str) -> dict[str, str]:
+    parts = _NAME.split(text)
+    statements: dict[str, str] = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        if name in statements:
+            raise ValueError(f"SQL statement {name!r} is defined twice")
+        statements[name] = body.strip().rstrip(";")
+    return statements
+
+
+def load(package: str, filename: str = "queries.sql") -> dict[str, str]:
+    return parse(resources.files(package).joinpath(filename).read_text())

@@ -1,0 +1,373 @@
+"""SQLite backend: the embedded default, one file, zero set-up.
+
+WAL journal, `synchronous=NORMAL`, and every write inside `BEGIN IMMEDIATE`. SQLite's own busy
+handler would block the event loop, so it is off (`busy_timeout=0`): a busy database is retried
+here with short asynchronous sleeps until `busy_deadline`, and then reported as
+`StorageUnavailable` - a "database is locked" error never reaches a caller.
+
+Statements are tiny and run directly on the event loop (a thread hop costs more than they do).
+Wake-ups: an in-process event for this connection's own writes, and `PRAGMA data_version`
+polling (a shared-memory read) for commits made by other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from conveyor import encoding, errors, model, outcome
+from conveyor.backends import base, migrate, sqlfile
+
+T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_VERSION = (3, 38, 0)
+_QUERIES = sqlfile.load("conveyor.backends.sqlite")
+_BUSY_MARKERS = ("database is locked", "database table is locked", "database is busy")
+
+
+def to_micros(when: datetime) -> int:
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def path_of(url: str) -> str:
+    """`sqlite:///rel.db` is relative to the working directory, `sqlite:////abs.db` absolute."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or parts.netloc:
+        raise errors.InvalidUrl(f"SQLite URL {url!r} must look like sqlite:///path/to/file.db")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if not path or path == ":memory:":
+        raise errors.InvalidUrl(
+            f"SQLite URL {url!r} names no file; workers and producers share one database "
+            "file, so in-memory databases are not supported"
+        )
+    return path
+
+
+class SqliteBackend:
+    """`base.Backend` on one SQLite file; one connection per instance."""
+
+    def __init__(self, url: str, *, busy_deadline: float | None = None,
+                 poll_interval: float | None = None) -> None:
+        self.url = url
+        self.path = path_of(url)
+        query = parse_qs(urlsplit(url).query)
+        self.busy_deadline = busy_deadline or float(query.get("busy_timeout", ["60"])[0])
+        self.poll_interval = poll_interval or float(query.get("poll", ["0.002"])[0])
+        self._conn: sqlite3.Connection | None = None
+        self._wake = asyncio.Event()
+        self._data_version = -1
+
+    # -- connection and transactions ------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if sqlite3.sqlite_version_info < _MIN_VERSION:
+            raise errors.ConfigurationError(
+                f"SQLite {sqlite3.sqlite_version} is too old; Conveyor needs 3.38 or newer"
+            )
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 0")
+            self._retry_sync(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise errors.StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") \
+                from None
+        return conn
+
+    def _retry_sync(self, action: Callable[[], T]) -> T:
+        """Start-up only (before any loop work): retry a busy pragma with blocking sleeps."""
+        deadline = time.monotonic() + self.busy_deadline
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run `work` in one transaction, retrying while the database is busy."""
+        conn = self._connection()
+        deadline = time.monotonic() + self.busy_deadline
+        pause = 0.0002
+        while True:
+            try:
+                return _transaction(conn, work, write)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise errors.StorageUnavailable(
+                        f"SQLite database {self.path!r} failed: {exc}") from None
+                if time.monotonic() > deadline:
+                    raise errors.StorageUnavailable(
+                        f"SQLite database {self.path!r} stayed locked for more than "
+                        f"{self.busy_deadline:g}s; nothing was written") from None
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.02)
+
+    def _notify(self) -> None:
+        self._wake.set()
+
+    # -- the seam -------------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        def work(conn: sqlite3.Connection) -> list[int]:
+            conn.execute("CREATE TABLE IF NOT EXISTS conveyor_migrations ("
+                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                         "applied_at INTEGER NOT NULL)")
+            applied = {row[0] for row in conn.execute("SELECT version FROM conveyor_migrations")}
+            done = []
+            for step in migrate.pending(migrate.discover("conveyor.backends.sqlite"), applied):
+                for statement in _statements(step.sql):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO conveyor_migrations VALUES (?, ?, ?)",
+                             (step.version, step.name, to_micros(datetime.now(UTC))))
+                done.append(step.version)
+            return done
+
+        return await self._run(work, write=True)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
+        now_us = to_micros(now)
+        states = [job.initial_state(now) for job in jobs]
+        rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
+                 j.max_attempts, to_micros(j.run_at), now_us) for j, s in zip(jobs, states,
+                                                                               strict=True)]
+
+        def work(conn: sqlite3.Connection) -> int:
+            conn.executemany(_QUERIES["insert_job"], rows)
+            # We hold the write lock and ids come from AUTOINCREMENT: they are contiguous.
+            last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            return last
+
+        if not rows:
+            return []
+        last = await self._run(work, write=True)
+        self._notify()
+        first = last - len(rows) + 1
+        return [model.Inserted(first + i, state) for i, state in enumerate(states)]
+
+    async def claim(self, queues: Sequence[str], limit: int, worker: str,
+                    now: datetime) -> list[model.Job]:
+        now_us = to_micros(now)
+
+        def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            rows: list[sqlite3.Row] = []
+            for queue in queues:
+                if len(rows) >= limit:
+                    break
+                got = conn.execute(_QUERIES["claim"], {"now": now_us, "worker": worker,
+                                                       "queue": queue,
+                                                       "limit": limit - len(rows)}).fetchall()
+                got.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
+                rows.extend(got)
+            return rows
+
+        return [job_from_row(row) for row in await self._run(work, write=True)]
+
+    async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
+                     max_errors: int) -> base.Settled:
+        batches = _group(outcomes)
+        now_us = to_micros(now)
+
+        def work(conn: sqlite3.Connection) -> set[int]:
+            written: set[int] = set()
+            for statement, batch in batches.items():
+                params = {"batch": orjson.dumps(batch).decode(), "now": now_us,
+                          "max_errors": max_errors}
+                written.update(row[0] for row in conn.execute(_QUERIES[statement], params))
+            return written
+
+        if not outcomes:
+            return base.Settled(frozenset(), frozenset())
+        written = await self._run(work, write=True)
+        if "interrupt" in batches:
+            self._notify()
+        asked = {o.job_id for o in outcomes}
+        return base.Settled(frozenset(written), frozenset(asked - written))
+
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
+        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
+                  "now": to_micros(now)}
+        await self._run(lambda conn: conn.execute(_QUERIES["heartbeat"], params), write=True)
+
+    async def retire(self, worker: str) -> None:
+        await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}),
+                        write=True)
+
+    async def wait(self, queues: Sequence[str], timeout: float) -> bool:
+        conn = self._connection()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._wake.is_set():
+                self._wake.clear()
+                return True
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                first_look = self._data_version == -1
+                self._data_version = version
+                if not first_look:
+                    return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(self.poll_interval, remaining))
+
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
+        params = {"name": name, "holder": holder, "now": to_micros(now),
+                  "expires_at": to_micros(now + timedelta(seconds=ttl))}
+        row = await self._run(lambda conn: conn.execute(_QUERIES["lease"], params).fetchone(),
+                              write=True)
+        return row is not None and row[0] == holder
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._run(lambda conn: conn.execute(_QUERIES["release"],
+                                                  {"name": name, "holder": holder}), write=True)
+
+    async def stage(self, now: datetime, limit: int) -> int:
+        params = {"now": to_micros(now), "limit": limit}
+        moved = await self._run(lambda conn: conn.execute(_QUERIES["stage"], params).rowcount,
+                                write=True)
+        if moved:
+            self._notify()
+        return moved
+
+    async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
+                     max_errors: int) -> int:
+        params = {"stale_before": to_micros(stale_before), "now": to_micros(now),
+                  "error": error_json, "max_errors": max_errors}
+        return await self._run(lambda conn: conn.execute(_QUERIES["rescue"], params).rowcount,
+                               write=True)
+
+    async def get(self, job_id: int) -> model.Job | None:
+        row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
+                              .fetchone(), write=False)
+        return None if row is None else job_from_row(row)
+
+    async def query(self, where: base.JobFilter) -> list[model.Job]:
+        def as_json(values: Sequence[Any]) -> str | None:
+            return orjson.dumps(list(values)).decode() if values else None
+
+        params = {"ids": as_json(where.ids), "states": as_json(where.states),
+                  "queues": as_json(where.queues), "names": as_json(where.names),
+                  "after_id": where.after_id or 0, "limit": where.limit}
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["query"], params).fetchall(),
+                               write=False)
+        return [job_from_row(row) for row in rows]
+
+    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
+                               write=False)
+        return {(row[0], model.JobState(row[1])): row[2] for row in rows}
+
+
+def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],
+                 write: bool) -> T:
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _BUSY_MARKERS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (handles triggers via `complete_statement`)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in current.splitlines()
+    ):
+        raise ValueError(f"unterminated SQL statement in migration: {current[:80]!r}")
+    return statements
+
+
+_STATEMENT_OF = {
+    outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
+    outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
+}
+
+
+def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]]]:
+    """Split outcomes into one JSON batch per statement."""
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for item in outcomes:
+        entry: dict[str, Any] = {"id": item.job_id, "attempt": item.attempt}
+        match item:
+            case outcome.Completed(result_json=result):
+                entry["result"] = result
+            case outcome.Failed(error_json=error, retry_at=retry_at):
+                entry["error"] = error
+                entry["run_at"] = None if retry_at is None else to_micros(retry_at)
+            case outcome.Snoozed(run_at=run_at):
+                entry["run_at"] = to_micros(run_at)
+            case outcome.Cancelled(error_json=error) | outcome.Interrupted(error_json=error):
+                entry["error"] = error
+        batches.setdefault(_STATEMENT_OF[type(item)], []).append(entry)
+    return batches
+
+
+def job_from_row(row: sqlite3.Row) -> model.Job:
+    """Build a Job; a row whose JSON cannot be decoded becomes a Job marked `malformed`."""
+    malformed = None
+    try:
+        args, kwargs = encoding.loads(row["args"]), encoding.loads(row["kwargs"])
+        meta = encoding.loads(row["meta"])
+        if not isinstance(args, list) or not isinstance(kwargs, dict) \
+                or not isinstance(meta, dict):
+            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
+    except errors.MalformedJob as exc:
+        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
+    try:
+        errs = tuple(model.JobError.from_json(e) for e in encoding.loads(row["errors"]) or ())
+        result = encoding.loads(row["result"])
+    except (errors.MalformedJob, KeyError, TypeError, ValueError):
+        errs, result = (), None
+    return model.Job(
+        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
+        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
+        max_attempts=row["max_attempts"], run_at=from_micros(row["run_at"]) or _EPOCH,
+        inserted_at=from_micros(row["inserted_at"]) or _EPOCH,
+        attempted_at=from_micros(row["attempted_at"]),
+        finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
+        errors=errs, result=result, meta=meta, malformed=malformed,
+    )

@@ -1,0 +1,125 @@
+-- Named statements of the SQLite backend. Parameters are named (:name).
+-- Batches arrive as one JSON array parameter read with json_each, so a batch of any size is
+-- one statement. Timestamps are integer microseconds since the epoch.
+
+-- name: insert_job
+INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
+                           run_at, inserted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: claim
+UPDATE conveyor_jobs
+   SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker
+ WHERE id IN (SELECT id FROM conveyor_jobs
+               WHERE state = 'available' AND queue = :queue
+               ORDER BY priority, run_at, id
+               LIMIT :limit)
+RETURNING *
+
+-- name: complete
+UPDATE conveyor_jobs
+   SET state = 'completed', finalized_at = :now, result = o.value ->> '$.result'
+  FROM json_each(:batch) AS o
+ WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
+   AND conveyor_jobs.state = 'running'
+RETURNING conveyor_jobs.id
+
+-- name: fail
+-- Retry at run_at, or discard when run_at is null; appends the error and keeps the last :max_errors.
+UPDATE conveyor_jobs
+   SET state = CASE WHEN o.value ->> '$.run_at' IS NULL THEN 'discarded' ELSE 'retryable' END,
+       run_at = coalesce(o.value ->> '$.run_at', conveyor_jobs.run_at),
+       finalized_at = CASE WHEN o.value ->> '$.run_at' IS NULL THEN :now END,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
+                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+  FROM json_each(:batch) AS o
+ WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
+   AND conveyor_jobs.state = 'running'
+RETURNING conveyor_jobs.id
+
+-- name: snooze
+-- Back to scheduled without using the attempt.
+UPDATE conveyor_jobs
+   SET state = 'scheduled', run_at = o.value ->> '$.run_at', attempt = attempt - 1
+  FROM json_each(:batch) AS o
+ WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
+   AND conveyor_jobs.state = 'running'
+RETURNING conveyor_jobs.id
+
+-- name: cancel_running
+UPDATE conveyor_jobs
+   SET state = 'cancelled', finalized_at = :now,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
+                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+  FROM json_each(:batch) AS o
+ WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
+   AND conveyor_jobs.state = 'running'
+RETURNING conveyor_jobs.id
+
+-- name: interrupt
+-- Shutdown: back to available at once, attempt refunded, reason kept.
+UPDATE conveyor_jobs
+   SET state = 'available', attempt = attempt - 1, run_at = :now,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
+                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+  FROM json_each(:batch) AS o
+ WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
+   AND conveyor_jobs.state = 'running'
+RETURNING conveyor_jobs.id
+
+-- name: heartbeat
+INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
+VALUES (:worker, :queues, :now, :now)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+
+-- name: retire
+DELETE FROM conveyor_workers WHERE id = :worker
+
+-- name: lease
+INSERT INTO conveyor_leases (name, holder, expires_at)
+VALUES (:name, :holder, :expires_at)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+ WHERE conveyor_leases.holder = excluded.holder OR conveyor_leases.expires_at <= :now
+RETURNING holder
+
+-- name: release
+DELETE FROM conveyor_leases WHERE name = :name AND holder = :holder
+
+-- name: stage
+UPDATE conveyor_jobs SET state = 'available'
+ WHERE id IN (SELECT id FROM conveyor_jobs
+               WHERE state IN ('scheduled', 'retryable') AND run_at <= :now
+               ORDER BY run_at
+               LIMIT :limit)
+
+-- name: rescue
+-- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
+UPDATE conveyor_jobs
+   SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+       run_at = :now,
+       finalized_at = CASE WHEN attempt >= max_attempts THEN :now END,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]',
+                                      json_set(:error, '$.attempt', attempt))
+                     ELSE json_insert(errors, '$[#]', json_set(:error, '$.attempt', attempt)) END
+ WHERE state = 'running'
+   AND attempted_by NOT IN (SELECT id FROM conveyor_workers WHERE heartbeat_at >= :stale_before)
+
+-- name: get
+SELECT * FROM conveyor_jobs WHERE id = :id
+
+-- name: counts
+SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+
+-- name: query
+SELECT * FROM conveyor_jobs
+ WHERE (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+   AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+   AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+   AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
+   AND id > :after_id
+ ORDER BY id
+ LIMIT :limit

@@ -1,0 +1,34 @@
+"""Exceptions job code raises to steer its own job (not failures)."""
+
+from __future__ import annotations
+
+
+class JobControl(Exception):
+    """Base of the control exceptions; never recorded as a failure by itself."""
+
+
+class Retry(JobControl):
+    """Fail this attempt on purpose and run again in `in_` seconds (uses an attempt)."""
+
+    def __init__(self, in_: float | None = None, reason: str = "retry requested") -> None:
+        super().__init__(reason)
+        self.in_ = in_
+        self.reason = reason
+
+
+class Snooze(JobControl):
+    """Run again in `seconds` without using an attempt."""
+
+    def __init__(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"Snooze seconds must be >= 0, got {seconds}")
+        super().__init__(f"snoozed for {seconds}s")
+        self.seconds = seconds
+
+
+class Cancel(JobControl):
+    """Stop this job for good; it ends `cancelled` with the reason."""
+
+    def __init__(self, reason: str = "cancelled by job") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,43 @@
+"""Every error Conveyor raises on purpose. Messages name the job, the field and the limit."""
+
+from __future__ import annotations
+
+
+class ConveyorError(Exception):
+    """Base class of all Conveyor errors."""
+
+
+class ConfigurationError(ConveyorError):
+    """A job declaration, option or setting is invalid (caught at registration or start)."""
+
+
+class InvalidUrl(ConfigurationError):
+    """The storage URL names no supported backend or is malformed."""
+
+
+class UnknownJob(ConveyorError):
+    """No job with that name is registered in this application."""
+
+
+class InvalidArguments(ConveyorError):
+    """The arguments do not match the job function's signature."""
+
+
+class Unserializable(ConveyorError):
+    """A value cannot be stored as strict JSON (sets, objects, NaN, non-string keys...)."""
+
+
+class PayloadTooLarge(ConveyorError):
+    """The encoded arguments or result exceed the configured limit."""
+
+
+class JobNotFound(ConveyorError):
+    """No job with that id exists."""
+
+
+class StorageUnavailable(ConveyorError):
+    """The database cannot be reached or stayed busy past the deadline; nothing was written."""
+
+
+class MalformedJob(ConveyorError):
+    """A stored row cannot be decoded (set by hand, or written by an incompatible version)."""

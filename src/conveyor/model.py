@@ -1,0 +1,149 @@
+"""The job record, its states and the only transitions allowed between them.
+
+Every other module builds its state changes from `TRANSITIONS`; the backends' guarded
+updates and CHECK constraints mirror it, and `tests/unit/test_model.py` pins it down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class JobState(StrEnum):
+    """Where a job is in its life. Final states never change again (except by an operator)."""
+
+    PENDING = "pending"
+    """Waits for other jobs (dependencies) or its batch; never claimed."""
+    SCHEDULED = "scheduled"
+    """`run_at` is in the future: delayed, snoozed or held back by a limit."""
+    AVAILABLE = "available"
+    """Due now; a worker may claim it."""
+    RUNNING = "running"
+    """Claimed by a worker, `attempt` was incremented, the worker heartbeats."""
+    RETRYABLE = "retryable"
+    """The last attempt failed; runs again at `run_at` (backoff)."""
+    COMPLETED = "completed"
+    """Finished successfully (final)."""
+    DISCARDED = "discarded"
+    """Failed its last attempt or cannot run at all (final)."""
+    CANCELLED = "cancelled"
+    """Stopped by code or by an operator (final)."""
+
+
+S = JobState
+
+FINAL_STATES: frozenset[JobState] = frozenset({S.COMPLETED, S.DISCARDED, S.CANCELLED})
+"""States a job never leaves by itself; `finalized_at` is set exactly for these."""
+
+WAITING_STATES: frozenset[JobState] = frozenset({S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RETRYABLE})
+"""Non-final states in which no worker holds the job."""
+
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    S.PENDING: frozenset({S.SCHEDULED, S.AVAILABLE, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.AVAILABLE, S.CANCELLED}),
+    S.AVAILABLE: frozenset({S.RUNNING, S.SCHEDULED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.COMPLETED, S.RETRYABLE, S.DISCARDED, S.CANCELLED,
+                          S.SCHEDULED, S.AVAILABLE}),
+    S.RETRYABLE: frozenset({S.AVAILABLE, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.DISCARDED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+"""Transitions the engine makes by itself. From `running`: completed, failed with a retry
+(retryable), failed for good (discarded), cancelled, snoozed (scheduled) and interrupted by a
+shutdown (available). Operator actions (retry a discarded job, ...) are listed separately."""
+
+OPERATOR_RETRY_FROM: frozenset[JobState] = frozenset(
+    {S.SCHEDULED, S.RETRYABLE, S.COMPLETED, S.DISCARDED, S.CANCELLED}
+)
+"""States from which an operator may send a job back to `available` with fresh attempts."""
+
+
+def can_transition(source: JobState, target: JobState) -> bool:
+    """Whether the engine may move a job from `source` to `target`."""
+    return target in TRANSITIONS[source]
+
+
+def sources_of(target: JobState) -> frozenset[JobState]:
+    """Every state the engine may leave to reach `target`; used to build update guards."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobError:
+    """One failed attempt, as recorded on the job."""
+
+    attempt: int
+    at: datetime
+    type: str
+    message: str
+    traceback: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "at": self.at.isoformat(), "type": self.type,
+                "message": self.message, "traceback": self.traceback}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobError:
+        return cls(attempt=int(data.get("attempt", 0)), at=datetime.fromisoformat(data["at"]),
+                   type=str(data.get("type", "")), message=str(data.get("message", "")),
+                   traceback=str(data.get("traceback", "")))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Job:
+    """One row of the jobs table, as the application sees it."""
+
+    id: int
+    name: str
+    queue: str
+    state: JobState
+    priority: int
+    args: Sequence[Any]
+    kwargs: Mapping[str, Any]
+    attempt: int
+    max_attempts: int
+    run_at: datetime
+    inserted_at: datetime
+    attempted_at: datetime | None = None
+    finalized_at: datetime | None = None
+    attempted_by: str | None = None
+    errors: Sequence[JobError] = ()
+    result: Any = None
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    duplicate: bool = False
+    malformed: str | None = None
+    """Why the stored row could not be decoded; such a job is discarded, never run."""
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job about to be inserted: arguments already encoded and checked."""
+
+    name: str
+    queue: str
+    priority: int
+    args_json: str
+    kwargs_json: str
+    max_attempts: int
+    run_at: datetime
+    meta_json: str = "{}"
+
+    def initial_state(self, now: datetime) -> JobState:
+        return S.SCHEDULED if self.run_at > now else S.AVAILABLE
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inserted:
+    """What the backend reports for each inserted job, in input order."""
+
+    id: int
+    state: JobState

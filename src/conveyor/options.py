@@ -1,0 +1,76 @@
+"""Per-job-type defaults and per-enqueue overrides, validated where they are written."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import Any
+
+from conveyor import errors
+
+DEFAULT_QUEUE = "default"
+DEFAULT_MAX_ATTEMPTS = 20
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EnqueueOptions:
+    """Where, when and how often a job runs. `None` means "use the job type's default"."""
+
+    queue: str | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    delay: float | None = None
+    run_at: datetime | None = None
+    retry_until: datetime | None = None
+    timeout: float | None = None
+
+    def merged(self, override: EnqueueOptions) -> EnqueueOptions:
+        """`override`'s set fields win; `delay` and `run_at` replace each other."""
+        changes = {f.name: getattr(override, f.name) for f in dataclasses.fields(override)
+                   if getattr(override, f.name) is not None}
+        if "delay" in changes:
+            changes.setdefault("run_at", None)
+        elif "run_at" in changes:
+            changes["delay"] = None
+        return dataclasses.replace(self, **changes)
+
+    def run_time(self, now: datetime) -> datetime:
+        if self.run_at is not None:
+            return self.run_at
+        if self.delay:
+            return now + timedelta(seconds=self.delay)
+        return now
+
+
+def build(job: str, **values: Any) -> EnqueueOptions:
+    """Validate raw keyword options for `job` and return them as `EnqueueOptions`."""
+    unknown = set(values) - {f.name for f in dataclasses.fields(EnqueueOptions)}
+    if unknown:
+        raise errors.ConfigurationError(f"job {job!r}: unknown option(s) {sorted(unknown)}")
+    opts = EnqueueOptions(**values)
+    _check(job, opts)
+    return opts
+
+
+def _check(job: str, opts: EnqueueOptions) -> None:
+    def fail(field: str, value: Any, rule: str) -> None:
+        raise errors.ConfigurationError(f"job {job!r}: {field}={value!r} is invalid; {rule}")
+
+    if opts.queue is not None and (not isinstance(opts.queue, str) or not opts.queue.strip()
+                                   or len(opts.queue) > 128):
+        fail("queue", opts.queue, "a queue is a non-empty string of at most 128 characters")
+    if opts.priority is not None and (type(opts.priority) is not int
+                                      or not -(2**31) < opts.priority < 2**31):
+        fail("priority", opts.priority, "priority is a 32-bit integer (lower runs first)")
+    if opts.max_attempts is not None and (type(opts.max_attempts) is not int
+                                          or not 1 <= opts.max_attempts <= 10_000):
+        fail("max_attempts", opts.max_attempts, "it must be an integer from 1 to 10000")
+    if opts.delay is not None and (not isinstance(opts.delay, int | float) or opts.delay < 0):
+        fail("delay", opts.delay, "delay is a number of seconds >= 0")
+    for field in ("run_at", "retry_until"):
+        value = getattr(opts, field)
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            fail(field, value, "it must be a timezone-aware datetime")
+    if opts.timeout is not None and (not isinstance(opts.timeout, int | float)
+                                     or opts.timeout <= 0):
+        fail("timeout", opts.timeout, "timeout is a number of seconds > 0")

@@ -1,0 +1,156 @@
+"""Job types: what `@app.job` returns, and the table of them an application knows by name."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from conveyor import backoff, encoding, errors, model
+from conveyor import options as job_options
+
+if TYPE_CHECKING:
+    from conveyor.app import Conveyor
+
+P = ParamSpec("P")
+R = TypeVar("R")
+ArgsPair = tuple[Sequence[Any], dict[str, Any]]
+DiscardHook = Callable[[model.Job, BaseException | None], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobType(Generic[P, R]):
+    """A registered job function with its defaults. Call it to run the function directly."""
+
+    app: Conveyor
+    name: str
+    func: Callable[P, R]
+    defaults: job_options.EnqueueOptions
+    backoff: backoff.BackoffPolicy
+    on_discard: DiscardHook | None = None
+    is_async: bool = False
+    signature: inspect.Signature = dataclasses.field(repr=False, default=inspect.Signature())
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.func(*args, **kwargs)
+
+    # -- building rows --------------------------------------------------------------------
+
+    def options(self, **overrides: Any) -> Enqueuer[P, R]:
+        """The same job with some options changed for the next enqueue."""
+        return Enqueuer(self, self.defaults.merged(job_options.build(self.name, **overrides)))
+
+    def new_job(self, args: Sequence[Any], kwargs: dict[str, Any],
+                opts: job_options.EnqueueOptions) -> model.NewJob:
+        """Check arguments against the signature, encode them, and apply the job_options."""
+        try:
+            self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise errors.InvalidArguments(
+                f"arguments for job {self.name!r} do not match {self.name}{self.signature}: {exc}"
+            ) from None
+        limit = self.app.settings.payload_limit
+        args_json = encoding.dumps(list(args), what=f"arguments of job {self.name!r}",
+                                   limit=limit)
+        kwargs_json = encoding.dumps(kwargs, what=f"keyword arguments of job {self.name!r}",
+                                     limit=limit - len(args_json))
+        meta: dict[str, Any] = {}
+        if opts.retry_until is not None:
+            meta["retry_until"] = opts.retry_until.isoformat()
+        if opts.timeout is not None:
+            meta["timeout"] = opts.timeout
+        return model.NewJob(
+            name=self.name, queue=opts.queue or job_options.DEFAULT_QUEUE,
+            priority=opts.priority or 0, args_json=args_json, kwargs_json=kwargs_json,
+            max_attempts=opts.max_attempts or job_options.DEFAULT_MAX_ATTEMPTS,
+            run_at=opts.run_time(self.app.clock.now()),
+            meta_json=encoding.dumps(meta, what="options") if meta else "{}",
+        )
+
+    # -- enqueueing with the type's own defaults ------------------------------------------
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
+        return Enqueuer(self, self.defaults).enqueue(*args, **kwargs)
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
+        return await Enqueuer(self, self.defaults).aenqueue(*args, **kwargs)
+
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+        return Enqueuer(self, self.defaults).enqueue_many(calls)
+
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+        return await Enqueuer(self, self.defaults).aenqueue_many(calls)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Enqueuer(Generic[P, R]):
+    """A job type with options fixed (`job.options(...)`); enqueues with them."""
+
+    job_type: JobType[P, R]
+    opts: job_options.EnqueueOptions
+
+    def options(self, **overrides: Any) -> Enqueuer[P, R]:
+        merged = self.opts.merged(job_options.build(self.job_type.name, **overrides))
+        return Enqueuer(self.job_type, merged)
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
+        return self.enqueue_many([(args, kwargs)])[0]
+
+    async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
+        return (await self.aenqueue_many([(args, kwargs)]))[0]
+
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+        rows = self._rows(calls)
+        return self.job_type.app.blocking.run(lambda: self.job_type.app.insert(rows))
+
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+        return await self.job_type.app.insert(self._rows(calls))
+
+    def _rows(self, calls: Iterable[ArgsPair]) -> list[model.NewJob]:
+        """Encode every call first: one bad call means nothing is written."""
+        return [self.job_type.new_job(args, dict(kwargs), self.opts)
+                for args, kwargs in _pairs(self.job_type.name, calls)]
+
+
+def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:
+    for index, call in enumerate(calls):
+        if not (isinstance(call, tuple | list) and len(call) == 2
+                and isinstance(call[0], tuple | list) and isinstance(call[1], dict)):
+            raise errors.InvalidArguments(
+                f"enqueue_many for job {name!r}: item {index} must be (args, kwargs), "
+                f"e.g. ((1, 2), {{}}); got {call!r:.80}"
+            )
+        yield call[0], call[1]
+
+
+class Registry:
+    """The job types of one application, by name."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, JobType[Any, Any]] = {}
+
+    def add(self, job_type: JobType[Any, Any]) -> None:
+        existing = self._types.get(job_type.name)
+        if existing is not None and existing.func is not job_type.func:
+            raise errors.ConfigurationError(
+                f"job name {job_type.name!r} is already registered for {existing.func!r}"
+            )
+        self._types[job_type.name] = job_type
+
+    def get(self, name: str) -> JobType[Any, Any]:
+        try:
+            return self._types[name]
+        except KeyError:
+            raise errors.UnknownJob(
+                f"no job named {name!r} is registered; known: {sorted(self._types)[:20]}"
+            ) from None
+
+    def find(self, name: str) -> JobType[Any, Any] | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def queues(self) -> list[str]:
+        return sorted({t.defaults.queue or job_options.DEFAULT_QUEUE for t in self._types.values()})

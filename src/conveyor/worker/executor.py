@@ -1,0 +1,118 @@
+"""Run one claimed job and decide how its attempt ended.
+
+`async def` jobs run as tasks on the worker's loop; plain `def` jobs in a thread pool. The
+decision - completed, retry at a time, discard, snooze, cancel - is policy, made here in
+Python once for every backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import logging
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from conveyor import backoff, control, encoding, errors, model, outcome, registry
+from conveyor.app import Conveyor
+
+log = logging.getLogger("conveyor.worker")
+_UNKNOWN_JOB_BACKOFF = backoff.exponential(base=30.0, cap=3600.0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Ran:
+    """An attempt's outcome, plus what the discard hook needs if the job was discarded."""
+
+    outcome: outcome.Outcome
+    job: model.Job
+    error: BaseException | None = None
+
+
+class Executor:
+    """Runs jobs of one application; owns the thread pool for plain `def` jobs."""
+
+    def __init__(self, app: Conveyor, threads: int) -> None:
+        self.app = app
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self, job: model.Job) -> Ran:
+        """Run `job` once. Never raises except `CancelledError` (worker shutdown)."""
+        if job.malformed is not None:
+            return self._fail(job, errors.MalformedJob(job.malformed), final=True)
+        job_type = self.app.registry.find(job.name)
+        if job_type is None:
+            return self._unknown(job)
+        try:
+            value = await self._call(job_type, job)
+        except asyncio.CancelledError:
+            raise
+        except control.Snooze as exc:
+            return Ran(outcome.Snoozed(job.id, job.attempt, self._after(exc.seconds)), job)
+        except control.Cancel as exc:
+            return Ran(outcome.Cancelled(job.id, job.attempt, self._error(job, exc)), job)
+        except control.Retry as exc:
+            delay = exc.in_ if exc.in_ is not None else job_type.backoff(job.attempt)
+            return self._fail(job, exc, delay=delay)
+        except Exception as exc:
+            return self._fail(job, exc, delay=job_type.backoff(job.attempt))
+        return self._complete(job, value)
+
+    async def _call(self, job_type: registry.JobType[..., Any], job: model.Job) -> Any:
+        timeout = job.meta.get("timeout") or job_type.defaults.timeout
+        if job_type.is_async:
+            return await asyncio.wait_for(job_type.func(*job.args, **job.kwargs), timeout)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="conveyor-job")
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: context.run(job_type.func, *job.args, **job.kwargs))
+
+    def _complete(self, job: model.Job, value: Any) -> Ran:
+        try:
+            result = None if value is None else encoding.dumps(
+                value, what=f"result of job {job.name!r}", limit=self.app.settings.result_limit)
+        except errors.ConveyorError as exc:
+            # The work is done; running it again would not make the result storable.
+            return self._fail(job, exc, final=True)
+        return Ran(outcome.Completed(job.id, job.attempt, result), job)
+
+    def _unknown(self, job: model.Job) -> Ran:
+        """A name this deploy does not know: retry later (a newer deploy may), never drop."""
+        exc = errors.UnknownJob(f"no job named {job.name!r} is registered in this worker")
+        return self._fail(job, exc, delay=_UNKNOWN_JOB_BACKOFF(job.attempt))
+
+    def _fail(self, job: model.Job, exc: BaseException, *, delay: float | None = None,
+              final: bool = False) -> Ran:
+        retry_at = None if final or delay is None else self._after(delay)
+        if job.attempt >= job.max_attempts or _past_deadline(job, retry_at):
+            retry_at = None
+        level = logging.ERROR if retry_at is None else logging.WARNING
+        log.log(level, "job %s %s attempt %d/%d failed: %s: %s", job.id, job.name, job.attempt,
+                job.max_attempts, type(exc).__name__, exc)
+        failed = outcome.Failed(job.id, job.attempt, self._error(job, exc), retry_at)
+        return Ran(failed, job, exc)
+
+    def _after(self, seconds: float) -> datetime:
+        return self.app.clock.now() + timedelta(seconds=max(0.0, seconds))
+
+    def _error(self, job: model.Job, exc: BaseException) -> str:
+        limit = self.app.settings.error_limit
+        trace = "".join(traceback.format_exception(exc))
+        entry = model.JobError(
+            attempt=job.attempt, at=self.app.clock.now(), type=type(exc).__name__,
+            message=str(exc)[: limit // 4], traceback=trace[-(limit // 2):])
+        return encoding.dumps(entry.to_json(), what="error")
+
+
+def _past_deadline(job: model.Job, retry_at: datetime | None) -> bool:
+    until = job.meta.get("retry_until")
+    return retry_at is not None and until is not None and retry_at > datetime.fromisoformat(until)

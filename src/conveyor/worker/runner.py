@@ -1,0 +1,258 @@
+"""One worker: claim jobs in batches sized to free slots, run them, settle them in batches.
+
+A worker is one asyncio loop. It registers itself (heartbeat) before its first claim, runs the
+leader chores when it holds the lease, and on SIGTERM stops claiming, lets running jobs finish
+within the grace period and hands the rest back as `available`. A second signal exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Sequence
+
+from conveyor import encoding, model, outcome
+from conveyor.app import Conveyor
+from conveyor.backends import base
+from conveyor.worker import executor, heartbeat, leader, settle
+
+log = logging.getLogger("conveyor.worker")
+Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    queues: tuple[str, ...] = ()
+    """Served in this order (earlier queues first). Empty: every queue that has due jobs."""
+    concurrency: int = 10
+    burst: bool = False
+    """Exit when nothing is due and nothing runs."""
+    max_jobs: int | None = None
+    max_time: float | None = None
+    grace: float = 30.0
+    leader: bool = True
+    heartbeat_thread: bool = True
+    install_signals: bool = True
+    idle_wait: float = 1.0
+    """Longest sleep between claims when there is no wake-up."""
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Runs jobs until stopped, `max_jobs`/`max_time` is reached, or (burst) nothing is due."""
+
+    def __init__(self, app: Conveyor, config: WorkerConfig | None = None) -> None:
+        self.app = app
+        self.config = config or WorkerConfig()
+        if self.config.concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {self.config.concurrency}")
+        self.id = new_worker_id()
+        self.executor = executor.Executor(app, threads=self.config.concurrency)
+        self.started = 0
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._signals = 0
+
+    def request_stop(self) -> None:
+        """Stop claiming; running jobs get the grace period to finish."""
+        self._stopping.set()
+
+    async def run(self) -> int:
+        """Run until told to stop; returns the number of attempts started."""
+        backend = await self.app.storage()
+        queues = list(self.config.queues)
+        await backend.heartbeat(self.id, queues, self.app.clock.now())
+        settler = settle.Settler(self.app, backend)
+        settler.start()
+        chores = self._start_chores(backend, queues)
+        if self.config.install_signals:
+            self._install_signals()
+        log.info("worker %s started: queues=%s concurrency=%d", self.id,
+                 ",".join(queues) or "*", self.config.concurrency)
+        try:
+            await self._fetch_loop(backend, settler)
+        finally:
+            await self._shutdown(backend, settler, chores)
+        return self.started
+
+    # -- claiming -------------------------------------------------------------------------
+
+    async def _fetch_loop(self, backend: base.Backend, settler: settle.Settler) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = None if self.config.max_time is None else loop.time() + self.config.max_time
+        while not self._stopping.is_set():
+            if deadline is not None and loop.time() >= deadline:
+                log.info("worker %s reached --max-time", self.id)
+                break
+            free = await self._free_slots()
+            if free == 0:
+                continue
+            jobs = await self._claim(backend, free)
+            for job in jobs:
+                self._start(job, settler)
+            if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
+                log.info("worker %s reached --max-jobs", self.id)
+                break
+            if not jobs and await self._idle(backend, settler):
+                break
+
+    async def _free_slots(self) -> int:
+        """Free slots; waits for one to free up, and briefly for more when nearly full so
+        claims stay batched under load."""
+        free = self.config.concurrency - len(self._running)
+        if free <= 0:
+            self._slot_freed.clear()
+            await _first(self._slot_freed.wait(), self._stopping.wait())
+            return 0
+        if self._running and free < max(1, self.config.concurrency // 4):
+            await asyncio.sleep(0.001)
+            free = self.config.concurrency - len(self._running)
+        if self.config.max_jobs is not None:
+            free = min(free, self.config.max_jobs - self.started)
+        return max(0, free)
+
+    async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
+        queues = list(self.config.queues) or await _queues_with_work(backend)
+        if not queues:
+            return []
+        try:
+            return await backend.claim(queues, limit, self.id, self.app.clock.now())
+        except Exception as exc:  # storage down: back off, keep the worker alive
+            log.warning("claim failed: %s", exc)
+            await _first(asyncio.sleep(1.0), self._stopping.wait())
+            return []
+
+    async def _idle(self, backend: base.Backend, settler: settle.Settler) -> bool:
+        """Nothing was claimed. Returns True when a burst worker is done."""
+        if self.config.burst:
+            if await leader.stage_all(self.app, backend):
+                return False
+            if self._running:
+                self._slot_freed.clear()
+                await _first(self._slot_freed.wait(), self._stopping.wait())
+                return False
+            await settler.flush()
+            return not await _has_available(backend, self.config.queues)
+        queues = list(self.config.queues)
+        await _first(backend.wait(queues, self.config.idle_wait), self._stopping.wait())
+        return False
+
+    # -- running --------------------------------------------------------------------------
+
+    def _start(self, job: model.Job, settler: settle.Settler) -> None:
+        self.started += 1
+        self._running[job.id] = asyncio.create_task(self._execute(job, settler),
+                                                    name=f"conveyor-job-{job.id}")
+
+    async def _execute(self, job: model.Job, settler: settle.Settler) -> None:
+        try:
+            ran = await self.executor.run(job)
+        except asyncio.CancelledError:
+            error = model.JobError(attempt=job.attempt, at=self.app.clock.now(),
+                                   type="Interrupted", message="interrupted by shutdown")
+            ran = executor.Ran(outcome.Interrupted(
+                job.id, job.attempt, encoding.dumps(error.to_json(), what="error")), job)
+        finally:
+            self._running.pop(job.id, None)
+            self._slot_freed.set()
+        settler.add(ran)
+
+    # -- start-up and shutdown ------------------------------------------------------------
+
+    def _start_chores(self, backend: base.Backend, queues: Sequence[str]) -> list[Chore]:
+        chores: list[Chore] = []
+        interval = self.app.settings.heartbeat_interval
+        if self.config.heartbeat_thread:
+            thread = heartbeat.HeartbeatThread(self.app, self.id, queues, interval)
+            thread.start()
+            chores.append(thread)
+        else:
+            chores.append(asyncio.create_task(self._beat_forever(backend, queues, interval)))
+        if self.config.leader:
+            self._leader = leader.Leader(self.app, backend, self.id)
+            chores.append(asyncio.create_task(self._leader.run_forever(), name="conveyor-leader"))
+        return chores
+
+    async def _beat_forever(self, backend: base.Backend, queues: Sequence[str],
+                            interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await heartbeat.beat(self.app, backend, self.id, queues)
+
+    async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
+                        chores: list[Chore]) -> None:
+        self._stopping.set()
+        running = list(self._running.values())
+        if running:
+            log.info("worker %s waiting up to %.0fs for %d running jobs", self.id,
+                     self.config.grace, len(running))
+            _, late = await asyncio.wait(running, timeout=self.config.grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await settler.stop()
+        for chore in chores:
+            if isinstance(chore, asyncio.Task):
+                chore.cancel()
+                await asyncio.gather(chore, return_exceptions=True)
+        if self.config.leader:
+            await _quietly(self._leader.resign())
+        await _quietly(backend.retire(self.id))
+        for chore in chores:
+            if isinstance(chore, heartbeat.HeartbeatThread):
+                await asyncio.to_thread(chore.stop)
+        self.executor.shutdown()
+        log.info("worker %s stopped after %d attempts", self.id, self.started)
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("second %s: exiting at once", sig.name)
+            os._exit(1)
+        log.info("%s: stop claiming, finishing running jobs (grace %.0fs)", sig.name,
+                 self.config.grace)
+        self.request_stop()
+
+
+async def _first(*aws: object) -> None:
+    """Wait until the first of several awaitables finishes; cancel the others."""
+    tasks = [asyncio.ensure_future(aw) for aw in aws]  # type: ignore[call-overload]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _quietly(action: object) -> None:
+    try:
+        await action  # type: ignore[misc]
+    except Exception as exc:
+        log.warning("shutdown step failed: %s", exc)
+
+
+async def _queues_with_work(backend: base.Backend) -> list[str]:
+    counts = await backend.counts()
+    return sorted({queue for (queue, state), n in counts.items()
+                   if state == model.JobState.AVAILABLE and n})
+
+
+async def _has_available(backend: base.Backend, queues: Sequence[str]) -> bool:
+    counts = await backend.counts()
+    return any(n for (queue, state), n in counts.items()
+               if state == model.JobState.AVAILABLE and (not queues or queue in queues))
