@@ -1,0 +1,67 @@
+"""The Quick start demo: sample shop jobs on SQLite, seeded and run by two worker processes.
+
+Run `python examples/demo.py` (the README's first command does it for you). It enqueues a
+mix of jobs - quick ones, delayed ones, a flaky one that succeeds on retry, a bad one that ends
+discarded - then starts `conveyor worker --processes 2` until you press Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from conveyor import Conveyor, Snooze
+
+DB = Path(os.environ.get("CONVEYOR_DEMO_DB", "demo.db")).resolve()
+app = Conveyor(f"sqlite:///{DB}")
+
+
+@app.job(name="sync_product", queue="sync", max_attempts=3, backoff=[2, 5])
+async def sync_product(product_id: int, shop_id: int) -> dict[str, int]:
+    """Pretend to push one product to a shop; every seventh product fails once."""
+    await asyncio.sleep(random.uniform(0.01, 0.05))
+    if product_id % 7 == 0 and random.random() < 0.5:
+        raise ConnectionError(f"shop {shop_id} timed out")
+    return {"product_id": product_id, "shop_id": shop_id}
+
+
+@app.job(name="send_reminder", queue="messages", priority=1)
+def send_reminder(cart_id: int, phone: str) -> str:
+    """A plain `def` job (runs in the thread pool); snoozes carts that look still active."""
+    if cart_id % 10 == 0 and random.random() < 0.5:
+        raise Snooze(3)
+    return f"reminded {phone} about cart {cart_id}"
+
+
+@app.job(name="cleanup_carts")
+def cleanup_carts(older_than_hours: int = 24) -> int:
+    return random.randint(0, 50)
+
+
+def seed() -> None:
+    sync_product.enqueue_many([((p, 1), {}) for p in range(1, 101)])
+    send_reminder.enqueue_many([((c, f"+4860000{c:04d}"), {}) for c in range(1, 31)])
+    cleanup_carts.options(delay=5).enqueue(older_than_hours=2)
+    print(f"seeded 131 jobs into {DB}", flush=True)
+
+
+def main() -> None:
+    seed()
+    command = [sys.executable, "-m", "conveyor", "--app", "examples.demo:app", "-v",
+               "worker", "--queues", "messages,sync,default", "--processes", "2"]
+    print("running:", " ".join(command[1:]), "(Ctrl-C to stop)", flush=True)
+    root = Path(__file__).resolve().parent.parent
+    try:
+        raise SystemExit(subprocess.call(command, cwd=root))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.close()
+
+
+if __name__ == "__main__":
+    main()

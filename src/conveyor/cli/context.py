@@ -1,0 +1,53 @@
+"""What every command needs: the application, loaded from `--app` or built from `--url`."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+
+import click
+
+from conveyor import app as app_module
+from conveyor import errors
+
+
+@dataclasses.dataclass
+class CliContext:
+    app_spec: str | None
+    url: str | None
+    _app: app_module.Conveyor | None = None
+
+    def app(self) -> app_module.Conveyor:
+        if self._app is None:
+            self._app = (load_app(self.app_spec) if self.app_spec
+                         else _plain_app(self.url))
+        return self._app
+
+
+def _plain_app(url: str | None) -> app_module.Conveyor:
+    try:
+        return app_module.Conveyor(url)
+    except errors.ConveyorError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def load_app(spec: str) -> app_module.Conveyor:
+    """Import `module:attribute` (the current directory is importable, as with `python -m`)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise click.BadParameter(f"{spec!r} is not MODULE:ATTRIBUTE, e.g. shop.jobs:app",
+                                 param_hint="--app")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(f"cannot import {module_name!r}: {exc}",
+                                 param_hint="--app") from None
+    found = getattr(module, attribute, None)
+    if not isinstance(found, app_module.Conveyor):
+        raise click.BadParameter(f"{spec!r} is not a Conveyor application (found {found!r:.60})",
+                                 param_hint="--app")
+    return found

@@ -1,0 +1,35 @@
+"""`conveyor` command line: wiring only; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from conveyor.cli import admin, context, worker
+
+
+@click.group()
+@click.option("--app", "app_spec", envvar="CONVEYOR_APP", metavar="MODULE:ATTR",
+              help="Where the Conveyor application lives, e.g. shop.jobs:app "
+                   "(default: $CONVEYOR_APP).")
+@click.option("--url", envvar="CONVEYOR_URL", metavar="URL",
+              help="Storage URL when no --app is given (default: $CONVEYOR_URL).")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int) -> None:
+    """Conveyor: background jobs on SQLite and PostgreSQL."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose + 1, 2)]
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    ctx.obj = context.CliContext(app_spec=app_spec, url=url)
+
+
+cli.add_command(worker.worker)
+cli.add_command(admin.migrate)
+
+
+def main() -> None:
+    cli(prog_name="conveyor")

@@ -1,0 +1,65 @@
+"""`conveyor worker`: run jobs here, or supervise several worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+
+import click
+
+from conveyor.cli import context
+from conveyor.worker import runner, supervisor
+
+
+@click.command()
+@click.option("--queues", "-q", default="", metavar="Q1,Q2",
+              help="Queues to serve, most important first (default: queues of registered jobs).")
+@click.option("--concurrency", "-c", default=10, show_default=True, type=click.IntRange(1, 10_000),
+              help="Jobs run at once per process.")
+@click.option("--processes", "-p", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes; dead ones are replaced.")
+@click.option("--burst", is_flag=True, help="Exit when no job is due.")
+@click.option("--max-jobs", type=click.IntRange(1), help="Exit after starting this many jobs.")
+@click.option("--max-time", type=click.FloatRange(0, min_open=True),
+              help="Exit after this many seconds.")
+@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds running jobs get to finish after SIGTERM.")
+@click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
+@click.pass_obj
+def worker(obj: context.CliContext, queues: str, concurrency: int, processes: int, burst: bool,
+           max_jobs: int | None, max_time: float | None, grace: float, no_migrate: bool) -> None:
+    """Run jobs."""
+    if processes > 1:
+        sys.exit(supervisor.supervise(_child_command(obj, processes), processes))
+    app = obj.app()
+    if no_migrate:
+        app.settings = dataclasses.replace(app.settings, auto_migrate=False)
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip()) or \
+        tuple(app.registry.queues())
+    config = runner.WorkerConfig(queues=chosen, concurrency=concurrency, burst=burst,
+                                 max_jobs=max_jobs, max_time=max_time, grace=grace)
+    asyncio.run(runner.Worker(app, config).run())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads still running plain `def` jobs were handed back as interrupted; do not wait
+    # for them at interpreter exit.
+    os._exit(0)
+
+
+def _child_command(obj: context.CliContext, processes: int) -> list[str]:
+    """The same command line with `--processes 1`, for each supervised child."""
+    args = sys.argv[1:]
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--processes", "-p"):
+            skip = True
+            continue
+        if arg.startswith("--processes=") or (arg.startswith("-p") and arg[2:].isdigit()):
+            continue
+        out.append(arg)
+    return [sys.executable, "-m", "conveyor", *out, "--processes", "1"]
