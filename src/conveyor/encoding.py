@@ -36,7 +36,7 @@ def dumps(value: Any, *, what: str, limit: int | None = None) -> str:
         _reject_non_finite(value, what)
     if limit is not None and len(data) > limit:
         raise errors.PayloadTooLarge(
-            f"{what} take {len(data)} bytes as JSON, over the limit of {limit} bytes"
+            f"{what}: {len(data)} bytes as JSON, over the limit of {limit} bytes"
         )
     return data.decode()
 
