@@ -2,7 +2,8 @@
 
 orjson rejects sets, arbitrary objects and non-string keys, but silently writes NaN and
 infinities as `null`; a cheap second check catches those so a value is either stored exactly
-as given (up to tuple -> list) or refused with a message that says where and why.
+as given or refused with a message that says where and why. Two conversions are accepted
+because their text form is unambiguous: tuples become lists and UUIDs become strings.
 """
 
 from __future__ import annotations
