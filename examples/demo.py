@@ -51,7 +51,7 @@ def seed() -> None:
 
 def main() -> None:
     seed()
-    command = [sys.executable, "-m", "conveyor", "--app", "examples.demo:app", "-v",
+    command = [sys.executable, "-m", "conveyor", "--app", "examples.demo:app",
                "worker", "--queues", "messages,sync,default", "--processes", "2"]
     print("running:", " ".join(command[1:]), "(Ctrl-C to stop)", flush=True)
     root = Path(__file__).resolve().parent.parent

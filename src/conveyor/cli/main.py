@@ -17,11 +17,11 @@ from conveyor.cli import admin, context, worker
                    "(default: $CONVEYOR_APP).")
 @click.option("--url", envvar="CONVEYOR_URL", metavar="URL",
               help="Storage URL when no --app is given (default: $CONVEYOR_URL).")
-@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("-v", "--verbose", count=True, help="Debug logging.")
 @click.pass_context
 def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int) -> None:
     """Conveyor: background jobs on SQLite and PostgreSQL."""
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose + 1, 2)]
+    level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr,
                         format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s")
     ctx.obj = context.CliContext(app_spec=app_spec, url=url)

@@ -204,12 +204,12 @@ class Worker:
             if isinstance(chore, asyncio.Task):
                 chore.cancel()
                 await asyncio.gather(chore, return_exceptions=True)
-        if self.config.leader:
-            await _quietly(self._leader.resign())
-        await _quietly(backend.retire(self.id))
         for chore in chores:
             if isinstance(chore, heartbeat.HeartbeatThread):
                 await asyncio.to_thread(chore.stop)
+        if self.config.leader:
+            await _quietly(self._leader.resign())
+        await _quietly(backend.retire(self.id))
         self.executor.shutdown()
         log.info("worker %s stopped after %d attempts", self.id, self.started)
 

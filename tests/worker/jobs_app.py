@@ -1,0 +1,66 @@
+"""Jobs run by real worker processes in tests. Each run is written to a side ledger (its own
+SQLite file) so executions are counted independently of the queue's own records."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+
+from conveyor import Conveyor, Settings
+
+app = Conveyor(os.environ.get("CONVEYOR_URL"), settings=Settings(
+    heartbeat_interval=0.2, lease_timeout=2.0, rescue_interval=0.3, stage_interval=0.1))
+
+
+def _ledger() -> sqlite3.Connection:
+    conn = sqlite3.connect(os.environ["LEDGER"], timeout=30, isolation_level=None)
+    conn.execute("CREATE TABLE IF NOT EXISTS runs (token TEXT, pid INTEGER, started REAL, "
+                 "ended REAL)")
+    return conn
+
+
+def runs_of(token: str) -> int:
+    with _ledger() as conn:
+        return int(conn.execute("SELECT count(*) FROM runs WHERE token = ?", (token,))
+                   .fetchone()[0])
+
+
+def _start(token: str) -> int:
+    with _ledger() as conn:
+        cur = conn.execute("INSERT INTO runs VALUES (?, ?, ?, NULL)",
+                           (token, os.getpid(), time.time()))
+        return int(cur.lastrowid or 0)
+
+
+def _end(row: int) -> None:
+    with _ledger() as conn:
+        conn.execute("UPDATE runs SET ended = ? WHERE rowid = ?", (time.time(), row))
+
+
+@app.job(name="record")
+def record(token: str, seconds: float = 0.0) -> str:
+    row = _start(token)
+    time.sleep(seconds)
+    _end(row)
+    return token
+
+
+@app.job(name="slow_once")
+async def slow_once(token: str, seconds: float) -> str:
+    """Sleeps `seconds` on its first run only (a run a test will kill), then is quick."""
+    first = runs_of(token) == 0
+    row = _start(token)
+    if first:
+        await asyncio.sleep(seconds)
+    _end(row)
+    return token
+
+
+@app.job(name="sleep_async")
+async def sleep_async(token: str, seconds: float) -> str:
+    row = _start(token)
+    await asyncio.sleep(seconds)
+    _end(row)
+    return token

@@ -1,0 +1,140 @@
+"""Real worker processes: no double execution, SIGKILL rescue, SIGTERM drain, supervision."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conveyor import Conveyor, JobState
+from tests.conftest import FAST, raw
+from tests.worker import harness
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.db"
+
+
+@pytest.fixture
+def proc_app(url: str) -> Conveyor:
+    from tests.worker import jobs_app
+
+    app = Conveyor(url, settings=FAST)
+    app.registry = jobs_app.app.registry  # same job types, this test's database
+    return app
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
+
+
+def test_two_workers_never_run_the_same_job(url: str, ledger: Path, proc_app: Conveyor) -> None:
+    from tests.worker import jobs_app
+
+    tokens = [f"t{i}" for i in range(400)]
+    jobs_app.record.app  # noqa: B018 - imported for its registration
+    rows = [jobs_app.record.new_job([t], {}, jobs_app.record.defaults) for t in tokens]
+    proc_app.blocking.run(lambda: proc_app.insert(rows))
+    workers = [harness.start_worker(url, ledger, "--burst", "--concurrency", "8")
+               for _ in range(2)]
+    for proc in workers:
+        assert proc.wait(timeout=120) == 0
+    runs = collections.Counter(row[0] for row in harness.ledger_rows(ledger))
+    assert set(runs) == set(tokens)
+    assert max(runs.values()) == 1, [t for t, n in runs.items() if n > 1]
+    counts = proc_app.counts()
+    assert counts == {("default", JobState.COMPLETED): 400}
+    assert len({row[1] for row in harness.ledger_rows(ledger)}) == 2  # both did work
+    proc_app.close()
+
+
+def test_sigkilled_worker_job_is_rescued_and_run_again(url: str, ledger: Path,
+                                                       proc_app: Conveyor) -> None:
+    from tests.worker import jobs_app
+
+    job = proc_app.blocking.run(lambda: proc_app.insert(
+        [jobs_app.slow_once.new_job(["victim", 60.0], {}, jobs_app.slow_once.defaults)]))[0]
+    first = harness.start_worker(url, ledger)
+    try:
+        harness.wait_for(lambda: "victim" in harness.started_tokens(ledger), 30, "first run")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        killed_at = time.monotonic()
+        assert proc_app.get(job.id).state == JobState.RUNNING
+        second = harness.start_worker(url, ledger)
+        try:
+            harness.wait_for(lambda: proc_app.get(job.id).state == JobState.COMPLETED, 30,
+                             "rescue and second run")
+            waited = time.monotonic() - killed_at
+            assert _stop(second) == 0
+        finally:
+            if second.poll() is None:
+                second.kill()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    done = proc_app.get(job.id)
+    assert done.attempt == 2
+    assert done.errors[-1].type == "WorkerLost" and done.errors[-1].attempt == 1
+    assert len(harness.ledger_rows(ledger)) == 2
+    # Rescued once the lease (2 s) ran out, not before; well within lease + 2 s of slack.
+    assert waited < FAST.lease_timeout + 6
+    proc_app.close()
+
+
+def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(url: str, ledger: Path,
+                                                              proc_app: Conveyor) -> None:
+    from tests.worker import jobs_app
+
+    short = jobs_app.record.new_job(["short", 1.0], {}, jobs_app.record.defaults)
+    long = jobs_app.sleep_async.new_job(["long", 60.0], {}, jobs_app.sleep_async.defaults)
+    ids = [j.id for j in proc_app.blocking.run(lambda: proc_app.insert([short, long]))]
+    proc = harness.start_worker(url, ledger, "--grace", "2")
+    try:
+        harness.wait_for(lambda: harness.started_tokens(ledger) == {"short", "long"}, 30,
+                         "both jobs to start")
+        signalled = time.monotonic()
+        assert _stop(proc) == 0
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert took < 2 + 5
+    short_job, long_job = proc_app.get(ids[0]), proc_app.get(ids[1])
+    assert short_job.state == JobState.COMPLETED
+    assert (long_job.state, long_job.attempt) == (JobState.AVAILABLE, 0)
+    assert long_job.errors[-1].message == "interrupted by shutdown"
+    assert raw(url, "SELECT count(*) FROM conveyor_workers")[0][0] == 0  # retired
+    proc_app.close()
+
+
+def test_supervisor_replaces_a_dead_worker_process(url: str, ledger: Path,
+                                                   proc_app: Conveyor) -> None:
+    proc_app.migrate()
+    supervisor = harness.start_worker(url, ledger, "--processes", "2")
+
+    def worker_pids() -> set[int]:
+        return {int(row[0].split(":")[1]) for row in
+                raw(url, "SELECT id FROM conveyor_workers")}
+
+    try:
+        harness.wait_for(lambda: len(worker_pids()) == 2, 30, "two worker processes")
+        victim = min(worker_pids())
+        os.kill(victim, signal.SIGKILL)
+        harness.wait_for(lambda: len(worker_pids() - {victim}) == 2, 30, "a replacement")
+        assert _stop(supervisor) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert worker_pids() == {victim}  # the survivors retired cleanly; the dead one was not
+    proc_app.close()
