@@ -45,7 +45,7 @@ class Conveyor:
     def __init__(self, url: str | None = None, *, clock: clocks.Clock | None = None,
                  settings: Settings | None = None) -> None:
         self.url = url or os.environ.get("CONVEYOR_URL") or DEFAULT_URL
-        base.scheme_of(self.url)
+        base.check_url(self.url)
         self.clock: clocks.Clock = clock or _system_clock()
         self.settings = settings or Settings()
         self.registry = registry.Registry()

@@ -12,8 +12,7 @@ from conveyor.backends import sqlfile
                                  "sqlite://host/file.db", "sqlite:///"])
 def test_bad_urls_fail_clearly(url: str) -> None:
     with pytest.raises(InvalidUrl, match="URL"):
-        app = Conveyor(url)
-        app.migrate()
+        Conveyor(url)
 
 
 def test_url_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:

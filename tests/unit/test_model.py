@@ -25,7 +25,7 @@ def test_every_pair_of_states(source: S, target: S) -> None:
 
 
 def test_final_states_have_no_way_out() -> None:
-    assert model.FINAL_STATES == {S.COMPLETED, S.DISCARDED, S.CANCELLED}
+    assert {S.COMPLETED, S.DISCARDED, S.CANCELLED} == model.FINAL_STATES
     for state in model.FINAL_STATES:
         assert model.TRANSITIONS[state] == frozenset()
 

@@ -112,8 +112,22 @@ def scheme_of(url: str) -> str:
     return scheme
 
 
+def check_url(url: str) -> None:
+    """Raise `InvalidUrl` now, at configuration time, for a URL no backend can open."""
+    scheme = scheme_of(url)
+    if scheme == "sqlite":
+        from conveyor.backends.sqlite import backend as sqlite_backend
+
+        sqlite_backend.path_of(url)
+    elif scheme not in ("postgresql", "postgres"):
+        raise errors.InvalidUrl(
+            f"storage URL {url!r} uses unknown scheme {scheme!r}; supported: sqlite, postgresql"
+        )
+
+
 def open_backend(url: str) -> Backend:
     """Create (without connecting) the backend a URL names."""
+    check_url(url)
     scheme = scheme_of(url)
     if scheme == "sqlite":
         from conveyor.backends.sqlite import backend as sqlite_backend
