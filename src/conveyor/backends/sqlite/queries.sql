@@ -1,6 +1,7 @@
 -- Named statements of the SQLite backend. Parameters are named (:name).
 -- Batches arrive as one JSON array parameter read with json_each, so a batch of any size is
--- one statement. Timestamps are integer microseconds since the epoch.
+-- one statement; `+state` keeps the planner from scanning by state, so each batch row is one
+-- primary-key lookup. Timestamps are integer microseconds since the epoch.
 
 -- name: insert_job
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
@@ -21,7 +22,7 @@ UPDATE conveyor_jobs
    SET state = 'completed', finalized_at = :now, result = o.value ->> '$.result'
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
-   AND conveyor_jobs.state = 'running'
+   AND +conveyor_jobs.state = 'running'
 RETURNING conveyor_jobs.id
 
 -- name: fail
@@ -35,7 +36,7 @@ UPDATE conveyor_jobs
                      ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
-   AND conveyor_jobs.state = 'running'
+   AND +conveyor_jobs.state = 'running'
 RETURNING conveyor_jobs.id
 
 -- name: snooze
@@ -44,7 +45,7 @@ UPDATE conveyor_jobs
    SET state = 'scheduled', run_at = o.value ->> '$.run_at', attempt = attempt - 1
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
-   AND conveyor_jobs.state = 'running'
+   AND +conveyor_jobs.state = 'running'
 RETURNING conveyor_jobs.id
 
 -- name: cancel_running
@@ -55,7 +56,7 @@ UPDATE conveyor_jobs
                      ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
-   AND conveyor_jobs.state = 'running'
+   AND +conveyor_jobs.state = 'running'
 RETURNING conveyor_jobs.id
 
 -- name: interrupt
@@ -67,7 +68,7 @@ UPDATE conveyor_jobs
                      ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
-   AND conveyor_jobs.state = 'running'
+   AND +conveyor_jobs.state = 'running'
 RETURNING conveyor_jobs.id
 
 -- name: heartbeat
@@ -90,7 +91,7 @@ DELETE FROM conveyor_leases WHERE name = :name AND holder = :holder
 
 -- name: stage
 UPDATE conveyor_jobs SET state = 'available'
- WHERE id IN (SELECT id FROM conveyor_jobs
+ WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_due
                WHERE state IN ('scheduled', 'retryable') AND run_at <= :now
                ORDER BY run_at
                LIMIT :limit)

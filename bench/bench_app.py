@@ -1,0 +1,19 @@
+"""Jobs the benchmarks run: no-ops, so the queue's own cost is what gets measured."""
+
+from __future__ import annotations
+
+import os
+
+from conveyor import Conveyor
+
+app = Conveyor(os.environ.get("CONVEYOR_URL"))
+
+
+@app.job(name="noop")
+async def noop(n: int) -> None:
+    return None
+
+
+@app.job(name="noop_sync")
+def noop_sync(n: int) -> None:
+    return None
