@@ -161,6 +161,8 @@ class SqliteBackend:
                                                                                strict=True)]
 
         def work(conn: sqlite3.Connection) -> int:
+            if len(rows) == 1:
+                return conn.execute(_QUERIES["insert_job"], rows[0]).lastrowid or 0
             conn.executemany(_QUERIES["insert_job"], rows)
             # We hold the write lock and ids come from AUTOINCREMENT: they are contiguous.
             last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
