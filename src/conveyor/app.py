@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
-from conveyor import backoff, blocking, encoding, errors, model, options, registry
+from conveyor import admin, backoff, blocking, encoding, errors, model, options, registry
 from conveyor import clock as clocks
 from conveyor.backends import base
 
@@ -36,6 +36,13 @@ class Settings:
     lease_timeout: float = 60.0
     rescue_interval: float = 15.0
     stage_interval: float = 1.0
+    prune_interval: float = 60.0
+    retention: tuple[tuple[model.JobState, float], ...] = (
+        (model.JobState.COMPLETED, 86_400.0),
+        (model.JobState.CANCELLED, 7 * 86_400.0),
+        (model.JobState.DISCARDED, 7 * 86_400.0),
+    )
+    """Seconds a final job is kept after it was finalized, per state."""
     auto_migrate: bool = True
 
 
@@ -53,6 +60,7 @@ class Conveyor:
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, base.Backend] = \
             weakref.WeakKeyDictionary()
         self._migrated = False
+        self.admin = admin.Admin(self)
 
     def __repr__(self) -> str:
         return f"Conveyor({self.url!r})"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from conveyor import errors, model, outcome
+import orjson
+
+from conveyor import changes, errors, model, outcome
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -24,9 +26,17 @@ class JobFilter:
     states: Sequence[model.JobState] = ()
     queues: Sequence[str] = ()
     names: Sequence[str] = ()
+    args_contains: Sequence[Any] = ()
+    """Scalars that must all appear among the positional arguments."""
+    kwargs_contains: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Keyword arguments that must all be present with these values."""
+    inserted_after: datetime | None = None
+    inserted_before: datetime | None = None
     limit: int = 100
     after_id: int | None = None
     """Keyset paging: only ids greater than this, in ascending order."""
+    match_none: bool = False
+    """Set when narrowing left no state to look at: matches no job at all."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,6 +111,32 @@ class Backend(Protocol):
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         """Number of jobs per (queue, state)."""
         ...
+
+    async def oldest_available(self) -> Mapping[str, datetime]:
+        """Per queue, the `run_at` of the job that has waited longest in `available`."""
+        ...
+
+    async def count(self, where: JobFilter) -> int:
+        """How many jobs match `where` (no limit): what a change would touch."""
+        ...
+
+    async def change(self, where: JobFilter, change: changes.Change, now: datetime,
+                     actor: str) -> int:
+        """Apply an operator action to every job matching `where` (limit ignored) and record
+        it in the audit table, in one transaction; return how many jobs changed."""
+        ...
+
+    async def prune(self, state: model.JobState, finalized_before: datetime,
+                    limit: int) -> int:
+        """Delete up to `limit` jobs in final `state` finalized before the cutoff."""
+        ...
+
+
+def describe_filter(where: JobFilter) -> str:
+    """A filter as compact JSON, for the audit table and logs."""
+    fields = {f.name: getattr(where, f.name) for f in dataclasses.fields(where)
+              if f.name not in ("limit", "after_id") and getattr(where, f.name)}
+    return orjson.dumps(fields, default=str).decode()
 
 
 def scheme_of(url: str) -> str:

@@ -1,7 +1,9 @@
 """Named SQL statements kept in `.sql` files beside each backend.
 
 A file holds blocks that start with `-- name: <name>`; everything up to the next such line is
-that statement. Keeping SQL out of Python makes each statement readable and reviewable whole.
+that statement. A statement may include another block by writing `{{name}}` (used for the one
+job filter shared by listing, counting and operator actions). Keeping SQL out of Python makes
+each statement readable and reviewable whole.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from importlib import resources
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"\{\{(\w+)\}\}")
 
 
 def parse(text: str) -> dict[str, str]:
@@ -19,7 +22,16 @@ def parse(text: str) -> dict[str, str]:
         if name in statements:
             raise ValueError(f"SQL statement {name!r} is defined twice")
         statements[name] = body.strip().rstrip(";")
-    return statements
+    return {name: _expand(text, statements) for name, text in statements.items()}
+
+
+def _expand(text: str, blocks: dict[str, str]) -> str:
+    def include(match: re.Match[str]) -> str:
+        if match[1] not in blocks:
+            raise ValueError(f"SQL include {{{{{match[1]}}}}} names no statement")
+        return blocks[match[1]]
+
+    return _INCLUDE.sub(include, text)
 
 
 def load(package: str, filename: str = "queries.sql") -> dict[str, str]:

@@ -1,8 +1,8 @@
 """Periodic chores done by exactly one process at a time: the holder of the leader lease.
 
 Staging makes due scheduled and retryable jobs available; rescue returns jobs of workers that
-stopped heartbeating. Leadership is a lease with a TTL, renewed each round, so a dead leader
-is replaced within one TTL.
+stopped heartbeating; pruning deletes finished jobs past their retention. Leadership is a
+lease with a TTL, renewed each round, so a dead leader is replaced within one TTL.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Leader:
         self.holder = holder
         self.is_leader = False
         self._last_rescue = 0.0
+        self._last_prune = 0.0
 
     async def run_forever(self) -> None:
         while True:
@@ -50,6 +51,9 @@ class Leader:
         if force_rescue or loop_time - self._last_rescue >= settings.rescue_interval:
             self._last_rescue = loop_time
             await rescue(self.app, self.backend)
+        if loop_time - self._last_prune >= settings.prune_interval:
+            self._last_prune = loop_time
+            await prune(self.app, self.backend)
 
     async def resign(self) -> None:
         if self.is_leader:
@@ -65,6 +69,22 @@ async def stage_all(app: Conveyor, backend: base.Backend) -> int:
         total += moved
         if moved < STAGE_BATCH:
             return total
+
+
+async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
+    """Delete final jobs past their retention, `batch` rows per statement so no write holds
+    the table for long; other writers get their turn between batches."""
+    total = 0
+    for state, keep_seconds in app.settings.retention:
+        cutoff = app.clock.now() - timedelta(seconds=keep_seconds)
+        while (deleted := await backend.prune(state, cutoff, batch)) > 0:
+            total += deleted
+            await asyncio.sleep(0)
+            if deleted < batch:
+                break
+    if total:
+        log.info("pruned %d finished jobs past retention", total)
+    return total
 
 
 async def rescue(app: Conveyor, backend: base.Backend) -> int:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import encoding, errors, model, outcome
+from conveyor import changes, encoding, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
 
 T = TypeVar("T")
@@ -274,15 +274,47 @@ class SqliteBackend:
         return None if row is None else job_from_row(row)
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        def as_json(values: Sequence[Any]) -> str | None:
-            return orjson.dumps(list(values)).decode() if values else None
-
-        params = {"ids": as_json(where.ids), "states": as_json(where.states),
-                  "queues": as_json(where.queues), "names": as_json(where.names),
-                  "after_id": where.after_id or 0, "limit": where.limit}
+        params = {**filter_params(where), "after_id": where.after_id or 0,
+                  "limit": where.limit}
         rows = await self._run(lambda conn: conn.execute(_QUERIES["query"], params).fetchall(),
                                write=False)
         return [job_from_row(row) for row in rows]
+
+    async def count(self, where: base.JobFilter) -> int:
+        params = filter_params(where)
+        return int(await self._run(lambda conn: conn.execute(_QUERIES["count"], params)
+                                   .fetchone()[0], write=False))
+
+    async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
+                     actor: str) -> int:
+        params: dict[str, Any] = {**filter_params(where), "now": to_micros(now)}
+        if isinstance(change, changes.EditJobs):
+            params.update(priority=change.priority, queue=change.queue,
+                          args=change.args_json, kwargs=change.kwargs_json,
+                          run_at=None if change.run_at is None else to_micros(change.run_at))
+        audit = {"now": params["now"], "actor": actor, "action": change.verb,
+                 "filter_json": base.describe_filter(where)}
+
+        def work(conn: sqlite3.Connection) -> int:
+            count = conn.execute(_QUERIES[f"change_{change.verb}"], params).rowcount
+            conn.execute(_QUERIES["audit"], {**audit, "count": count})
+            return count
+
+        changed = await self._run(work, write=True)
+        if changed:
+            self._notify()
+        return changed
+
+    async def prune(self, state: model.JobState, finalized_before: datetime,
+                    limit: int) -> int:
+        params = {"state": state.value, "before": to_micros(finalized_before), "limit": limit}
+        return await self._run(lambda conn: conn.execute(_QUERIES["prune"], params).rowcount,
+                               write=True)
+
+    async def oldest_available(self) -> Mapping[str, datetime]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
+                               .fetchall(), write=False)
+        return {row[0]: from_micros(row[1]) or _EPOCH for row in rows}
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
@@ -346,6 +378,23 @@ def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]
                 entry["error"] = error
         batches.setdefault(_STATEMENT_OF[type(item)], []).append(entry)
     return batches
+
+
+def filter_params(where: base.JobFilter) -> dict[str, Any]:
+    """Bind a JobFilter to the shared `filter` fragment: lists travel as JSON arrays."""
+    def as_json(values: Any) -> str | None:
+        return orjson.dumps(values).decode() if values else None
+
+    def micros(when: datetime | None) -> int | None:
+        return None if when is None else to_micros(when)
+
+    return {"match_none": int(where.match_none), "ids": as_json(list(where.ids)),
+            "states": as_json([str(s) for s in where.states]),
+            "queues": as_json(list(where.queues)), "names": as_json(list(where.names)),
+            "args_contains": as_json(list(where.args_contains)),
+            "kwargs_contains": as_json(dict(where.kwargs_contains)),
+            "inserted_after": micros(where.inserted_after),
+            "inserted_before": micros(where.inserted_before)}
 
 
 def job_from_row(row: sqlite3.Row) -> model.Job:

@@ -115,12 +115,65 @@ SELECT * FROM conveyor_jobs WHERE id = :id
 -- name: counts
 SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
 
+-- name: filter
+-- The job filter shared by query, count and the operator actions (a fragment, not a statement).
+    (:match_none = 0)
+    AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+    AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+    AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
+    AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
+    AND (:args_contains IS NULL OR NOT EXISTS (
+            SELECT 1 FROM json_each(:args_contains) AS want
+             WHERE NOT EXISTS (SELECT 1 FROM json_each(conveyor_jobs.args) AS have
+                                WHERE have.type = want.type AND have.value = want.value)))
+    AND (:kwargs_contains IS NULL OR NOT EXISTS (
+            SELECT 1 FROM json_each(:kwargs_contains) AS want
+             WHERE (conveyor_jobs.kwargs -> want.key) IS NOT (:kwargs_contains -> want.key)))
+    AND (:inserted_after IS NULL OR inserted_at >= :inserted_after)
+    AND (:inserted_before IS NULL OR inserted_at < :inserted_before)
+
 -- name: query
 SELECT * FROM conveyor_jobs
- WHERE (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
-   AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
-   AND (:queues IS NULL OR queue IN (SELECT value FROM json_each(:queues)))
-   AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
+ WHERE {{filter}}
    AND id > :after_id
  ORDER BY id
  LIMIT :limit
+
+-- name: count
+SELECT count(*) FROM conveyor_jobs WHERE {{filter}}
+
+-- name: change_retry
+UPDATE conveyor_jobs
+   SET state = 'available', attempt = 0, run_at = :now, finalized_at = NULL
+ WHERE {{filter}}
+
+-- name: change_cancel
+UPDATE conveyor_jobs SET state = 'cancelled', finalized_at = :now WHERE {{filter}}
+
+-- name: change_delete
+DELETE FROM conveyor_jobs WHERE {{filter}}
+
+-- name: change_edit
+-- A new run_at also decides whether the job waits (scheduled) or is due (available).
+UPDATE conveyor_jobs
+   SET priority = coalesce(:priority, priority),
+       queue = coalesce(:queue, queue),
+       args = coalesce(:args, args),
+       kwargs = coalesce(:kwargs, kwargs),
+       run_at = coalesce(:run_at, run_at),
+       state = CASE WHEN :run_at IS NULL OR state = 'pending' THEN state
+                    WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
+ WHERE {{filter}}
+
+-- name: audit
+INSERT INTO conveyor_audit (at, actor, action, filter, count)
+VALUES (:now, :actor, :action, :filter_json, :count)
+
+-- name: oldest_available
+SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
+
+-- name: prune
+DELETE FROM conveyor_jobs
+ WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_finalized
+               WHERE state = :state AND finalized_at IS NOT NULL AND finalized_at < :before
+               LIMIT :limit)

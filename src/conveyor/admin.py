@@ -1,0 +1,116 @@
+"""Operator actions shared by the CLI and the dashboard: retry, cancel, delete, edit.
+
+Each acts on one job (by id) or on every job matching a filter, can report what it would
+touch first (`dry_run`), and is recorded with its actor in the audit table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from conveyor import changes, errors, model, options
+from conveyor.backends import base
+
+if TYPE_CHECKING:
+    from conveyor.app import Conveyor
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ActionResult:
+    verb: str
+    count: int
+    dry_run: bool
+
+
+class Admin:
+    """`app.admin`: operator actions and queue statistics."""
+
+    def __init__(self, app: Conveyor) -> None:
+        self.app = app
+
+    async def aapply(self, change: changes.Change, where: base.JobFilter, *,
+                     actor: str = "api", dry_run: bool = False) -> ActionResult:
+        """Apply `change` to the jobs `where` matches, narrowed to the states it may touch."""
+        states = changes.eligible_states(change, tuple(where.states))
+        narrowed = dataclasses.replace(where, states=states, match_none=not states)
+        backend = await self.app.storage()
+        if where.ids:
+            await self._require_ids(backend, where.ids)
+        if dry_run:
+            return ActionResult(change.verb, await backend.count(narrowed), True)
+        count = await backend.change(narrowed, change, self.app.clock.now(), actor)
+        return ActionResult(change.verb, count, False)
+
+    def apply(self, change: changes.Change, where: base.JobFilter, *, actor: str = "api",
+              dry_run: bool = False) -> ActionResult:
+        return self.app.blocking.run(
+            lambda: self.aapply(change, where, actor=actor, dry_run=dry_run))
+
+    async def aedit(self, job_id: int, *, priority: int | None = None, queue: str | None = None,
+                    run_at: datetime | None = None, args: Sequence[Any] | None = None,
+                    kwargs: dict[str, Any] | None = None, actor: str = "api",
+                    dry_run: bool = False) -> ActionResult:
+        """Edit one waiting job; new arguments are checked against the job's signature."""
+        job = await self.app.aget(job_id)
+        change = changes.EditJobs(priority=priority, queue=queue, run_at=run_at,
+                                  **self._encode_arguments(job, args, kwargs))
+        self._check_edit(job, change)
+        return await self.aapply(change, base.JobFilter(ids=[job_id]), actor=actor,
+                                 dry_run=dry_run)
+
+    def edit(self, job_id: int, **fields: Any) -> ActionResult:
+        return self.app.blocking.run(lambda: self.aedit(job_id, **fields))
+
+    async def astats(self) -> Stats:
+        backend = await self.app.storage()
+        return Stats(counts=dict(await backend.counts()),
+                     oldest_available=dict(await backend.oldest_available()),
+                     now=self.app.clock.now())
+
+    def stats(self) -> Stats:
+        return self.app.blocking.run(self.astats)
+
+    # -- checks ---------------------------------------------------------------------------
+
+    async def _require_ids(self, backend: base.Backend, ids: Sequence[int]) -> None:
+        found = {job.id for job in await backend.query(base.JobFilter(ids=ids,
+                                                                      limit=len(ids)))}
+        missing = sorted(set(ids) - found)
+        if missing:
+            raise errors.JobNotFound(f"no job with id {', '.join(map(str, missing))}")
+
+    def _encode_arguments(self, job: model.Job, args: Sequence[Any] | None,
+                          kwargs: dict[str, Any] | None) -> dict[str, str | None]:
+        if args is None and kwargs is None:
+            return {"args_json": None, "kwargs_json": None}
+        job_type = self.app.registry.get(job.name)
+        new_args = list(job.args if args is None else args)
+        new_kwargs = dict(job.kwargs if kwargs is None else kwargs)
+        row = job_type.new_job(new_args, new_kwargs, job_type.defaults)
+        return {"args_json": row.args_json, "kwargs_json": row.kwargs_json}
+
+    def _check_edit(self, job: model.Job, change: changes.EditJobs) -> None:
+        if job.state not in changes.EDITABLE:
+            raise errors.ConveyorError(
+                f"job {job.id} is {job.state}; only {sorted(changes.EDITABLE)} jobs can be edited")
+        if change.priority is not None or change.queue is not None or change.run_at is not None:
+            options.build(job.name, priority=change.priority, queue=change.queue,
+                          run_at=change.run_at)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Stats:
+    counts: dict[tuple[str, model.JobState], int]
+    oldest_available: dict[str, datetime]
+    now: datetime
+
+    def queues(self) -> list[str]:
+        return sorted({queue for queue, _ in self.counts} | set(self.oldest_available))
+
+    def waiting_seconds(self, queue: str) -> float:
+        oldest = self.oldest_available.get(queue)
+        return 0.0 if oldest is None else max(0.0, (self.now - oldest).total_seconds())
+
