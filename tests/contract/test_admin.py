@@ -1,0 +1,143 @@
+"""Operator actions and retention, the same on every backend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from conveyor import Conveyor, FrozenClock, InvalidArguments, JobFilter, JobNotFound, changes
+from conveyor.model import JobState as S
+from conveyor.registry import JobType
+from conveyor.worker import leader
+from tests.conftest import raw
+
+Job = JobType[..., None]
+
+
+@pytest.fixture
+def sync_product(app: Conveyor) -> Job:
+    @app.job(name="sync_product", queue="sync", max_attempts=1)
+    def sync_product(product_id: int, shop_id: int) -> None:
+        if product_id < 0:
+            raise ValueError("negative")
+
+    return sync_product
+
+
+def test_retry_gives_discarded_jobs_fresh_attempts(app: Conveyor, sync_product: Job) -> None:
+    bad = sync_product.enqueue(-1, 1)
+    app.drain()
+    assert app.get(bad.id).state == S.DISCARDED
+    result = app.admin.apply(changes.RetryJobs(), JobFilter(states=[S.DISCARDED]), actor="ops")
+    assert (result.verb, result.count, result.dry_run) == ("retry", 1, False)
+    again = app.get(bad.id)
+    assert (again.state, again.attempt, again.finalized_at) == (S.AVAILABLE, 0, None)
+    app.drain()
+    assert app.get(bad.id).attempt == 1
+    audit = raw(app.url, "SELECT actor, action, count FROM conveyor_audit")
+    assert audit == [("ops", "retry", 1)]
+
+
+def test_dry_run_counts_without_changing(app: Conveyor, sync_product: Job) -> None:
+    for n in range(3):
+        sync_product.enqueue(n, 9)
+    result = app.admin.apply(changes.CancelJobs(), JobFilter(queues=["sync"]), dry_run=True)
+    assert (result.count, result.dry_run) == (3, True)
+    assert {j.state for j in app.jobs()} == {S.AVAILABLE}
+    assert raw(app.url, "SELECT count(*) FROM conveyor_audit")[0][0] == 0
+
+
+def test_cancel_by_filter_leaves_running_and_final_jobs(app: Conveyor, sync_product: Job,
+                                                       clock: FrozenClock) -> None:
+    done = sync_product.enqueue(1, 1)
+    app.drain()
+    later = sync_product.options(delay=60).enqueue(2, 1)
+    now = sync_product.enqueue(3, 1)
+    result = app.admin.apply(changes.CancelJobs(), JobFilter(names=["sync_product"]))
+    assert result.count == 2
+    assert app.get(done.id).state == S.COMPLETED
+    assert app.get(later.id).state == S.CANCELLED
+    assert app.get(now.id).finalized_at == clock.now()
+
+
+def test_filters_by_arguments_and_time(app: Conveyor, sync_product: Job,
+                                      clock: FrozenClock) -> None:
+    a = sync_product.enqueue(1, shop_id=7)
+    clock.advance(60)
+    b = sync_product.enqueue(2, shop_id=8)
+    c = sync_product.enqueue(7, 9)
+
+    def ids(**fields: object) -> list[int]:
+        return [j.id for j in app.jobs(JobFilter(**fields))]
+
+    assert ids(kwargs_contains={"shop_id": 7}) == [a.id]
+    assert ids(args_contains=[7]) == [c.id]
+    assert ids(args_contains=["7"]) == []
+    assert ids(inserted_after=clock.now() - timedelta(seconds=1)) == [b.id, c.id]
+    assert ids(inserted_before=clock.now() - timedelta(seconds=1)) == [a.id]
+
+
+def test_hostile_filter_values_are_only_data(app: Conveyor, sync_product: Job) -> None:
+    sync_product.enqueue(1, 1)
+    hostile = "x'); DROP TABLE conveyor_jobs; --"
+    assert app.jobs(JobFilter(names=[hostile], queues=[hostile])) == []
+    assert app.jobs(JobFilter(kwargs_contains={hostile: hostile})) == []
+    assert len(app.jobs()) == 1
+
+
+def test_delete_and_unknown_ids(app: Conveyor, sync_product: Job) -> None:
+    job = sync_product.enqueue(1, 1)
+    with pytest.raises(JobNotFound, match="424242"):
+        app.admin.apply(changes.DeleteJobs(), JobFilter(ids=[job.id, 424242]))
+    assert len(app.jobs()) == 1  # nothing deleted when one id is unknown
+    assert app.admin.apply(changes.DeleteJobs(), JobFilter(ids=[job.id])).count == 1
+    with pytest.raises(JobNotFound):
+        app.get(job.id)
+
+
+def test_edit_validates_against_the_signature(app: Conveyor, sync_product: Job,
+                                              clock: FrozenClock) -> None:
+    job = sync_product.enqueue(1, 1)
+    with pytest.raises(InvalidArguments, match="sync_product"):
+        app.admin.edit(job.id, args=[1, 2, 3])
+    assert app.get(job.id).args == [1, 1]
+    later = clock.now() + timedelta(hours=1)
+    app.admin.edit(job.id, args=[5], kwargs={"shop_id": 6}, priority=3, run_at=later)
+    edited = app.get(job.id)
+    assert (edited.args, edited.kwargs, edited.priority) == ([5], {"shop_id": 6}, 3)
+    assert (edited.state, edited.run_at) == (S.SCHEDULED, later)
+
+
+def test_edit_refuses_final_jobs(app: Conveyor, sync_product: Job) -> None:
+    job = sync_product.enqueue(1, 1)
+    app.drain()
+    with pytest.raises(Exception, match="only"):
+        app.admin.edit(job.id, priority=1)
+
+
+def test_stats_count_states_and_oldest_waiting(app: Conveyor, sync_product: Job,
+                                               clock: FrozenClock) -> None:
+    sync_product.enqueue(1, 1)
+    clock.advance(90)
+    sync_product.enqueue(2, 1)
+    stats = app.admin.stats()
+    assert stats.counts == {("sync", S.AVAILABLE): 2}
+    assert stats.waiting_seconds("sync") == 90
+    assert stats.waiting_seconds("other") == 0
+
+
+async def test_prune_removes_only_jobs_past_retention(app: Conveyor, sync_product: Job,
+                                                      clock: FrozenClock) -> None:
+    old = await sync_product.aenqueue(1, 1)
+    failed = await sync_product.aenqueue(-1, 1)
+    await app.adrain()
+    clock.advance(86_400 + 1)
+    fresh = await sync_product.aenqueue(2, 1)
+    await app.adrain()
+    backend = await app.storage()
+    assert await leader.prune(app, backend, batch=1) == 1
+    remaining = {j.id for j in await app.ajobs()}
+    assert remaining == {failed.id, fresh.id}  # discarded jobs are kept 7 days
+    assert old.id not in remaining
+    await app.aclose()
