@@ -100,21 +100,23 @@ class Conveyor:
 
     # -- storage --------------------------------------------------------------------------
 
-    async def storage(self) -> base.Backend:
+    async def storage(self, *, migrate: bool = True) -> base.Backend:
         """The backend for the running event loop, migrated on first use if configured."""
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
         if backend is None:
             backend = base.open_backend(self.url)
             self._backends[loop] = backend
-            if self.settings.auto_migrate and not self._migrated:
-                await backend.migrate()
-                self._migrated = True
+        if migrate and self.settings.auto_migrate and not self._migrated:
+            await backend.migrate()
+            self._migrated = True
         return backend
 
     async def amigrate(self) -> list[int]:
-        backend = await self.storage()
-        return await backend.migrate()
+        """Apply pending migrations; returns the versions applied (empty: up to date)."""
+        applied = await (await self.storage(migrate=False)).migrate()
+        self._migrated = True
+        return applied
 
     def migrate(self) -> list[int]:
         return self.blocking.run(self.amigrate)

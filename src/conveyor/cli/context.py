@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -51,3 +53,15 @@ def load_app(spec: str) -> app_module.Conveyor:
         raise click.BadParameter(f"{spec!r} is not a Conveyor application (found {found!r:.60})",
                                  param_hint="--app")
     return found
+
+
+@contextlib.contextmanager
+def failing_cleanly(obj: CliContext) -> Iterator[app_module.Conveyor]:
+    """Yield the app; Conveyor errors become a one-line message and exit status 1."""
+    app = obj.app()
+    try:
+        yield app
+    except errors.ConveyorError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from conveyor.cli import admin, context, worker
+from conveyor.cli import actions, admin, context, jobs, worker
 
 
 @click.group()
@@ -24,11 +24,14 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr,
                         format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s")
-    ctx.obj = context.CliContext(app_spec=app_spec, url=url)
+    if not isinstance(ctx.obj, context.CliContext):  # tests may pass one in
+        ctx.obj = context.CliContext(app_spec=app_spec, url=url)
 
 
-cli.add_command(worker.worker)
-cli.add_command(admin.migrate)
+for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
+                actions.cancel, actions.delete, actions.edit, actions.flush, actions.stats,
+                actions.monitor, actions.prune):
+    cli.add_command(command)
 
 
 def main() -> None:

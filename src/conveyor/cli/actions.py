@@ -1,0 +1,176 @@
+"""Commands that change jobs: retry, cancel, delete, edit, flush, prune; and the queue
+health commands stats and monitor. All go through `app.admin`, like the dashboard."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+import orjson
+
+from conveyor import JobFilter, changes, model
+from conveyor.cli import context, output
+from conveyor.cli.jobs import STATES
+from conveyor.worker import leader
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Job ids as arguments, or a filter: --state/--queue/--name (repeatable)."""
+    options = [
+        click.argument("ids", nargs=-1, type=int),
+        click.option("--state", "states", multiple=True, type=STATES),
+        click.option("--queue", "queues", multiple=True),
+        click.option("--name", "names", multiple=True),
+        click.option("--dry-run", is_flag=True, help="Only say how many jobs would change."),
+        click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+                     help="Recorded in the audit table."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _act(obj: context.CliContext, change: changes.Change, where: JobFilter, dry_run: bool,
+         actor: str) -> None:
+    if not (where.ids or where.states or where.queues or where.names):
+        raise click.UsageError("give job ids or a filter (--state, --queue, --name)")
+    with context.failing_cleanly(obj) as app:
+        result = app.admin.apply(change, where, actor=actor, dry_run=dry_run)
+    if result.count == 0:
+        raise click.ClickException(f"no job matches: nothing to {result.verb}")
+    done = "would" if dry_run else "did"
+    click.echo(f"{done} {result.verb} {result.count} job{'s' if result.count != 1 else ''}")
+
+
+def _filter(ids: tuple[int, ...], states: tuple[str, ...], queues: tuple[str, ...],
+            names: tuple[str, ...]) -> JobFilter:
+    return JobFilter(ids=ids, states=[model.JobState(s) for s in states], queues=queues,
+                     names=names)
+
+
+@click.command()
+@filter_options
+@click.option("--all-failed", is_flag=True, help="Every discarded job.")
+@click.pass_obj
+def retry(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
+          queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str,
+          all_failed: bool) -> None:
+    """Run jobs again now, with fresh attempts."""
+    if all_failed:
+        states = (*states, model.JobState.DISCARDED.value)
+    _act(obj, changes.RetryJobs(), _filter(ids, states, queues, names), dry_run, actor)
+
+
+@click.command()
+@filter_options
+@click.pass_obj
+def cancel(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
+           queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str) -> None:
+    """Cancel waiting jobs."""
+    _act(obj, changes.CancelJobs(), _filter(ids, states, queues, names), dry_run, actor)
+
+
+@click.command()
+@filter_options
+@click.pass_obj
+def delete(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
+           queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str) -> None:
+    """Delete jobs for good (never running ones)."""
+    _act(obj, changes.DeleteJobs(), _filter(ids, states, queues, names), dry_run, actor)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True)
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@click.pass_obj
+def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
+    """Delete every discarded job."""
+    _act(obj, changes.DeleteJobs(), JobFilter(states=[model.JobState.DISCARDED]), dry_run,
+         actor)
+
+
+@click.command()
+@click.argument("job_id", type=int)
+@click.option("--priority", type=int)
+@click.option("--queue")
+@click.option("--run-at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
+              help="With a UTC offset, e.g. 2026-05-01T09:00:00+02:00.")
+@click.option("--args", "args_json", metavar="JSON",
+              help='Positional arguments as a JSON list, or {"args": [...], "kwargs": {...}}.')
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@click.pass_obj
+def edit(obj: context.CliContext, job_id: int, priority: int | None, queue: str | None,
+         run_at: datetime | None, args_json: str | None, actor: str) -> None:
+    """Change a waiting job's priority, queue, run time or arguments."""
+    fields: dict[str, Any] = {"priority": priority, "queue": queue, "run_at": run_at}
+    if args_json is not None:
+        fields.update(_parse_args(args_json))
+    if all(value is None for value in fields.values()):
+        raise click.UsageError("nothing to edit: give --priority, --queue, --run-at or --args")
+    with context.failing_cleanly(obj) as app:
+        app.admin.edit(job_id, actor=actor, **fields)
+    click.echo(f"edited job {job_id}")
+
+
+def _parse_args(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--args") from None
+    if isinstance(value, list):
+        return {"args": value}
+    if isinstance(value, dict) and set(value) <= {"args", "kwargs"}:
+        return {"args": value.get("args"), "kwargs": value.get("kwargs")}
+    raise click.BadParameter('expected a JSON list or {"args": [...], "kwargs": {...}}',
+                             param_hint="--args")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stats(obj: context.CliContext, as_json: bool) -> None:
+    """Jobs per queue and state, and how long the oldest available job has waited."""
+    with context.failing_cleanly(obj) as app:
+        snapshot = app.admin.stats()
+    states = [s.value for s in model.JobState]
+    rows = [[queue, *(snapshot.counts.get((queue, model.JobState(s)), 0) for s in states),
+             round(snapshot.waiting_seconds(queue), 1)] for queue in snapshot.queues()]
+    if as_json:
+        output.emit_json([dict(zip(["queue", *states, "oldest_wait_s"], row, strict=True))
+                          for row in rows])
+    else:
+        output.table("queues", ["queue", *states, "oldest wait (s)"], rows)
+
+
+@click.command()
+@click.option("--max-wait", required=True, type=click.FloatRange(0),
+              help="Seconds the oldest available job of a queue may wait.")
+@click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable).")
+@click.pass_obj
+def monitor(obj: context.CliContext, max_wait: float, queues: tuple[str, ...]) -> None:
+    """Exit 1 when a queue's oldest available job waited longer than --max-wait."""
+    with context.failing_cleanly(obj) as app:
+        snapshot = app.admin.stats()
+    late = {q: snapshot.waiting_seconds(q) for q in (queues or snapshot.queues())
+            if snapshot.waiting_seconds(q) > max_wait}
+    for queue, waited in sorted(late.items()):
+        click.echo(f"queue {queue}: oldest available job has waited {waited:.0f}s "
+                   f"(limit {max_wait:g}s)", err=True)
+    if late:
+        raise SystemExit(1)
+    click.echo("ok")
+
+
+@click.command()
+@click.pass_obj
+def prune(obj: context.CliContext) -> None:
+    """Delete finished jobs past their retention now (the leader also does this)."""
+    with context.failing_cleanly(obj) as app:
+        async def run() -> int:
+            return await leader.prune(app, await app.storage())
+
+        count = app.blocking.run(run)
+    click.echo(f"pruned {count} jobs")
+

@@ -1,0 +1,71 @@
+"""`conveyor jobs list|show` and `conveyor failed`: look at jobs."""
+
+from __future__ import annotations
+
+import click
+
+from conveyor import JobFilter, model
+from conveyor.cli import context, output
+
+STATES = click.Choice([s.value for s in model.JobState])
+
+
+@click.group()
+def jobs() -> None:
+    """Look at jobs."""
+
+
+@jobs.command("list")
+@click.option("--state", "states", multiple=True, type=STATES, help="Repeatable.")
+@click.option("--queue", "queues", multiple=True, help="Repeatable.")
+@click.option("--name", "names", multiple=True, help="Job name; repeatable.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--after-id", type=int, help="Page: only ids after this one.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def list_jobs(obj: context.CliContext, states: tuple[str, ...], queues: tuple[str, ...],
+              names: tuple[str, ...], limit: int, after_id: int | None, as_json: bool) -> None:
+    """List jobs, oldest first."""
+    where = JobFilter(states=[model.JobState(s) for s in states], queues=queues, names=names,
+                      limit=limit, after_id=after_id)
+    show_list(obj, where, "jobs", as_json)
+
+
+@jobs.command("show")
+@click.argument("job_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
+    """Everything about one job, with its errors."""
+    with context.failing_cleanly(obj) as app:
+        detail = output.job_detail(app.get(job_id))
+    if as_json:
+        output.emit_json(detail)
+        return
+    errors_ = detail.pop("errors")
+    output.table(f"job {job_id}", ["field", "value"], [[k, v] for k, v in detail.items()])
+    for error in errors_:
+        click.echo(f"\nattempt {error['attempt']} at {error['at']}: {error['type']}: "
+                   f"{error['message']}\n{error['traceback']}")
+
+
+@click.command()
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def failed(obj: context.CliContext, limit: int, as_json: bool) -> None:
+    """List discarded jobs (failed for good)."""
+    show_list(obj, JobFilter(states=[model.JobState.DISCARDED], limit=limit), "failed jobs",
+              as_json)
+
+
+def show_list(obj: context.CliContext, where: JobFilter, title: str, as_json: bool) -> None:
+    with context.failing_cleanly(obj) as app:
+        found = app.jobs(where)
+    if as_json:
+        output.emit_json([output.job_summary(job) for job in found])
+    elif not found:
+        click.echo(f"no {title} match")
+    else:
+        output.jobs_table(title, found)
+

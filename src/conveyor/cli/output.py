@@ -1,0 +1,48 @@
+"""How commands print: rich tables for people, `--json` for scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from conveyor import model
+
+
+def job_summary(job: model.Job) -> dict[str, Any]:
+    return {"id": job.id, "name": job.name, "queue": job.queue, "state": str(job.state),
+            "priority": job.priority, "attempt": job.attempt, "max_attempts": job.max_attempts,
+            "run_at": job.run_at.isoformat(), "inserted_at": job.inserted_at.isoformat(),
+            "last_error": job.errors[-1].message if job.errors else None}
+
+
+def job_detail(job: model.Job) -> dict[str, Any]:
+    return {**job_summary(job), "args": list(job.args), "kwargs": dict(job.kwargs),
+            "attempted_at": job.attempted_at.isoformat() if job.attempted_at else None,
+            "finalized_at": job.finalized_at.isoformat() if job.finalized_at else None,
+            "attempted_by": job.attempted_by, "result": job.result, "meta": dict(job.meta),
+            "errors": [e.to_json() for e in job.errors], "malformed": job.malformed}
+
+
+def emit_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console().print(grid)
+
+
+def jobs_table(title: str, jobs: Sequence[model.Job]) -> None:
+    columns = ["id", "name", "queue", "state", "priority", "attempt", "run_at", "last_error"]
+    rows = [[s[c] if c != "attempt" else f"{s['attempt']}/{s['max_attempts']}" for c in columns]
+            for s in map(job_summary, jobs)]
+    table(title, columns, [[*row[:6], row[6][:19], (row[7] or "")[:60]] for row in rows])
