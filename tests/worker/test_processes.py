@@ -138,3 +138,20 @@ def test_supervisor_replaces_a_dead_worker_process(url: str, ledger: Path,
             supervisor.kill()
     assert worker_pids() == {victim}  # the survivors retired cleanly; the dead one was not
     proc_app.close()
+
+
+def test_max_jobs_and_max_time_stop_the_worker(url: str, ledger: Path,
+                                               proc_app: Conveyor) -> None:
+    from tests.worker import jobs_app
+
+    rows = [jobs_app.record.new_job([f"m{i}"], {}, jobs_app.record.defaults) for i in range(10)]
+    proc_app.blocking.run(lambda: proc_app.insert(rows))
+    capped = harness.start_worker(url, ledger, "--max-jobs", "3", "--concurrency", "1")
+    assert capped.wait(timeout=60) == 0
+    assert len(harness.ledger_rows(ledger)) == 3
+    started = time.monotonic()
+    timed = harness.start_worker(url, ledger, "--max-time", "1.5", "--queues", "empty")
+    assert timed.wait(timeout=60) == 0
+    assert time.monotonic() - started >= 1.5
+    assert proc_app.counts()[("default", JobState.AVAILABLE)] == 7
+    proc_app.close()
