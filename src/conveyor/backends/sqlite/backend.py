@@ -25,23 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import changes, encoding, errors, model, outcome
+from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
+from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_VERSION = (3, 38, 0)
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
 _BUSY_MARKERS = ("database is locked", "database table is locked", "database is busy")
-
-
-def to_micros(when: datetime) -> int:
-    delta = when - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def path_of(url: str) -> str:
@@ -142,7 +133,7 @@ class SqliteBackend:
                 for statement in _statements(step.sql):
                     conn.execute(statement)
                 conn.execute("INSERT INTO conveyor_migrations VALUES (?, ?, ?)",
-                             (step.version, step.name, to_micros(datetime.now(UTC))))
+                             (step.version, step.name, convert.to_micros(datetime.now(UTC))))
                 done.append(step.version)
             return done
 
@@ -154,10 +145,10 @@ class SqliteBackend:
             self._conn = None
 
     async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
-        now_us = to_micros(now)
+        now_us = convert.to_micros(now)
         states = [job.initial_state(now) for job in jobs]
         rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
-                 j.max_attempts, to_micros(j.run_at), now_us) for j, s in zip(jobs, states,
+                 j.max_attempts, convert.to_micros(j.run_at), now_us) for j, s in zip(jobs, states,
                                                                                strict=True)]
 
         def work(conn: sqlite3.Connection) -> int:
@@ -177,7 +168,7 @@ class SqliteBackend:
 
     async def claim(self, queues: Sequence[str], limit: int, worker: str,
                     now: datetime) -> list[model.Job]:
-        now_us = to_micros(now)
+        now_us = convert.to_micros(now)
 
         def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             rows: list[sqlite3.Row] = []
@@ -191,12 +182,12 @@ class SqliteBackend:
                 rows.extend(got)
             return rows
 
-        return [job_from_row(row) for row in await self._run(work, write=True)]
+        return [convert.job_from_row(row) for row in await self._run(work, write=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int) -> base.Settled:
-        batches = _group(outcomes)
-        now_us = to_micros(now)
+        batches = convert.group(outcomes)
+        now_us = convert.to_micros(now)
 
         def work(conn: sqlite3.Connection) -> set[int]:
             written: set[int] = set()
@@ -216,7 +207,7 @@ class SqliteBackend:
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": to_micros(now)}
+                  "now": convert.to_micros(now)}
         await self._run(lambda conn: conn.execute(_QUERIES["heartbeat"], params), write=True)
 
     async def retire(self, worker: str) -> None:
@@ -243,8 +234,8 @@ class SqliteBackend:
                 await asyncio.wait_for(self._wake.wait(), min(self.poll_interval, remaining))
 
     async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        params = {"name": name, "holder": holder, "now": to_micros(now),
-                  "expires_at": to_micros(now + timedelta(seconds=ttl))}
+        params = {"name": name, "holder": holder, "now": convert.to_micros(now),
+                  "expires_at": convert.to_micros(now + timedelta(seconds=ttl))}
         row = await self._run(lambda conn: conn.execute(_QUERIES["lease"], params).fetchone(),
                               write=True)
         return row is not None and row[0] == holder
@@ -254,7 +245,7 @@ class SqliteBackend:
                                                   {"name": name, "holder": holder}), write=True)
 
     async def stage(self, now: datetime, limit: int) -> int:
-        params = {"now": to_micros(now), "limit": limit}
+        params = {"now": convert.to_micros(now), "limit": limit}
         moved = await self._run(lambda conn: conn.execute(_QUERIES["stage"], params).rowcount,
                                 write=True)
         if moved:
@@ -263,7 +254,7 @@ class SqliteBackend:
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
                      max_errors: int) -> int:
-        params = {"stale_before": to_micros(stale_before), "now": to_micros(now),
+        params = {"stale_before": convert.to_micros(stale_before), "now": convert.to_micros(now),
                   "error": error_json, "max_errors": max_errors}
         return await self._run(lambda conn: conn.execute(_QUERIES["rescue"], params).rowcount,
                                write=True)
@@ -271,27 +262,27 @@ class SqliteBackend:
     async def get(self, job_id: int) -> model.Job | None:
         row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
                               .fetchone(), write=False)
-        return None if row is None else job_from_row(row)
+        return None if row is None else convert.job_from_row(row)
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        params = {**filter_params(where), "after_id": where.after_id or 0,
+        params = {**convert.filter_params(where), "after_id": where.after_id or 0,
                   "limit": where.limit}
         rows = await self._run(lambda conn: conn.execute(_QUERIES["query"], params).fetchall(),
                                write=False)
-        return [job_from_row(row) for row in rows]
+        return [convert.job_from_row(row) for row in rows]
 
     async def count(self, where: base.JobFilter) -> int:
-        params = filter_params(where)
+        params = convert.filter_params(where)
         return int(await self._run(lambda conn: conn.execute(_QUERIES["count"], params)
                                    .fetchone()[0], write=False))
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
                      actor: str) -> int:
-        params: dict[str, Any] = {**filter_params(where), "now": to_micros(now)}
+        params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue,
                           args=change.args_json, kwargs=change.kwargs_json,
-                          run_at=None if change.run_at is None else to_micros(change.run_at))
+                          run_at=convert.to_micros(change.run_at) if change.run_at else None)
         audit = {"now": params["now"], "actor": actor, "action": change.verb,
                  "filter_json": base.describe_filter(where)}
 
@@ -307,14 +298,15 @@ class SqliteBackend:
 
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
-        params = {"state": state.value, "before": to_micros(finalized_before), "limit": limit}
+        params = {"state": state.value, "before": convert.to_micros(finalized_before),
+                  "limit": limit}
         return await self._run(lambda conn: conn.execute(_QUERIES["prune"], params).rowcount,
                                write=True)
 
     async def oldest_available(self) -> Mapping[str, datetime]:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
                                .fetchall(), write=False)
-        return {row[0]: from_micros(row[1]) or _EPOCH for row in rows}
+        return {row[0]: convert.from_micros(row[1]) or convert.EPOCH for row in rows}
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
@@ -355,70 +347,3 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-_STATEMENT_OF = {
-    outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
-    outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
-}
-
-
-def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]]]:
-    """Split outcomes into one JSON batch per statement."""
-    batches: dict[str, list[dict[str, Any]]] = {}
-    for item in outcomes:
-        entry: dict[str, Any] = {"id": item.job_id, "attempt": item.attempt}
-        match item:
-            case outcome.Completed(result_json=result):
-                entry["result"] = result
-            case outcome.Failed(error_json=error, retry_at=retry_at):
-                entry["error"] = error
-                entry["run_at"] = None if retry_at is None else to_micros(retry_at)
-            case outcome.Snoozed(run_at=run_at):
-                entry["run_at"] = to_micros(run_at)
-            case outcome.Cancelled(error_json=error) | outcome.Interrupted(error_json=error):
-                entry["error"] = error
-        batches.setdefault(_STATEMENT_OF[type(item)], []).append(entry)
-    return batches
-
-
-def filter_params(where: base.JobFilter) -> dict[str, Any]:
-    """Bind a JobFilter to the shared `filter` fragment: lists travel as JSON arrays."""
-    def as_json(values: Any) -> str | None:
-        return orjson.dumps(values).decode() if values else None
-
-    def micros(when: datetime | None) -> int | None:
-        return None if when is None else to_micros(when)
-
-    return {"match_none": int(where.match_none), "ids": as_json(list(where.ids)),
-            "states": as_json([str(s) for s in where.states]),
-            "queues": as_json(list(where.queues)), "names": as_json(list(where.names)),
-            "args_contains": as_json(list(where.args_contains)),
-            "kwargs_contains": as_json(dict(where.kwargs_contains)),
-            "inserted_after": micros(where.inserted_after),
-            "inserted_before": micros(where.inserted_before)}
-
-
-def job_from_row(row: sqlite3.Row) -> model.Job:
-    """Build a Job; a row whose JSON cannot be decoded becomes a Job marked `malformed`."""
-    malformed = None
-    try:
-        args, kwargs = encoding.loads(row["args"]), encoding.loads(row["kwargs"])
-        meta = encoding.loads(row["meta"])
-        if not isinstance(args, list) or not isinstance(kwargs, dict) \
-                or not isinstance(meta, dict):
-            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
-    except errors.MalformedJob as exc:
-        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
-    try:
-        errs = tuple(model.JobError.from_json(e) for e in encoding.loads(row["errors"]) or ())
-        result = encoding.loads(row["result"])
-    except (errors.MalformedJob, KeyError, TypeError, ValueError):
-        errs, result = (), None
-    return model.Job(
-        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
-        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
-        max_attempts=row["max_attempts"], run_at=from_micros(row["run_at"]) or _EPOCH,
-        inserted_at=from_micros(row["inserted_at"]) or _EPOCH,
-        attempted_at=from_micros(row["attempted_at"]),
-        finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
-        errors=errs, result=result, meta=meta, malformed=malformed,
-    )

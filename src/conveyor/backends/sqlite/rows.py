@@ -1,0 +1,97 @@
+"""Converting between SQLite rows and parameters and Conveyor's values.
+
+Timestamps are stored as integer microseconds since the Unix epoch; batches and filter lists
+travel as JSON text read with `json_each`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from conveyor import encoding, errors, model, outcome
+from conveyor.backends import base
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(when: datetime) -> int:
+    delta = when - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+_STATEMENT_OF = {
+    outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
+    outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
+}
+
+
+def group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]]]:
+    """Split outcomes into one JSON batch per statement."""
+    batches: dict[str, list[dict[str, Any]]] = {}
+    for item in outcomes:
+        entry: dict[str, Any] = {"id": item.job_id, "attempt": item.attempt}
+        match item:
+            case outcome.Completed(result_json=result):
+                entry["result"] = result
+            case outcome.Failed(error_json=error, retry_at=retry_at):
+                entry["error"] = error
+                entry["run_at"] = None if retry_at is None else to_micros(retry_at)
+            case outcome.Snoozed(run_at=run_at):
+                entry["run_at"] = to_micros(run_at)
+            case outcome.Cancelled(error_json=error) | outcome.Interrupted(error_json=error):
+                entry["error"] = error
+        batches.setdefault(_STATEMENT_OF[type(item)], []).append(entry)
+    return batches
+
+
+def filter_params(where: base.JobFilter) -> dict[str, Any]:
+    """Bind a JobFilter to the shared `filter` fragment: lists travel as JSON arrays."""
+    def as_json(values: Any) -> str | None:
+        return orjson.dumps(values).decode() if values else None
+
+    def micros(when: datetime | None) -> int | None:
+        return None if when is None else to_micros(when)
+
+    return {"match_none": int(where.match_none), "ids": as_json(list(where.ids)),
+            "states": as_json([str(s) for s in where.states]),
+            "queues": as_json(list(where.queues)), "names": as_json(list(where.names)),
+            "args_contains": as_json(list(where.args_contains)),
+            "kwargs_contains": as_json(dict(where.kwargs_contains)),
+            "inserted_after": micros(where.inserted_after),
+            "inserted_before": micros(where.inserted_before)}
+
+
+def job_from_row(row: sqlite3.Row) -> model.Job:
+    """Build a Job; a row whose JSON cannot be decoded becomes a Job marked `malformed`."""
+    malformed = None
+    try:
+        args, kwargs = encoding.loads(row["args"]), encoding.loads(row["kwargs"])
+        meta = encoding.loads(row["meta"])
+        if not isinstance(args, list) or not isinstance(kwargs, dict) \
+                or not isinstance(meta, dict):
+            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
+    except errors.MalformedJob as exc:
+        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
+    try:
+        errs = tuple(model.JobError.from_json(e) for e in encoding.loads(row["errors"]) or ())
+        result = encoding.loads(row["result"])
+    except (errors.MalformedJob, KeyError, TypeError, ValueError):
+        errs, result = (), None
+    return model.Job(
+        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
+        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
+        max_attempts=row["max_attempts"], run_at=from_micros(row["run_at"]) or EPOCH,
+        inserted_at=from_micros(row["inserted_at"]) or EPOCH,
+        attempted_at=from_micros(row["attempted_at"]),
+        finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
+        errors=errs, result=result, meta=meta, malformed=malformed,
+    )
