@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import inspect
 import os
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
@@ -90,9 +91,15 @@ class Conveyor:
         except (TypeError, ValueError) as exc:
             raise errors.ConfigurationError(f"job {name!r}: backoff is invalid: {exc}") from None
         defaults = options.build(name, **config)
+        is_async = inspect.iscoroutinefunction(func)
+        if defaults.timeout is not None and not is_async:
+            warnings.warn(
+                f"job {name!r}: timeout={defaults.timeout:g}s is not enforced for a plain def "
+                "job (a thread cannot be stopped); make it async def to have it cancelled "
+                "at the deadline", stacklevel=3)
         job_type = registry.JobType(
             app=self, name=name, func=func, defaults=defaults, backoff=policy,
-            on_discard=on_discard, is_async=inspect.iscoroutinefunction(func),
+            on_discard=on_discard, is_async=is_async,
             signature=inspect.signature(func),
         )
         self.registry.add(job_type)
@@ -149,6 +156,20 @@ class Conveyor:
 
     def get(self, job_id: int) -> model.Job:
         return self.blocking.run(lambda: self.aget(job_id))
+
+    async def await_job(self, job_id: int, timeout: float | None = None) -> model.Job:
+        """Wait until the job is final and return it (its `result` when completed).
+        Raises TimeoutError after `timeout` seconds."""
+        pause = 0.005
+        async with asyncio.timeout(timeout):
+            while not (job := await self.aget(job_id)).is_final:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.25)
+        return job
+
+    def wait(self, job_id: int, timeout: float | None = None) -> model.Job:
+        """Blocking twin of `await_job`."""
+        return self.blocking.run(lambda: self.await_job(job_id, timeout))
 
     async def ajobs(self, where: base.JobFilter | None = None) -> list[model.Job]:
         return await (await self.storage()).query(where or base.JobFilter())

@@ -26,9 +26,10 @@ class RetryJobs:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CancelJobs:
-    """Cancel jobs that are not running and not final."""
+    """Cancel waiting jobs now; running ones get a cancel request their worker acts on
+    within one heartbeat."""
 
-    eligible = model.WAITING_STATES
+    eligible = model.WAITING_STATES | {S.RUNNING}
     verb = "cancel"
 
 

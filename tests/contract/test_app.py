@@ -238,3 +238,51 @@ async def test_async_twins(app: Conveyor) -> None:
     assert (await app.aget(more[0].id)).result == 2
     assert {j.state for j in await app.ajobs()} == {S.COMPLETED}
     await app.aclose()
+
+
+def test_async_timeout_cancels_at_the_deadline(app: Conveyor) -> None:
+    import asyncio
+
+    @app.job(timeout=0.05, max_attempts=1)
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    job = slow.enqueue()
+    app.drain()
+    stored = app.get(job.id)
+    assert (stored.state, stored.errors[-1].type) == (S.DISCARDED, "TimeoutError")
+
+
+def test_timeout_on_a_thread_job_warns_at_registration(app: Conveyor) -> None:
+    with pytest.warns(UserWarning, match=r"'blocking'.*not enforced"):
+        @app.job(name="blocking", timeout=1)
+        def blocking() -> None: ...
+
+
+def test_job_code_sees_its_own_context(app: Conveyor) -> None:
+    from conveyor import current_job
+
+    seen: list[tuple[int, int]] = []
+
+    @app.job()
+    def introspect() -> None:
+        ctx = current_job()
+        seen.append((ctx.job.id, ctx.job.attempt))
+
+    job = introspect.enqueue()
+    app.drain()
+    assert seen == [(job.id, 1)]
+    with pytest.raises(LookupError, match="only available inside a running job"):
+        current_job()
+
+
+def test_wait_returns_the_final_job_or_times_out(app: Conveyor) -> None:
+    @app.job()
+    def answer() -> int:
+        return 42
+
+    job = answer.enqueue()
+    with pytest.raises(TimeoutError):
+        app.wait(job.id, timeout=0.05)
+    app.drain()
+    assert app.wait(job.id, timeout=1).result == 42

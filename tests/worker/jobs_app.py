@@ -64,3 +64,18 @@ async def sleep_async(token: str, seconds: float) -> str:
     await asyncio.sleep(seconds)
     _end(row)
     return token
+
+
+@app.job(name="cooperative")
+def cooperative(token: str, seconds: float) -> str:
+    """A plain def job that checks for a cancel request between steps."""
+    from conveyor import current_job
+
+    row = _start(token)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if current_job().cancel_requested.is_set():
+            raise RuntimeError("stopping on request")
+        time.sleep(0.02)
+    _end(row)
+    return token

@@ -155,3 +155,32 @@ def test_max_jobs_and_max_time_stop_the_worker(url: str, ledger: Path,
     assert time.monotonic() - started >= 1.5
     assert proc_app.counts()[("default", JobState.AVAILABLE)] == 7
     proc_app.close()
+
+
+@pytest.mark.parametrize("job_name", ["sleep_async", "cooperative"])
+def test_cancel_reaches_a_running_job_within_a_heartbeat(url: str, ledger: Path,
+                                                         proc_app: Conveyor,
+                                                         job_name: str) -> None:
+    from conveyor import JobFilter, changes
+
+    job_type = proc_app.registry.get(job_name)
+    job = proc_app.blocking.run(lambda: proc_app.insert(
+        [job_type.new_job(["cancel-me", 60.0], {}, job_type.defaults)]))[0]
+    proc = harness.start_worker(url, ledger)
+    try:
+        harness.wait_for(lambda: "cancel-me" in harness.started_tokens(ledger), 30, "start")
+        asked = time.monotonic()
+        result = proc_app.admin.apply(changes.CancelJobs(), JobFilter(ids=[job.id]))
+        assert result.count == 1
+        assert proc_app.get(job.id).state == JobState.RUNNING  # a request, not a verdict
+        harness.wait_for(lambda: proc_app.get(job.id).state == JobState.CANCELLED, 10,
+                         "the cancel to land")
+        took = time.monotonic() - asked
+        assert _stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    cancelled = proc_app.get(job.id)
+    assert cancelled.errors[-1].message == "cancelled by operator"
+    assert took < 0.2 + 1.5  # one heartbeat (0.2 s) plus settling
+    proc_app.close()

@@ -72,8 +72,9 @@ class Backend(Protocol):
         """Settle attempts with compare-and-set on (state='running', attempt)."""
         ...
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
-        """Record that `worker` is alive (registers it on first call)."""
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
+        """Record that `worker` is alive (registers it on first call); return the ids of its
+        running jobs that an operator asked to cancel."""
         ...
 
     async def retire(self, worker: str) -> None:

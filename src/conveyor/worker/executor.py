@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from conveyor import backoff, control, encoding, errors, model, outcome, registry
+from conveyor import backoff, context, control, encoding, errors, model, outcome, registry
 from conveyor.app import Conveyor
 
 log = logging.getLogger("conveyor.worker")
@@ -44,8 +44,9 @@ class Executor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def run(self, job: model.Job) -> Ran:
-        """Run `job` once. Never raises except `CancelledError` (worker shutdown)."""
+    async def run(self, job: model.Job, ctx: context.JobContext) -> Ran:
+        """Run `job` once. Never raises except `CancelledError` (shutdown or cancel)."""
+        context.enter(ctx)
         if job.malformed is not None:
             return self._fail(job, errors.MalformedJob(job.malformed), final=True)
         job_type = self.app.registry.find(job.name)
@@ -63,6 +64,8 @@ class Executor:
             delay = exc.in_ if exc.in_ is not None else job_type.backoff(job.attempt)
             return self._fail(job, exc, delay=delay)
         except Exception as exc:
+            if ctx.cancel_requested.is_set():  # a cooperative job stopped on request
+                return self.cancelled(job, "cancelled by operator")
             return self._fail(job, exc, delay=job_type.backoff(job.attempt))
         return self._complete(job, value)
 
@@ -75,6 +78,16 @@ class Executor:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: context.run(job_type.func, *job.args, **job.kwargs))
+
+    def cancelled(self, job: model.Job, reason: str) -> Ran:
+        return Ran(outcome.Cancelled(job.id, job.attempt,
+                                     self._error(job, control.Cancel(reason))), job)
+
+    def interrupted(self, job: model.Job) -> Ran:
+        entry = model.JobError(attempt=job.attempt, at=self.app.clock.now(),
+                               type="Interrupted", message="interrupted by shutdown")
+        return Ran(outcome.Interrupted(job.id, job.attempt,
+                                       encoding.dumps(entry.to_json(), what="error")), job)
 
     def _complete(self, job: model.Job, value: Any) -> Ran:
         try:

@@ -1,7 +1,8 @@
 """Tell storage this worker is alive, from a thread a busy event loop cannot starve.
 
 The thread has its own event loop and its own connection, so a CPU-bound job that blocks
-the worker's loop does not stop heartbeats, and the leader never rescues a healthy job.
+the worker's loop does not stop heartbeats, and the leader never rescues a healthy job. The
+answer to each beat carries operator cancel requests for this worker's running jobs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from conveyor.app import Conveyor
 from conveyor.backends import base
@@ -21,8 +22,9 @@ class HeartbeatThread:
     """Beats every `interval` seconds until stopped."""
 
     def __init__(self, app: Conveyor, worker_id: str, queues: Sequence[str],
-                 interval: float) -> None:
+                 interval: float, on_cancel: Callable[[list[int]], object]) -> None:
         self.app = app
+        self.on_cancel = on_cancel
         self.worker_id = worker_id
         self.queues = list(queues)
         self.interval = interval
@@ -45,7 +47,9 @@ class HeartbeatThread:
         backend = base.open_backend(self.app.url)
         try:
             while not self._stop.is_set():
-                await beat(self.app, backend, self.worker_id, self.queues)
+                cancel = await beat(self.app, backend, self.worker_id, self.queues)
+                if cancel:
+                    self.on_cancel(cancel)
                 self.beats += 1
                 await asyncio.to_thread(self._stop.wait, self.interval)
         finally:
@@ -53,11 +57,11 @@ class HeartbeatThread:
 
 
 async def beat(app: Conveyor, backend: base.Backend, worker_id: str,
-               queues: Sequence[str]) -> bool:
-    """One heartbeat; failures are logged (storage may be down) and reported as False."""
+               queues: Sequence[str]) -> list[int]:
+    """One heartbeat; returns the ids of running jobs to cancel. Failures are logged
+    (storage may be down) and the next beat tries again."""
     try:
-        await backend.heartbeat(worker_id, queues, app.clock.now())
+        return await backend.heartbeat(worker_id, queues, app.clock.now())
     except Exception as exc:
         log.warning("heartbeat of worker %s failed: %s", worker_id, exc)
-        return False
-    return True
+        return []

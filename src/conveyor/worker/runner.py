@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections.abc import Sequence
 
-from conveyor import encoding, model, outcome
+from conveyor import context, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
 from conveyor.worker import executor, heartbeat, leader, settle
@@ -58,6 +58,7 @@ class Worker:
         self.executor = executor.Executor(app, threads=self.config.concurrency)
         self.started = 0
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._signals = 0
@@ -68,14 +69,14 @@ class Worker:
 
     async def run(self) -> int:
         """Run until told to stop; returns the number of attempts started."""
+        if self.config.install_signals:  # first: a signal during start-up is a clean stop
+            self._install_signals()
         backend = await self.app.storage()
         queues = list(self.config.queues)
         await backend.heartbeat(self.id, queues, self.app.clock.now())
         settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, queues)
-        if self.config.install_signals:
-            self._install_signals()
         log.info("worker %s started: queues=%s concurrency=%d", self.id,
                  ",".join(queues) or "*", self.config.concurrency)
         try:
@@ -150,21 +151,36 @@ class Worker:
 
     def _start(self, job: model.Job, settler: settle.Settler) -> None:
         self.started += 1
-        self._running[job.id] = asyncio.create_task(self._execute(job, settler),
+        ctx = context.JobContext(job)
+        self._contexts[job.id] = ctx
+        self._running[job.id] = asyncio.create_task(self._execute(job, ctx, settler),
                                                     name=f"conveyor-job-{job.id}")
 
-    async def _execute(self, job: model.Job, settler: settle.Settler) -> None:
+    async def _execute(self, job: model.Job, ctx: context.JobContext,
+                       settler: settle.Settler) -> None:
         try:
-            ran = await self.executor.run(job)
+            ran = await self.executor.run(job, ctx)
         except asyncio.CancelledError:
-            error = model.JobError(attempt=job.attempt, at=self.app.clock.now(),
-                                   type="Interrupted", message="interrupted by shutdown")
-            ran = executor.Ran(outcome.Interrupted(
-                job.id, job.attempt, encoding.dumps(error.to_json(), what="error")), job)
+            ran = (self.executor.cancelled(job, "cancelled by operator")
+                   if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
         finally:
             self._running.pop(job.id, None)
+            self._contexts.pop(job.id, None)
             self._slot_freed.set()
         settler.add(ran)
+
+    def cancel_running(self, job_ids: Sequence[int]) -> None:
+        """Operator cancel requests: async jobs are cancelled now; plain `def` jobs see
+        `current_job().cancel_requested` set and stop when they next look."""
+        for job_id in job_ids:
+            ctx, task = self._contexts.get(job_id), self._running.get(job_id)
+            if ctx is None or task is None or ctx.cancel_requested.is_set():
+                continue
+            log.info("cancelling running job %s on request", job_id)
+            ctx.cancel_requested.set()
+            job_type = self.app.registry.find(ctx.job.name)
+            if job_type is not None and job_type.is_async:
+                task.cancel()
 
     # -- start-up and shutdown ------------------------------------------------------------
 
@@ -172,7 +188,10 @@ class Worker:
         chores: list[Chore] = []
         interval = self.app.settings.heartbeat_interval
         if self.config.heartbeat_thread:
-            thread = heartbeat.HeartbeatThread(self.app, self.id, queues, interval)
+            loop = asyncio.get_running_loop()
+            thread = heartbeat.HeartbeatThread(
+                self.app, self.id, queues, interval,
+                on_cancel=lambda ids: loop.call_soon_threadsafe(self.cancel_running, ids))
             thread.start()
             chores.append(thread)
         else:
@@ -186,7 +205,7 @@ class Worker:
                             interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            await heartbeat.beat(self.app, backend, self.id, queues)
+            self.cancel_running(await heartbeat.beat(self.app, backend, self.id, queues))
 
     async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
                         chores: list[Chore]) -> None:

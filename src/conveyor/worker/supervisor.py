@@ -46,7 +46,10 @@ class Supervisor:
                 self.children[index] = replacement
                 self.replaced += 1
         codes = [child.wait() for child in self.children]
-        return 0 if all(code == 0 for code in codes) else 1
+        # A child still starting up (before its handlers exist) dies of the signal we passed
+        # on; it had claimed nothing, so that is a clean stop too.
+        clean = {0, -signal.SIGTERM, -signal.SIGINT}
+        return 0 if all(code in clean for code in codes) else 1
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         # Own session: a terminal's Ctrl-C reaches only the supervisor, which passes it on

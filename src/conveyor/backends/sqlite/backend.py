@@ -205,10 +205,15 @@ class SqliteBackend:
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
                   "now": convert.to_micros(now)}
-        await self._run(lambda conn: conn.execute(_QUERIES["heartbeat"], params), write=True)
+
+        def work(conn: sqlite3.Connection) -> list[int]:
+            conn.execute(_QUERIES["heartbeat"], params)
+            return [row[0] for row in conn.execute(_QUERIES["cancel_requests"], params)]
+
+        return await self._run(work, write=True)
 
     async def retire(self, worker: str) -> None:
         await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}),

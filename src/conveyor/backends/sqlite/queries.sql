@@ -10,7 +10,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: claim
 UPDATE conveyor_jobs
-   SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker
+   SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
+       cancel_requested_at = NULL
  WHERE id IN (SELECT id FROM conveyor_jobs
                WHERE state = 'available' AND queue = :queue
                ORDER BY priority, run_at, id
@@ -148,7 +149,16 @@ UPDATE conveyor_jobs
  WHERE {{filter}}
 
 -- name: change_cancel
-UPDATE conveyor_jobs SET state = 'cancelled', finalized_at = :now WHERE {{filter}}
+-- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
+UPDATE conveyor_jobs
+   SET state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
+       finalized_at = CASE WHEN state = 'running' THEN NULL ELSE :now END,
+       cancel_requested_at = CASE WHEN state = 'running' THEN :now END
+ WHERE {{filter}}
+
+-- name: cancel_requests
+SELECT id FROM conveyor_jobs
+ WHERE state = 'running' AND attempted_by = :worker AND cancel_requested_at IS NOT NULL
 
 -- name: change_delete
 DELETE FROM conveyor_jobs WHERE {{filter}}

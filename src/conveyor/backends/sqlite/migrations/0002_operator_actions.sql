@@ -11,3 +11,6 @@ CREATE TABLE conveyor_audit (
 -- Retention: final jobs by when they were finalized.
 CREATE INDEX conveyor_jobs_finalized ON conveyor_jobs (state, finalized_at)
     WHERE finalized_at IS NOT NULL;
+
+-- An operator asked to cancel this running job; its worker learns it with its next heartbeat.
+ALTER TABLE conveyor_jobs ADD COLUMN cancel_requested_at INTEGER;
