@@ -16,7 +16,17 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
-from conveyor import admin, backoff, blocking, encoding, errors, model, options, registry
+from conveyor import (
+    admin,
+    backoff,
+    blocking,
+    encoding,
+    errors,
+    model,
+    options,
+    registry,
+    unique,
+)
 from conveyor import clock as clocks
 from conveyor.backends import base
 
@@ -86,6 +96,7 @@ class Conveyor:
         config = dict(config)
         name = config.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
         on_discard = config.pop("on_discard", None)
+        unique_policy = _unique_policy(name, config)
         try:
             policy = backoff.resolve(config.pop("backoff", None))
         except (TypeError, ValueError) as exc:
@@ -99,7 +110,7 @@ class Conveyor:
                 "at the deadline", stacklevel=3)
         job_type = registry.JobType(
             app=self, name=name, func=func, defaults=defaults, backoff=policy,
-            on_discard=on_discard, is_async=is_async,
+            on_discard=on_discard, unique=unique_policy, is_async=is_async,
             signature=inspect.signature(func),
         )
         self.registry.add(job_type)
@@ -133,8 +144,14 @@ class Conveyor:
         if not rows:
             return []
         now = self.clock.now()
-        inserted = await (await self.storage()).insert(rows, now)
-        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+        backend = await self.storage()
+        inserted = await backend.insert(rows, now)
+        jobs = []
+        for row, done in zip(rows, inserted, strict=True):
+            existing = await backend.get(done.id) if done.duplicate else None
+            jobs.append(_job_of(row, done, now) if existing is None
+                        else dataclasses.replace(existing, duplicate=True))
+        return jobs
 
     async def aclose(self) -> None:
         """Close this event loop's connections."""
@@ -197,6 +214,29 @@ class Conveyor:
 
     def drain(self, queues: Sequence[str] | None = None, concurrency: int = 10) -> int:
         return self.blocking.run(lambda: self.adrain(queues, concurrency))
+
+
+def _unique_policy(name: str, config: dict[str, Any]) -> registry.UniquePolicy | None:
+    """Pop the unique_* options: `unique=True`, `unique_for=seconds`, `unique_key=callable`,
+    `unique_states=[...]`; any of them makes the job type unique."""
+    flag = config.pop("unique", False)
+    period = config.pop("unique_for", None)
+    key_function = config.pop("unique_key", None)
+    states = config.pop("unique_states", None)
+    if not (flag or period is not None or key_function is not None or states is not None):
+        return None
+    if period is not None and (not isinstance(period, int | float) or period <= 0):
+        raise errors.ConfigurationError(
+            f"job {name!r}: unique_for={period!r} is invalid; it is a number of seconds > 0")
+    if key_function is not None and not callable(key_function):
+        raise errors.ConfigurationError(f"job {name!r}: unique_key must be a callable")
+    try:
+        mask = unique.states_mask(states if states is not None else unique.DEFAULT_STATES)
+    except ValueError as exc:
+        raise errors.ConfigurationError(f"job {name!r}: unique_states: {exc}") from None
+    if not mask:
+        raise errors.ConfigurationError(f"job {name!r}: unique_states must not be empty")
+    return registry.UniquePolicy(key_function, None if period is None else float(period), mask)
 
 
 def _system_clock() -> clocks.Clock:

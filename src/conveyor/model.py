@@ -136,6 +136,11 @@ class NewJob:
     max_attempts: int
     run_at: datetime
     meta_json: str = "{}"
+    unique_key: str | None = None
+    unique_states: int = 0
+    """Bit mask (see `unique.STATE_BITS`) of states in which `unique_key` must be unique."""
+    replace: bool = False
+    """On a duplicate, update the existing waiting job's arguments, run_at and priority."""
 
     def initial_state(self, now: datetime) -> JobState:
         return S.SCHEDULED if self.run_at > now else S.AVAILABLE
@@ -143,7 +148,9 @@ class NewJob:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Inserted:
-    """What the backend reports for each inserted job, in input order."""
+    """What the backend reports for each inserted job, in input order. For a duplicate of a
+    unique job, the existing job's id and state, with `duplicate` set."""
 
     id: int
     state: JobState
+    duplicate: bool = False

@@ -23,6 +23,8 @@ class EnqueueOptions:
     run_at: datetime | None = None
     retry_until: datetime | None = None
     timeout: float | None = None
+    on_conflict: str | None = None
+    """For unique jobs: "ignore" (default) returns the existing job, "replace" updates it."""
 
     def merged(self, override: EnqueueOptions) -> EnqueueOptions:
         """`override`'s set fields win; `delay` and `run_at` replace each other."""
@@ -74,3 +76,5 @@ def _check(job: str, opts: EnqueueOptions) -> None:
     if opts.timeout is not None and (not isinstance(opts.timeout, int | float)
                                      or opts.timeout <= 0):
         fail("timeout", opts.timeout, "timeout is a number of seconds > 0")
+    if opts.on_conflict not in (None, "ignore", "replace"):
+        fail("on_conflict", opts.on_conflict, 'use "ignore" or "replace"')

@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from conveyor import backoff, encoding, errors, model
+from conveyor import backoff, encoding, errors, model, unique
 from conveyor import options as job_options
 
 if TYPE_CHECKING:
@@ -20,6 +20,15 @@ DiscardHook = Callable[[model.Job, BaseException | None], Any]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class UniquePolicy:
+    """How a job type is unique: key material, time window and covered states."""
+
+    key_function: unique.KeyFunction | None
+    period: float | None
+    states_mask: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class JobType(Generic[P, R]):
     """A registered job function with its defaults. Call it to run the function directly."""
 
@@ -29,6 +38,7 @@ class JobType(Generic[P, R]):
     defaults: job_options.EnqueueOptions
     backoff: backoff.BackoffPolicy
     on_discard: DiscardHook | None = None
+    unique: UniquePolicy | None = None
     is_async: bool = False
     signature: inspect.Signature = dataclasses.field(repr=False, default=inspect.Signature())
 
@@ -55,6 +65,12 @@ class JobType(Generic[P, R]):
                                    limit=limit)
         kwargs_json = encoding.dumps(kwargs, what=f"keyword arguments of job {self.name!r}",
                                      limit=limit - len(args_json))
+        unique_key, unique_states = None, 0
+        if self.unique is not None:
+            unique_key = unique.key_for(self.name, self.signature, args, kwargs,
+                                        self.unique.key_function, self.unique.period,
+                                        self.app.clock.now())
+            unique_states = self.unique.states_mask
         meta: dict[str, Any] = {}
         if opts.retry_until is not None:
             meta["retry_until"] = opts.retry_until.isoformat()
@@ -66,6 +82,8 @@ class JobType(Generic[P, R]):
             max_attempts=opts.max_attempts or job_options.DEFAULT_MAX_ATTEMPTS,
             run_at=opts.run_time(self.app.clock.now()),
             meta_json=encoding.dumps(meta, what="options") if meta else "{}",
+            unique_key=unique_key, unique_states=unique_states,
+            replace=opts.on_conflict == "replace",
         )
 
     # -- enqueueing with the type's own defaults ------------------------------------------

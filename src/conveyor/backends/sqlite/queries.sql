@@ -8,6 +8,31 @@ INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max
                            run_at, inserted_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
+-- name: insert_unique_job
+-- A duplicate (same key, existing row in a covered state) inserts nothing and returns no row.
+INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
+                           run_at, inserted_at, unique_key, unique_states)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: find_unique
+SELECT id, state FROM conveyor_jobs
+ WHERE unique_key = :key
+   AND (unique_states >> CASE state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
+                                    WHEN 'available' THEN 2 WHEN 'running' THEN 3
+                                    WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
+                                    WHEN 'discarded' THEN 6 ELSE 7 END) & 1 = 1
+
+-- name: replace_unique
+-- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
+UPDATE conveyor_jobs
+   SET args = :args, kwargs = :kwargs, priority = :priority, run_at = :run_at,
+       state = CASE WHEN state = 'pending' THEN 'pending'
+                    WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
+ WHERE id = :id AND state IN ('pending', 'scheduled', 'available', 'retryable')
+RETURNING state
+
 -- name: claim
 UPDATE conveyor_jobs
    SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,

@@ -1,0 +1,429 @@
+"""PostgreSQL backend: many workers on many machines sharing one jobs table.
+
+A small `psycopg_pool` pool of autocommit connections, opened lazily on the running event loop.
+A method that needs one statement runs it alone (PostgreSQL makes it atomic, one round trip);
+several statements run inside one explicit transaction. Claims and chores pick rows with
+`FOR UPDATE SKIP LOCKED`, so workers never block each other, and every batch (insert, settle)
+travels as typed arrays read with `unnest`: one statement for any number of rows.
+
+Wake-ups: writes that make jobs available call `pg_notify('conveyor_jobs', queue)` in the same
+statement (delivered on commit), and `wait` listens on a dedicated connection outside the pool.
+That connection may drop (restart, failover, `pg_terminate_backend`): `wait` then never raises,
+it falls back to sleeping out its timeout (the caller polls) and the next call listens again.
+In-process writes also set an event, as in the SQLite backend.
+
+Connection failures and pool timeouts become `StorageUnavailable`, naming the server but never
+the password. Deadlocks and serialization failures are retried a few times first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from conveyor import changes, errors, model, outcome
+from conveyor.backends import base, migrate, sqlfile
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+_QUERIES = sqlfile.load("conveyor.backends.postgres")
+_CHANNEL = "conveyor_jobs"
+_RETRIES = 5
+_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_STATEMENT_OF = {
+    outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
+    outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
+}
+log = logging.getLogger("conveyor.storage")
+
+
+class PostgresBackend:
+    """`base.Backend` on PostgreSQL; one instance serves one event loop."""
+
+    def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self.timeout = timeout
+        self._conninfo, self._where, self._password = _parse(url)
+        self._pool: AsyncConnectionPool | None = None
+        self._opening = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        self._listen_broken = False
+
+    # -- connections and transactions -----------------------------------------------------
+
+    async def _open_pool(self) -> AsyncConnectionPool:
+        async with self._opening:
+            if self._pool is None:
+                # One direct connection first: a dead server fails now with its real reason,
+                # instead of a pool timeout after `timeout` seconds.
+                probe = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                await probe.close()
+                pool = AsyncConnectionPool(
+                    self._conninfo, min_size=1, max_size=self.pool_size, open=False,
+                    timeout=self.timeout, kwargs={"autocommit": True}, configure=_configure,
+                    name="conveyor")
+                try:
+                    await pool.open(wait=True, timeout=self.timeout)
+                except BaseException:
+                    await pool.close()
+                    raise
+                self._pool = pool
+            return self._pool
+
+    async def _run(self, work: Callable[[Conn], Awaitable[T]], *, atomic: bool = False) -> T:
+        """Run `work` on a pooled connection, inside one transaction when `atomic`."""
+        tries = 0
+        while True:
+            try:
+                pool = self._pool or await self._open_pool()
+                async with pool.connection() as conn:
+                    if not atomic:
+                        return await work(conn)
+                    async with conn.transaction():
+                        return await work(conn)
+            except _RETRIED as exc:
+                tries += 1
+                if tries >= _RETRIES:
+                    raise self._unavailable(exc) from None
+                await asyncio.sleep(random.uniform(0.001, 0.01) * tries)
+            except psycopg.OperationalError as exc:
+                raise self._unavailable(exc) from None
+
+    async def _rows(self, conn: Conn, name: str, params: Mapping[str, Any]) -> list[DictRow]:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_QUERIES[name], params)
+            return await cur.fetchall()
+
+    def _unavailable(self, exc: BaseException) -> errors.StorageUnavailable:
+        text = " ".join(str(exc).split())
+        if self._password:
+            text = text.replace(self._password, "***")
+        return errors.StorageUnavailable(f"{self._where} is unavailable: {text}")
+
+    def _notify(self) -> None:
+        self._wake.set()
+
+    # -- the seam -------------------------------------------------------------------------
+
+    async def migrate(self) -> list[int]:
+        steps = migrate.discover("conveyor.backends.postgres")
+
+        async def apply_next(conn: Conn) -> int | None:
+            """Apply the first pending migration, under the migrators' lock."""
+            await conn.execute(_QUERIES["migration_lock"])
+            await conn.execute(_QUERIES["migrations_table"])
+            cur = await conn.execute(_QUERIES["applied_migrations"])
+            todo = migrate.pending(steps, {row[0] for row in await cur.fetchall()})
+            if not todo:
+                return None
+            await conn.execute(todo[0].sql)  # no parameters: many statements at once
+            await conn.execute(_QUERIES["record_migration"],
+                               {"version": todo[0].version, "name": todo[0].name})
+            return todo[0].version
+
+        done = []
+        while (version := await self._run(apply_next, atomic=True)) is not None:
+            done.append(version)
+        return done
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.wait([self._listener])
+            self._listener = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
+        if not jobs:
+            return []
+        states = [job.initial_state(now) for job in jobs]
+        params = {
+            "names": [j.name for j in jobs], "queues": [j.queue for j in jobs],
+            "states": [s.value for s in states], "priorities": [j.priority for j in jobs],
+            "args": [j.args_json for j in jobs], "kwargs": [j.kwargs_json for j in jobs],
+            "metas": [j.meta_json for j in jobs],
+            "max_attempts": [j.max_attempts for j in jobs],
+            "run_ats": [j.run_at for j in jobs], "now": now,
+            "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True)
+                            if s is model.JobState.AVAILABLE}),
+        }
+
+        async def work(conn: Conn) -> list[int]:
+            cur = await conn.execute(_QUERIES["insert_jobs"], params)
+            return [row[0] for row in await cur.fetchall()]
+
+        ids = await self._run(work)
+        if len(ids) != len(jobs):
+            raise RuntimeError(f"inserted {len(ids)} rows for {len(jobs)} jobs")
+        self._notify()
+        return [model.Inserted(i, s) for i, s in zip(ids, states, strict=True)]
+
+    async def claim(self, queues: Sequence[str], limit: int, worker: str,
+                    now: datetime) -> list[model.Job]:
+        async def work(conn: Conn) -> list[DictRow]:
+            rows: list[DictRow] = []
+            for queue in queues:
+                if len(rows) >= limit:
+                    break
+                got = await self._rows(conn, "claim", {"now": now, "worker": worker,
+                                                       "queue": queue,
+                                                       "limit": limit - len(rows)})
+                got.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
+                rows.extend(got)
+            return rows
+
+        rows = await self._run(work, atomic=len(queues) > 1)
+        return [job_from_row(row) for row in rows]
+
+    async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
+                     max_errors: int) -> base.Settled:
+        if not outcomes:
+            return base.Settled(frozenset(), frozenset())
+        batches = _group(outcomes)
+
+        async def work(conn: Conn) -> set[int]:
+            written: set[int] = set()
+            for statement, batch in batches.items():
+                cur = await conn.execute(_QUERIES[statement],
+                                         {**batch, "now": now, "max_errors": max_errors})
+                written.update(row[0] for row in await cur.fetchall())
+            return written
+
+        written = await self._run(work, atomic=len(batches) > 1)
+        if "interrupt" in batches:
+            self._notify()
+        asked = {o.job_id for o in outcomes}
+        return base.Settled(frozenset(written), frozenset(asked - written))
+
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
+        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now}
+        await self._run(lambda conn: conn.execute(_QUERIES["heartbeat"], params))
+
+    async def retire(self, worker: str) -> None:
+        await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}))
+
+    async def wait(self, queues: Sequence[str], timeout: float) -> bool:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="conveyor-listen")
+        if not self._wake.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(0.0, timeout))
+            except TimeoutError:
+                return False
+        self._wake.clear()
+        return True
+
+    async def _listen(self) -> None:
+        """Set the wake event on every notification until the connection breaks."""
+        conn: psycopg.AsyncConnection[Any] | None = None
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, application_name="conveyor-listen")
+            await conn.execute(f"LISTEN {_CHANNEL}")
+            if self._listen_broken:
+                log.warning("%s: listening for new jobs again", self._where)
+            self._listen_broken = False
+            async for _ in conn.notifies():
+                self._wake.set()
+        except Exception as exc:  # never raise out of wait(): poll until the next call
+            if not self._listen_broken:
+                log.warning("%s: cannot listen for new jobs, polling until it can: %s",
+                            self._where, self._unavailable(exc))
+            self._listen_broken = True
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
+        params = {"name": name, "holder": holder, "now": now,
+                  "expires_at": now + timedelta(seconds=ttl)}
+
+        async def work(conn: Conn) -> tuple[Any, ...] | None:
+            return await (await conn.execute(_QUERIES["lease"], params)).fetchone()
+
+        row = await self._run(work)
+        return row is not None and row[0] == holder
+
+    async def release(self, name: str, holder: str) -> None:
+        await self._run(lambda conn: conn.execute(_QUERIES["release"],
+                                                  {"name": name, "holder": holder}))
+
+    async def stage(self, now: datetime, limit: int) -> int:
+        moved = await self._scalar("stage", {"now": now, "limit": limit})
+        if moved:
+            self._notify()
+        return moved
+
+    async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
+                     max_errors: int) -> int:
+        params = {"stale_before": stale_before, "now": now, "error": error_json,
+                  "max_errors": max_errors}
+        return await self._rowcount("rescue", params)
+
+    async def get(self, job_id: int) -> model.Job | None:
+        rows = await self._run(lambda conn: self._rows(conn, "get", {"id": job_id}))
+        return job_from_row(rows[0]) if rows else None
+
+    async def query(self, where: base.JobFilter) -> list[model.Job]:
+        params = {**_filter_params(where), "after_id": where.after_id or 0,
+                  "limit": where.limit}
+        rows = await self._run(lambda conn: self._rows(conn, "query", params))
+        return [job_from_row(row) for row in rows]
+
+    async def count(self, where: base.JobFilter) -> int:
+        return await self._scalar("count", _filter_params(where))
+
+    async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
+                     actor: str) -> int:
+        params: dict[str, Any] = {**_filter_params(where), "now": now}
+        if isinstance(change, changes.EditJobs):
+            params.update(priority=change.priority, queue=change.queue, args=change.args_json,
+                          kwargs=change.kwargs_json, run_at=change.run_at)
+        audit = {"now": now, "actor": actor, "action": change.verb,
+                 "filter_json": base.describe_filter(where)}
+
+        async def work(conn: Conn) -> int:
+            count = (await conn.execute(_QUERIES[f"change_{change.verb}"], params)).rowcount
+            await conn.execute(_QUERIES["audit"], {**audit, "count": count})
+            if count and change.verb in ("retry", "edit"):
+                await conn.execute(_QUERIES["wake"])
+            return count
+
+        changed = await self._run(work, atomic=True)
+        if changed:
+            self._notify()
+        return changed
+
+    async def prune(self, state: model.JobState, finalized_before: datetime,
+                    limit: int) -> int:
+        params = {"state": state.value, "before": finalized_before, "limit": limit}
+        return await self._rowcount("prune", params)
+
+    async def oldest_available(self) -> Mapping[str, datetime]:
+        rows = await self._run(lambda conn: self._rows(conn, "oldest_available", {}))
+        return {row["queue"]: row["min"] for row in rows}
+
+    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
+        rows = await self._run(lambda conn: self._rows(conn, "counts", {}))
+        return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
+
+    async def _scalar(self, name: str, params: Mapping[str, Any]) -> int:
+        async def work(conn: Conn) -> int:
+            row = await (await conn.execute(_QUERIES[name], params)).fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._run(work)
+
+    async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
+        async def work(conn: Conn) -> int:
+            return (await conn.execute(_QUERIES[name], params)).rowcount
+
+        return await self._run(work)
+
+
+# -- conversions --------------------------------------------------------------------------
+
+
+def _parse(url: str) -> tuple[str, str, str | None]:
+    """Conninfo for libpq, a password-free name of the server for messages, the password."""
+    parts = urlsplit(url)
+    safe = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+    try:
+        params = conninfo_to_dict("postgresql:" + url.split(":", 1)[1])
+    except psycopg.ProgrammingError as exc:
+        raise errors.InvalidUrl(f"PostgreSQL URL for {safe} is invalid: {exc}") from None
+    params.setdefault("connect_timeout", 10)
+    params.setdefault("application_name", "conveyor")
+    password = params.get("password")
+    return make_conninfo("", **params), f"PostgreSQL at {safe}", \
+        str(password) if password else None
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Every pooled connection: JSON through orjson, timestamps in UTC."""
+    set_json_loads(_loads, conn)
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+def _loads(data: str | bytes) -> Any:
+    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(bytes(data) if isinstance(data, memoryview) else data)
+
+
+def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, list[Any]]]:
+    """Split outcomes into one set of parallel arrays per statement."""
+    batches: dict[str, dict[str, list[Any]]] = {}
+    for item in outcomes:
+        body: str | None = None
+        run_at: datetime | None = None
+        match item:
+            case outcome.Completed(result_json=body):
+                pass
+            case outcome.Failed(error_json=body, retry_at=run_at):
+                pass
+            case outcome.Snoozed(run_at=run_at):
+                pass
+            case outcome.Cancelled(error_json=body) | outcome.Interrupted(error_json=body):
+                pass
+        batch = batches.setdefault(_STATEMENT_OF[type(item)],
+                                   {"ids": [], "attempts": [], "bodies": [], "run_ats": []})
+        batch["ids"].append(item.job_id)
+        batch["attempts"].append(item.attempt)
+        batch["bodies"].append(body)
+        batch["run_ats"].append(run_at)
+    return batches
+
+
+def _filter_params(where: base.JobFilter) -> dict[str, Any]:
+    """Bind a JobFilter to the shared `filter` fragment: empty lists become NULL."""
+    def json_or_none(values: Any) -> str | None:
+        return orjson.dumps(values).decode() if values else None
+
+    return {"match_none": where.match_none, "ids": list(where.ids) or None,
+            "states": [str(s) for s in where.states] or None,
+            "queues": list(where.queues) or None, "names": list(where.names) or None,
+            "args_contains": json_or_none(list(where.args_contains)),
+            "kwargs_contains": json_or_none(dict(where.kwargs_contains)),
+            "inserted_after": where.inserted_after, "inserted_before": where.inserted_before}
+
+
+def job_from_row(row: Mapping[str, Any]) -> model.Job:
+    """Build a Job; a row whose arguments have the wrong JSON shape becomes `malformed`."""
+    args, kwargs, meta, malformed = row["args"], row["kwargs"], row["meta"], None
+    if not isinstance(args, list) or not isinstance(kwargs, dict) or not isinstance(meta, dict):
+        args, kwargs, meta = [], {}, {}
+        malformed = ("undecodable arguments: args must be a JSON array, "
+                     "kwargs and meta JSON objects")
+    try:
+        errs = tuple(model.JobError.from_json(e) for e in row["errors"] or ())
+    except (AttributeError, KeyError, TypeError, ValueError):
+        errs = ()
+    return model.Job(
+        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
+        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
+        max_attempts=row["max_attempts"], run_at=row["run_at"], inserted_at=row["inserted_at"],
+        attempted_at=row["attempted_at"], finalized_at=row["finalized_at"],
+        attempted_by=row["attempted_by"], errors=errs, result=row["result"], meta=meta,
+        malformed=malformed,
+    )

@@ -1,0 +1,257 @@
+-- Named statements of the PostgreSQL backend. Parameters are named (%(name)s); lists travel as
+-- typed arrays read with unnest, so a batch of any size is one statement. Claims and chores
+-- pick rows with FOR UPDATE SKIP LOCKED, so concurrent workers never wait on each other.
+-- Wake-ups: pg_notify('conveyor_jobs', <queue>) inside the writing statement; PostgreSQL
+-- delivers it on commit and drops it on rollback. Never write a percent sign in comments here:
+-- psycopg reads placeholders everywhere.
+
+-- name: migration_lock
+-- Serializes concurrent migrators; released when the migration's transaction ends.
+SELECT pg_advisory_xact_lock(4738462019)
+
+-- name: migrations_table
+CREATE TABLE IF NOT EXISTS conveyor_migrations (
+    version     integer     PRIMARY KEY,
+    name        text        NOT NULL,
+    applied_at  timestamptz NOT NULL
+)
+
+-- name: applied_migrations
+SELECT version FROM conveyor_migrations
+
+-- name: record_migration
+INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, now())
+
+-- name: insert_jobs
+-- Ids are drawn first and handed out in input order (the k-th row gets the k-th smallest id),
+-- so the caller matches the returned ids to its input by sorting them.
+WITH drawn AS MATERIALIZED (
+    SELECT nextval('conveyor_jobs_id_seq') AS id
+      FROM generate_series(1, cardinality(%(names)s::text[]))
+), numbered AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS ord FROM drawn
+), inserted AS (
+    INSERT INTO conveyor_jobs (id, name, queue, state, priority, args, kwargs, meta,
+                               max_attempts, run_at, inserted_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT n.id, u.name, u.queue, u.state, u.priority, u.args::jsonb, u.kwargs::jsonb,
+           u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz
+      FROM unnest(%(names)s::text[], %(queues)s::text[], %(states)s::text[],
+                  %(priorities)s::int[], %(args)s::text[], %(kwargs)s::text[],
+                  %(metas)s::text[], %(max_attempts)s::int[], %(run_ats)s::timestamptz[])
+           WITH ORDINALITY AS u(name, queue, state, priority, args, kwargs, meta,
+                                max_attempts, run_at, ord)
+      JOIN numbered AS n ON n.ord = u.ord
+    RETURNING id
+), woke AS (
+    SELECT count(*) AS n
+      FROM (SELECT pg_notify('conveyor_jobs', q) FROM unnest(%(wake)s::text[]) AS q) AS sent
+)
+SELECT inserted.id FROM inserted, woke ORDER BY inserted.id
+
+-- name: claim
+WITH picked AS MATERIALIZED (
+    SELECT id FROM conveyor_jobs
+     WHERE state = 'available' AND queue = %(queue)s
+     ORDER BY priority, run_at, id
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE conveyor_jobs AS j
+   SET state = 'running', attempt = j.attempt + 1, attempted_at = %(now)s,
+       attempted_by = %(worker)s
+  FROM picked
+ WHERE j.id = picked.id
+RETURNING j.*
+
+-- name: outcomes
+-- One row per outcome of a kind (a fragment): body is the result or the error JSON.
+unnest(%(ids)s::bigint[], %(attempts)s::int[], %(bodies)s::text[], %(run_ats)s::timestamptz[])
+    AS o(id, attempt, body, run_at)
+
+-- name: settle_guard
+-- Compare-and-set (a fragment): only the attempt that was claimed may leave running.
+j.id = o.id AND j.attempt = o.attempt AND j.state = 'running'
+
+-- name: append_error
+-- The errors with o.body appended, keeping the newest max_errors (a fragment).
+CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
+     THEN (j.errors - 0) || jsonb_build_array(o.body::jsonb)
+     ELSE j.errors || jsonb_build_array(o.body::jsonb) END
+
+-- name: complete
+UPDATE conveyor_jobs AS j
+   SET state = 'completed', finalized_at = %(now)s, result = o.body::jsonb
+  FROM {{outcomes}}
+ WHERE {{settle_guard}}
+RETURNING j.id
+
+-- name: fail
+-- Retry at run_at, or discard when run_at is null.
+UPDATE conveyor_jobs AS j
+   SET state = CASE WHEN o.run_at IS NULL THEN 'discarded' ELSE 'retryable' END,
+       run_at = coalesce(o.run_at, j.run_at),
+       finalized_at = CASE WHEN o.run_at IS NULL THEN %(now)s::timestamptz END,
+       errors = {{append_error}}
+  FROM {{outcomes}}
+ WHERE {{settle_guard}}
+RETURNING j.id
+
+-- name: snooze
+-- Back to scheduled without using the attempt.
+UPDATE conveyor_jobs AS j
+   SET state = 'scheduled', run_at = o.run_at, attempt = j.attempt - 1
+  FROM {{outcomes}}
+ WHERE {{settle_guard}}
+RETURNING j.id
+
+-- name: cancel_running
+UPDATE conveyor_jobs AS j
+   SET state = 'cancelled', finalized_at = %(now)s, errors = {{append_error}}
+  FROM {{outcomes}}
+ WHERE {{settle_guard}}
+RETURNING j.id
+
+-- name: interrupt
+-- Shutdown: back to available at once, attempt refunded, reason kept; wakes the queues.
+WITH moved AS (
+    UPDATE conveyor_jobs AS j
+       SET state = 'available', attempt = j.attempt - 1, run_at = %(now)s,
+           errors = {{append_error}}
+      FROM {{outcomes}}
+     WHERE {{settle_guard}}
+    RETURNING j.id, j.queue
+), woke AS (
+    SELECT count(*) AS n
+      FROM (SELECT pg_notify('conveyor_jobs', queue) FROM moved GROUP BY queue) AS sent
+)
+SELECT moved.id FROM moved, woke
+
+-- name: heartbeat
+INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
+VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+
+-- name: retire
+DELETE FROM conveyor_workers WHERE id = %(worker)s
+
+-- name: lease
+-- Returns a row only when the lease was free, expired, or already ours.
+INSERT INTO conveyor_leases (name, holder, expires_at)
+VALUES (%(name)s, %(holder)s, %(expires_at)s)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+ WHERE conveyor_leases.holder = excluded.holder OR conveyor_leases.expires_at <= %(now)s
+RETURNING holder
+
+-- name: release
+DELETE FROM conveyor_leases WHERE name = %(name)s AND holder = %(holder)s
+
+-- name: stage
+WITH due AS MATERIALIZED (
+    SELECT id FROM conveyor_jobs
+     WHERE state IN ('scheduled', 'retryable') AND run_at <= %(now)s
+     ORDER BY run_at
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED
+), moved AS (
+    UPDATE conveyor_jobs AS j SET state = 'available'
+      FROM due
+     WHERE j.id = due.id
+    RETURNING j.queue
+), woke AS (
+    SELECT pg_notify('conveyor_jobs', queue) FROM moved GROUP BY queue
+)
+SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM woke) AS woke
+
+-- name: rescue
+-- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
+-- The error records the attempt it ended.
+UPDATE conveyor_jobs AS j
+   SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'retryable' END,
+       run_at = %(now)s,
+       finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN %(now)s::timestamptz END,
+       errors = CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
+                     THEN (j.errors - 0) || jsonb_build_array(
+                              jsonb_set(%(error)s::jsonb, '{attempt}', to_jsonb(j.attempt)))
+                     ELSE j.errors || jsonb_build_array(
+                              jsonb_set(%(error)s::jsonb, '{attempt}', to_jsonb(j.attempt))) END
+ WHERE j.state = 'running'
+   AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
+                    WHERE w.id = j.attempted_by AND w.heartbeat_at >= %(stale_before)s)
+
+-- name: get
+SELECT * FROM conveyor_jobs WHERE id = %(id)s
+
+-- name: counts
+SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+
+-- name: oldest_available
+SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
+
+-- name: filter
+-- The job filter shared by query, count and the operator actions (a fragment). A null list
+-- matches everything.
+    NOT %(match_none)s::boolean
+    AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+    AND (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))
+    AND (%(queues)s::text[] IS NULL OR queue = ANY(%(queues)s::text[]))
+    AND (%(names)s::text[] IS NULL OR name = ANY(%(names)s::text[]))
+    AND (%(args_contains)s::jsonb IS NULL OR args @> %(args_contains)s::jsonb)
+    AND (%(kwargs_contains)s::jsonb IS NULL OR NOT EXISTS (
+            SELECT 1 FROM jsonb_each(%(kwargs_contains)s::jsonb) AS want
+             WHERE conveyor_jobs.kwargs -> want.key IS DISTINCT FROM want.value))
+    AND (%(inserted_after)s::timestamptz IS NULL
+         OR inserted_at >= %(inserted_after)s::timestamptz)
+    AND (%(inserted_before)s::timestamptz IS NULL
+         OR inserted_at < %(inserted_before)s::timestamptz)
+
+-- name: query
+SELECT * FROM conveyor_jobs
+ WHERE {{filter}}
+   AND id > %(after_id)s
+ ORDER BY id
+ LIMIT %(limit)s
+
+-- name: count
+SELECT count(*) FROM conveyor_jobs WHERE {{filter}}
+
+-- name: change_retry
+UPDATE conveyor_jobs
+   SET state = 'available', attempt = 0, run_at = %(now)s, finalized_at = NULL
+ WHERE {{filter}}
+
+-- name: change_cancel
+UPDATE conveyor_jobs SET state = 'cancelled', finalized_at = %(now)s WHERE {{filter}}
+
+-- name: change_delete
+DELETE FROM conveyor_jobs WHERE {{filter}}
+
+-- name: change_edit
+-- A new run_at also decides whether the job waits (scheduled) or is due (available).
+UPDATE conveyor_jobs
+   SET priority = coalesce(%(priority)s::int, priority),
+       queue = coalesce(%(queue)s::text, queue),
+       args = coalesce(%(args)s::jsonb, args),
+       kwargs = coalesce(%(kwargs)s::jsonb, kwargs),
+       run_at = coalesce(%(run_at)s::timestamptz, run_at),
+       state = CASE WHEN %(run_at)s::timestamptz IS NULL OR state = 'pending' THEN state
+                    WHEN %(run_at)s::timestamptz > %(now)s THEN 'scheduled'
+                    ELSE 'available' END
+ WHERE {{filter}}
+
+-- name: wake
+-- Operator actions may make jobs available in any queue.
+SELECT pg_notify('conveyor_jobs', '*')
+
+-- name: audit
+INSERT INTO conveyor_audit (at, actor, action, filter, count)
+VALUES (%(now)s, %(actor)s, %(action)s, %(filter_json)s::jsonb, %(count)s)
+
+-- name: prune
+WITH doomed AS MATERIALIZED (
+    SELECT id FROM conveyor_jobs
+     WHERE state = %(state)s AND finalized_at IS NOT NULL AND finalized_at < %(before)s
+     LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED
+)
+DELETE FROM conveyor_jobs AS j USING doomed WHERE j.id = doomed.id
