@@ -97,20 +97,25 @@ class Conveyor:
         name = config.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
         on_discard = config.pop("on_discard", None)
         unique_policy = _unique_policy(name, config)
+        isolation = config.pop("isolation", "thread")
+        if isolation not in ("thread", "process"):
+            raise errors.ConfigurationError(
+                f'job {name!r}: isolation={isolation!r} is invalid; use "thread" or "process"')
         try:
             policy = backoff.resolve(config.pop("backoff", None))
         except (TypeError, ValueError) as exc:
             raise errors.ConfigurationError(f"job {name!r}: backoff is invalid: {exc}") from None
         defaults = options.build(name, **config)
         is_async = inspect.iscoroutinefunction(func)
-        if defaults.timeout is not None and not is_async:
+        if defaults.timeout is not None and not is_async and isolation == "thread":
             warnings.warn(
                 f"job {name!r}: timeout={defaults.timeout:g}s is not enforced for a plain def "
-                "job (a thread cannot be stopped); make it async def to have it cancelled "
-                "at the deadline", stacklevel=3)
+                "job (a thread cannot be stopped); use isolation=\"process\" or async def "
+                "to have it stopped at the deadline", stacklevel=3)
         job_type = registry.JobType(
             app=self, name=name, func=func, defaults=defaults, backoff=policy,
-            on_discard=on_discard, unique=unique_policy, is_async=is_async,
+            on_discard=on_discard, unique=unique_policy, isolation=isolation,
+            is_async=is_async,
             signature=inspect.signature(func),
         )
         self.registry.add(job_type)

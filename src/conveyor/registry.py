@@ -39,6 +39,8 @@ class JobType(Generic[P, R]):
     backoff: backoff.BackoffPolicy
     on_discard: DiscardHook | None = None
     unique: UniquePolicy | None = None
+    isolation: str = "thread"
+    """"thread" (plain def in the pool, async def on the loop) or "process" (killable)."""
     is_async: bool = False
     signature: inspect.Signature = dataclasses.field(repr=False, default=inspect.Signature())
 

@@ -79,3 +79,36 @@ def cooperative(token: str, seconds: float) -> str:
         time.sleep(0.02)
     _end(row)
     return token
+
+
+@app.job(name="burn_cpu")
+def burn_cpu(token: str, seconds: float) -> int:
+    """Pure-Python CPU work in the thread pool: holds the GIL as much as Python allows."""
+    row = _start(token)
+    deadline, spins = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline:
+        spins += sum(i * i for i in range(1000)) & 1
+    _end(row)
+    return spins
+
+
+@app.job(name="block_loop")
+async def block_loop(token: str, seconds: float) -> str:
+    """An async job that wrongly blocks the event loop itself for `seconds`."""
+    row = _start(token)
+    time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is what this job is for
+    _end(row)
+    return token
+
+
+@app.job(name="isolated", isolation="process", timeout=2.0, max_attempts=1)
+def isolated(action: str) -> object:
+    """Runs in a child process: returns, raises, spins past its timeout or kills itself."""
+    if action == "pid":
+        return os.getpid()
+    if action == "raise":
+        raise KeyError("missing sku")
+    if action == "exit":
+        os._exit(3)
+    while True:  # "spin": pure CPU, never returns
+        sum(range(1000))

@@ -157,18 +157,23 @@ def test_max_jobs_and_max_time_stop_the_worker(url: str, ledger: Path,
     proc_app.close()
 
 
-@pytest.mark.parametrize("job_name", ["sleep_async", "cooperative"])
+@pytest.mark.parametrize(("job_name", "args"), [
+    ("sleep_async", ["cancel-me", 60.0]),   # async: the task is cancelled
+    ("cooperative", ["cancel-me", 60.0]),   # plain def: sees the request and stops
+    ("isolated", ["spin"]),                 # process isolation: the child is killed
+])
 def test_cancel_reaches_a_running_job_within_a_heartbeat(url: str, ledger: Path,
-                                                         proc_app: Conveyor,
-                                                         job_name: str) -> None:
+                                                         proc_app: Conveyor, job_name: str,
+                                                         args: list[object]) -> None:
     from conveyor import JobFilter, changes
 
     job_type = proc_app.registry.get(job_name)
     job = proc_app.blocking.run(lambda: proc_app.insert(
-        [job_type.new_job(["cancel-me", 60.0], {}, job_type.defaults)]))[0]
+        [job_type.new_job(args, {}, job_type.defaults)]))[0]
     proc = harness.start_worker(url, ledger)
     try:
-        harness.wait_for(lambda: "cancel-me" in harness.started_tokens(ledger), 30, "start")
+        harness.wait_for(lambda: proc_app.get(job.id).state == JobState.RUNNING, 30, "start")
+        time.sleep(0.3)  # let the job get going
         asked = time.monotonic()
         result = proc_app.admin.apply(changes.CancelJobs(), JobFilter(ids=[job.id]))
         assert result.count == 1
@@ -182,5 +187,34 @@ def test_cancel_reaches_a_running_job_within_a_heartbeat(url: str, ledger: Path,
             proc.kill()
     cancelled = proc_app.get(job.id)
     assert cancelled.errors[-1].message == "cancelled by operator"
-    assert took < 0.2 + 1.5  # one heartbeat (0.2 s) plus settling
+    assert took < 0.2 + 1.2  # one heartbeat (0.2 s) plus settling
+    proc_app.close()
+
+
+def test_cpu_bound_jobs_do_not_stop_heartbeats(url: str, ledger: Path,
+                                               proc_app: Conveyor) -> None:
+    """Both jobs run 3x the lease timeout (2 s); a second worker's leader keeps sweeping for
+    lost workers all the while. Neither job may be rescued or run twice."""
+    from tests.worker import jobs_app
+
+    rows = [jobs_app.burn_cpu.new_job(["cpu", 6.0], {}, jobs_app.burn_cpu.defaults),
+            jobs_app.block_loop.new_job(["loop", 6.0], {}, jobs_app.block_loop.defaults)]
+    ids = [j.id for j in proc_app.blocking.run(lambda: proc_app.insert(rows))]
+    busy = harness.start_worker(url, ledger)
+    try:
+        harness.wait_for(lambda: harness.started_tokens(ledger) == {"cpu", "loop"}, 30,
+                         "both jobs to start")
+        watcher = harness.start_worker(url, ledger, "--queues", "nothing-here")
+        try:
+            harness.wait_for(lambda: all(proc_app.get(i).is_final for i in ids), 60,
+                             "both jobs to finish")
+        finally:
+            _stop(watcher)
+        assert _stop(busy) == 0
+    finally:
+        if busy.poll() is None:
+            busy.kill()
+    assert [(proc_app.get(i).state, proc_app.get(i).attempt) for i in ids] == \
+        [(JobState.COMPLETED, 1), (JobState.COMPLETED, 1)]
+    assert len(harness.ledger_rows(ledger)) == 2
     proc_app.close()

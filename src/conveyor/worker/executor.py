@@ -18,6 +18,7 @@ from typing import Any
 
 from conveyor import backoff, context, control, encoding, errors, model, outcome, registry
 from conveyor.app import Conveyor
+from conveyor.worker import isolation
 
 log = logging.getLogger("conveyor.worker")
 _UNKNOWN_JOB_BACKOFF = backoff.exponential(base=30.0, cap=3600.0)
@@ -39,10 +40,13 @@ class Executor:
         self.app = app
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._processes: isolation.ProcessPool | None = None
 
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.close()
 
     async def run(self, job: model.Job, ctx: context.JobContext) -> Ran:
         """Run `job` once. Never raises except `CancelledError` (shutdown or cancel)."""
@@ -71,6 +75,12 @@ class Executor:
 
     async def _call(self, job_type: registry.JobType[..., Any], job: model.Job) -> Any:
         timeout = job.meta.get("timeout") or job_type.defaults.timeout
+        if job_type.isolation == "process":
+            if self._processes is None:
+                self._processes = isolation.ProcessPool(self._threads)
+            func = job_type.func
+            return await self._processes.run(func.__module__, func.__qualname__,
+                                             list(job.args), dict(job.kwargs), timeout)
         if job_type.is_async:
             return await asyncio.wait_for(job_type.func(*job.args, **job.kwargs), timeout)
         if self._pool is None:
@@ -120,8 +130,11 @@ class Executor:
     def _error(self, job: model.Job, exc: BaseException) -> str:
         limit = self.app.settings.error_limit
         trace = "".join(traceback.format_exception(exc))
+        kind = type(exc).__name__
+        if isinstance(exc, isolation.RemoteError):  # report the child's error, not the relay
+            kind, trace = exc.type_name, exc.remote_traceback
         entry = model.JobError(
-            attempt=job.attempt, at=self.app.clock.now(), type=type(exc).__name__,
+            attempt=job.attempt, at=self.app.clock.now(), type=kind,
             message=str(exc)[: limit // 4], traceback=trace[-(limit // 2):])
         return encoding.dumps(entry.to_json(), what="error")
 

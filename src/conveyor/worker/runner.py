@@ -170,8 +170,9 @@ class Worker:
         settler.add(ran)
 
     def cancel_running(self, job_ids: Sequence[int]) -> None:
-        """Operator cancel requests: async jobs are cancelled now; plain `def` jobs see
-        `current_job().cancel_requested` set and stop when they next look."""
+        """Operator cancel requests: async jobs are cancelled and process-isolated ones
+        killed now; plain `def` jobs in threads see `current_job().cancel_requested` set and
+        stop when they next look."""
         for job_id in job_ids:
             ctx, task = self._contexts.get(job_id), self._running.get(job_id)
             if ctx is None or task is None or ctx.cancel_requested.is_set():
@@ -179,7 +180,7 @@ class Worker:
             log.info("cancelling running job %s on request", job_id)
             ctx.cancel_requested.set()
             job_type = self.app.registry.find(ctx.job.name)
-            if job_type is not None and job_type.is_async:
+            if job_type is not None and (job_type.is_async or job_type.isolation == "process"):
                 task.cancel()
 
     # -- start-up and shutdown ------------------------------------------------------------

@@ -111,10 +111,12 @@ class PostgresBackend:
             return await cur.fetchall()
 
     def _unavailable(self, exc: BaseException) -> errors.StorageUnavailable:
+        return errors.StorageUnavailable(f"{self._where} is unavailable: {self._scrub(exc)}")
+
+    def _scrub(self, exc: BaseException) -> str:
+        """The error on one line, without the password."""
         text = " ".join(str(exc).split())
-        if self._password:
-            text = text.replace(self._password, "***")
-        return errors.StorageUnavailable(f"{self._where} is unavailable: {text}")
+        return text.replace(self._password, "***") if self._password else text
 
     def _notify(self) -> None:
         self._wake.set()
@@ -239,14 +241,14 @@ class PostgresBackend:
                 self._conninfo, autocommit=True, application_name="conveyor-listen")
             await conn.execute(f"LISTEN {_CHANNEL}")
             if self._listen_broken:
-                log.warning("%s: listening for new jobs again", self._where)
+                log.info("%s: listening for new jobs again", self._where)
             self._listen_broken = False
             async for _ in conn.notifies():
                 self._wake.set()
         except Exception as exc:  # never raise out of wait(): poll until the next call
             if not self._listen_broken:
-                log.warning("%s: cannot listen for new jobs, polling until it can: %s",
-                            self._where, self._unavailable(exc))
+                log.warning("%s: cannot listen for new jobs (%s); polling until it can",
+                            self._where, self._scrub(exc))
             self._listen_broken = True
         finally:
             if conn is not None:
@@ -358,9 +360,10 @@ def _parse(url: str) -> tuple[str, str, str | None]:
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Every pooled connection: JSON through orjson, timestamps in UTC."""
+    """Every pooled connection: JSON through orjson, timestamps in UTC, and no JIT (bulk
+    statements over arrays get huge row estimates, and compiling costs more than it saves)."""
     set_json_loads(_loads, conn)
-    await conn.execute("SET TIME ZONE 'UTC'")
+    await conn.execute("SET TIME ZONE 'UTC'; SET jit = off")
 
 
 def _loads(data: str | bytes) -> Any:

@@ -27,7 +27,7 @@ INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (%(version)s,
 -- so the caller matches the returned ids to its input by sorting them.
 WITH drawn AS MATERIALIZED (
     SELECT nextval('conveyor_jobs_id_seq') AS id
-      FROM generate_series(1, cardinality(%(names)s::text[]))
+      FROM generate_series(1, cardinality(%(names)b::text[]))
 ), numbered AS (
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM drawn
 ), inserted AS (
@@ -36,16 +36,16 @@ WITH drawn AS MATERIALIZED (
     OVERRIDING SYSTEM VALUE
     SELECT n.id, u.name, u.queue, u.state, u.priority, u.args::jsonb, u.kwargs::jsonb,
            u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz
-      FROM unnest(%(names)s::text[], %(queues)s::text[], %(states)s::text[],
-                  %(priorities)s::int[], %(args)s::text[], %(kwargs)s::text[],
-                  %(metas)s::text[], %(max_attempts)s::int[], %(run_ats)s::timestamptz[])
+      FROM unnest(%(names)b::text[], %(queues)b::text[], %(states)b::text[],
+                  %(priorities)b::int[], %(args)b::text[], %(kwargs)b::text[],
+                  %(metas)b::text[], %(max_attempts)b::int[], %(run_ats)b::timestamptz[])
            WITH ORDINALITY AS u(name, queue, state, priority, args, kwargs, meta,
                                 max_attempts, run_at, ord)
       JOIN numbered AS n ON n.ord = u.ord
     RETURNING id
 ), woke AS (
     SELECT count(*) AS n
-      FROM (SELECT pg_notify('conveyor_jobs', q) FROM unnest(%(wake)s::text[]) AS q) AS sent
+      FROM (SELECT pg_notify('conveyor_jobs', q) FROM unnest(%(wake)b::text[]) AS q) AS sent
 )
 SELECT inserted.id FROM inserted, woke ORDER BY inserted.id
 
@@ -66,7 +66,7 @@ RETURNING j.*
 
 -- name: outcomes
 -- One row per outcome of a kind (a fragment): body is the result or the error JSON.
-unnest(%(ids)s::bigint[], %(attempts)s::int[], %(bodies)s::text[], %(run_ats)s::timestamptz[])
+unnest(%(ids)b::bigint[], %(attempts)b::int[], %(bodies)b::text[], %(run_ats)b::timestamptz[])
     AS o(id, attempt, body, run_at)
 
 -- name: settle_guard

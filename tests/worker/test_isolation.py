@@ -1,0 +1,72 @@
+"""isolation="process": hard timeouts, remote errors and crashed children."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from conveyor import Conveyor, JobState
+from tests.conftest import FAST
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def proc_app(url: str) -> Conveyor:
+    from tests.worker import jobs_app
+
+    app = Conveyor(url, settings=FAST)
+    app.registry = jobs_app.app.registry
+    return app
+
+
+def enqueue(app: Conveyor, action: str) -> int:
+    job_type = app.registry.get("isolated")
+    row = job_type.new_job([action], {}, job_type.defaults)
+    return app.blocking.run(lambda: app.insert([row]))[0].id
+
+
+def run(app: Conveyor, action: str) -> tuple[JobState, str, str, object]:
+    job_id = enqueue(app, action)
+    app.drain()
+    stored = app.get(job_id)
+    last = stored.errors[-1] if stored.errors else None
+    return (stored.state, last.type if last else "", last.message if last else "",
+            stored.result)
+
+
+def test_runs_in_another_process(proc_app: Conveyor) -> None:
+    state, _, _, pid = run(proc_app, "pid")
+    assert state == JobState.COMPLETED
+    assert isinstance(pid, int) and pid != os.getpid()
+    proc_app.close()
+
+
+def test_remote_exception_keeps_its_type_and_traceback(proc_app: Conveyor) -> None:
+    job_id = enqueue(proc_app, "raise")
+    proc_app.drain()
+    stored = proc_app.get(job_id)
+    assert (stored.state, stored.errors[-1].type) == (JobState.DISCARDED, "KeyError")
+    assert "missing sku" in stored.errors[-1].message
+    assert "jobs_app.py" in stored.errors[-1].traceback
+    proc_app.close()
+
+
+def test_spinning_job_is_killed_at_its_timeout(proc_app: Conveyor) -> None:
+    started = time.monotonic()
+    state, kind, _, _ = run(proc_app, "spin")
+    assert (state, kind) == (JobState.DISCARDED, "TimeoutError")
+    assert time.monotonic() - started < 2.0 + 5
+    state, _, _, _ = run(proc_app, "pid")  # the pool replaced the killed child
+    assert state == JobState.COMPLETED
+    proc_app.close()
+
+
+def test_a_crashing_child_fails_the_job_not_the_worker(proc_app: Conveyor) -> None:
+    state, kind, message, _ = run(proc_app, "exit")
+    assert (state, kind) == (JobState.DISCARDED, "ChildCrashed")
+    assert "exit code 3" in message
+    assert run(proc_app, "pid")[0] == JobState.COMPLETED
+    proc_app.close()
