@@ -70,3 +70,42 @@ def test_a_crashing_child_fails_the_job_not_the_worker(proc_app: Conveyor) -> No
     assert "exit code 3" in message
     assert run(proc_app, "pid")[0] == JobState.COMPLETED
     proc_app.close()
+
+
+def test_children_exit_when_their_worker_is_killed(url: str, tmp_path: object) -> None:
+    import signal
+
+    from tests.worker import harness, jobs_app
+
+    app = Conveyor(url, settings=FAST)
+    app.registry = jobs_app.app.registry
+    enqueue(app, "spin")
+    ledger = tmp_path / "ledger.db"  # type: ignore[operator]
+    worker = harness.start_worker(url, ledger)
+    try:
+        harness.wait_for(lambda: _children_of(worker.pid), 30, "the isolated child")
+        child = _children_of(worker.pid)[0]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        harness.wait_for(lambda: not _alive(child), 5, "the orphaned child to exit")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    app.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "spawn_main"], capture_output=True,
+                         text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie no longer runs
+        return stat.read().split()[2] != "Z"

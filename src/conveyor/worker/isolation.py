@@ -13,6 +13,9 @@ import contextlib
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import os
+import threading
+import time
 import traceback
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -39,8 +42,9 @@ class RemoteError(Exception):
 class _Child:
     def __init__(self) -> None:
         self.conn, child_end = _SPAWN.Pipe()
-        self.process: BaseProcess = _SPAWN.Process(target=_child_main, args=(child_end,),
-                                                   daemon=True, name="conveyor-isolated")
+        self.process: BaseProcess = _SPAWN.Process(
+            target=_child_main, args=(child_end, os.getpid()), daemon=True,
+            name="conveyor-isolated")
         self.process.start()
         child_end.close()
 
@@ -95,8 +99,11 @@ def _unpack(reply: Any) -> Any:
     raise RemoteError(*payload)
 
 
-def _child_main(conn: multiprocessing.connection.Connection) -> None:
+def _child_main(conn: multiprocessing.connection.Connection, parent: int) -> None:
     """Child loop: import the job function, run it, send back JSON. One job at a time."""
+    # The parent's pid comes from the parent: if it died while this child was starting,
+    # getppid() here would already name the new parent and the watchdog would never fire.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     while True:
         try:
             module, qualname, args, kwargs = orjson.loads(conn.recv_bytes())
@@ -110,6 +117,13 @@ def _child_main(conn: multiprocessing.connection.Connection) -> None:
         except Exception as exc:
             reply = ["error", type(exc).__name__, str(exc), traceback.format_exc()]
         conn.send_bytes(orjson.dumps(reply))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A SIGKILLed worker cannot kill its children: they notice and exit by themselves."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _resolve(module: str, qualname: str) -> Any:
