@@ -28,7 +28,7 @@ from conveyor import (
     unique,
 )
 from conveyor import clock as clocks
-from conveyor.backends import base
+from conveyor.backends import base, transactional
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -158,6 +158,17 @@ class Conveyor:
                         else dataclasses.replace(existing, duplicate=True))
         return jobs
 
+    def insert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
+        """Insert on the caller's connection, in its transaction (transactional enqueue)."""
+        now = self.clock.now()
+        inserted = transactional.insert_on(connection, self.url, rows, now)
+        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+
+    async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
+        now = self.clock.now()
+        inserted = await transactional.ainsert_on(connection, self.url, rows, now)
+        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+
     async def aclose(self) -> None:
         """Close this event loop's connections."""
         backend = self._backends.pop(asyncio.get_running_loop(), None)
@@ -253,5 +264,5 @@ def _job_of(row: model.NewJob, done: model.Inserted, now: Any) -> model.Job:
         id=done.id, name=row.name, queue=row.queue, state=done.state, priority=row.priority,
         args=encoding.loads(row.args_json), kwargs=encoding.loads(row.kwargs_json),
         attempt=0, max_attempts=row.max_attempts, run_at=row.run_at, inserted_at=now,
-        meta=encoding.loads(row.meta_json),
+        meta=encoding.loads(row.meta_json), duplicate=done.duplicate,
     )

@@ -53,6 +53,11 @@ class JobType(Generic[P, R]):
         """The same job with some options changed for the next enqueue."""
         return Enqueuer(self, self.defaults.merged(job_options.build(self.name, **overrides)))
 
+    def using(self, connection: Any) -> Enqueuer[P, R]:
+        """Enqueue on the caller's own connection, inside its transaction (see
+        `backends.transactional`): rolled back, the jobs never existed."""
+        return Enqueuer(self, self.defaults, connection)
+
     def new_job(self, args: Sequence[Any], kwargs: dict[str, Any],
                 opts: job_options.EnqueueOptions) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the job_options."""
@@ -109,10 +114,14 @@ class Enqueuer(Generic[P, R]):
 
     job_type: JobType[P, R]
     opts: job_options.EnqueueOptions
+    connection: Any = None
 
     def options(self, **overrides: Any) -> Enqueuer[P, R]:
         merged = self.opts.merged(job_options.build(self.job_type.name, **overrides))
-        return Enqueuer(self.job_type, merged)
+        return Enqueuer(self.job_type, merged, self.connection)
+
+    def using(self, connection: Any) -> Enqueuer[P, R]:
+        return Enqueuer(self.job_type, self.opts, connection)
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
         return self.enqueue_many([(args, kwargs)])[0]
@@ -121,11 +130,16 @@ class Enqueuer(Generic[P, R]):
         return (await self.aenqueue_many([(args, kwargs)]))[0]
 
     def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
-        rows = self._rows(calls)
-        return self.job_type.app.blocking.run(lambda: self.job_type.app.insert(rows))
+        rows, app = self._rows(calls), self.job_type.app
+        if self.connection is not None:
+            return app.insert_on(self.connection, rows)
+        return app.blocking.run(lambda: app.insert(rows))
 
     async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
-        return await self.job_type.app.insert(self._rows(calls))
+        rows, app = self._rows(calls), self.job_type.app
+        if self.connection is not None:
+            return await app.ainsert_on(self.connection, rows)
+        return await app.insert(rows)
 
     def _rows(self, calls: Iterable[ArgsPair]) -> list[model.NewJob]:
         """Encode every call first: one bad call means nothing is written."""

@@ -27,6 +27,7 @@ import orjson
 
 from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
+from conveyor.backends.sqlite import inserts
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -145,21 +146,10 @@ class SqliteBackend:
             self._conn = None
 
     async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
-        now_us = convert.to_micros(now)
-        states = [job.initial_state(now) for job in jobs]
-        rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
-                 j.max_attempts, convert.to_micros(j.run_at), now_us)
-                for j, s in zip(jobs, states, strict=True)]
-        if not rows:
+        if not jobs:
             return []
-        if any(job.unique_key for job in jobs):
-            inserted = await self._run(
-                lambda conn: [_insert_one(conn, job, row, now_us)
-                              for job, row in zip(jobs, rows, strict=True)], write=True)
-        else:
-            last = await self._run(lambda conn: _insert_plain(conn, rows), write=True)
-            first = last - len(rows) + 1
-            inserted = [model.Inserted(first + i, state) for i, state in enumerate(states)]
+        inserted = await self._run(lambda conn: inserts.insert_jobs(conn, jobs, now),
+                                   write=True)
         self._notify()
         return inserted
 
@@ -314,38 +304,6 @@ class SqliteBackend:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
                                write=False)
         return {(row[0], model.JobState(row[1])): row[2] for row in rows}
-
-
-def _insert_plain(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
-    """Insert rows without unique keys; returns the last id."""
-    if len(rows) == 1:
-        return conn.execute(_QUERIES["insert_job"], rows[0]).lastrowid or 0
-    conn.executemany(_QUERIES["insert_job"], rows)
-    # We hold the write lock and ids come from AUTOINCREMENT: they are contiguous.
-    last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-    return last
-
-
-def _insert_one(conn: sqlite3.Connection, job: model.NewJob, row: tuple[Any, ...],
-                now_us: int) -> model.Inserted:
-    """Insert one row that may be unique; a duplicate reports (and may update) the existing."""
-    if job.unique_key is None:
-        new_id = conn.execute(_QUERIES["insert_job"], row).lastrowid or 0
-        return model.Inserted(new_id, model.JobState(row[2]))
-    got = conn.execute(_QUERIES["insert_unique_job"],
-                       (*row, job.unique_key, job.unique_states)).fetchone()
-    if got is not None:
-        return model.Inserted(got[0], model.JobState(row[2]))
-    existing = conn.execute(_QUERIES["find_unique"], {"key": job.unique_key}).fetchone()
-    if existing is None:  # the conflict was with another constraint: surface it
-        raise sqlite3.IntegrityError(f"job {job.name!r} could not be inserted")
-    state = existing[1]
-    if job.replace:
-        replaced = conn.execute(_QUERIES["replace_unique"], {
-            "id": existing[0], "args": job.args_json, "kwargs": job.kwargs_json,
-            "priority": job.priority, "run_at": row[8], "now": now_us}).fetchone()
-        state = replaced[0] if replaced is not None else state
-    return model.Inserted(existing[0], model.JobState(state), duplicate=True)
 
 
 def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],

@@ -1,0 +1,67 @@
+"""Inserting jobs on a SQLite connection, inside whatever transaction it is in.
+
+Used by the backend (inside its own `BEGIN IMMEDIATE`) and by transactional enqueue on a
+caller's `sqlite3` connection, so that a rolled-back transaction leaves no job behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from conveyor import model
+from conveyor.backends import sqlfile
+from conveyor.backends.sqlite import rows as convert
+
+QUERIES = sqlfile.load("conveyor.backends.sqlite")
+
+
+def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
+                now: datetime) -> list[model.Inserted]:
+    """Insert `jobs` in order. Plain jobs go in one `executemany` when the connection holds
+    the write lock (ids are then contiguous); unique jobs and autocommit connections row by
+    row."""
+    now_us = convert.to_micros(now)
+    states = [job.initial_state(now) for job in jobs]
+    rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
+             j.max_attempts, convert.to_micros(j.run_at), now_us)
+            for j, s in zip(jobs, states, strict=True)]
+    if any(job.unique_key for job in jobs) or not conn.in_transaction:
+        return [_insert_one(conn, job, row, now_us) for job, row in zip(jobs, rows, strict=True)]
+    last = _insert_plain(conn, rows)
+    first = last - len(rows) + 1
+    return [model.Inserted(first + i, state) for i, state in enumerate(states)]
+
+
+def _insert_plain(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Insert rows without unique keys; returns the last id."""
+    if len(rows) == 1:
+        return conn.execute(QUERIES["insert_job"], rows[0]).lastrowid or 0
+    conn.executemany(QUERIES["insert_job"], rows)
+    # We hold the write lock and ids come from AUTOINCREMENT: they are contiguous.
+    last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+    return last
+
+
+def _insert_one(conn: sqlite3.Connection, job: model.NewJob, row: tuple[Any, ...],
+                now_us: int) -> model.Inserted:
+    """Insert one row that may be unique; a duplicate reports (and may update) the existing."""
+    if job.unique_key is None:
+        new_id = conn.execute(QUERIES["insert_job"], row).lastrowid or 0
+        return model.Inserted(new_id, model.JobState(row[2]))
+    got = conn.execute(QUERIES["insert_unique_job"],
+                       (*row, job.unique_key, job.unique_states)).fetchone()
+    if got is not None:
+        return model.Inserted(got[0], model.JobState(row[2]))
+    existing = conn.execute(QUERIES["find_unique"], {"key": job.unique_key}).fetchone()
+    if existing is None:  # the conflict was with another constraint: surface it
+        raise sqlite3.IntegrityError(f"job {job.name!r} could not be inserted")
+    state = existing[1]
+    if job.replace:
+        replaced = conn.execute(QUERIES["replace_unique"], {
+            "id": existing[0], "args": job.args_json, "kwargs": job.kwargs_json,
+            "priority": job.priority, "run_at": row[8], "now": now_us}).fetchone()
+        state = replaced[0] if replaced is not None else state
+    return model.Inserted(existing[0], model.JobState(state), duplicate=True)
