@@ -31,7 +31,7 @@ def reset(url: str) -> None:
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS conveyor_jobs, conveyor_workers, "
-                         "conveyor_leases, conveyor_migrations")
+                         "conveyor_leases, conveyor_audit, conveyor_migrations")
 
 
 def enqueue_rates(url: str, n: int) -> dict[str, float]:

@@ -64,8 +64,8 @@ async def _migrate(url: str) -> None:
 
 def _truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE conveyor_jobs, conveyor_workers, conveyor_leases "
-                     "RESTART IDENTITY")
+        conn.execute("TRUNCATE conveyor_jobs, conveyor_workers, conveyor_leases, "
+                     "conveyor_audit RESTART IDENTITY")
 
 
 @pytest.fixture(params=BACKENDS)

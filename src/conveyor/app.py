@@ -24,6 +24,7 @@ from conveyor import (
     errors,
     model,
     options,
+    redact,
     registry,
     unique,
 )
@@ -72,9 +73,11 @@ class Conveyor:
             weakref.WeakKeyDictionary()
         self._migrated = False
         self.admin = admin.Admin(self)
+        # Close connections opened by the blocking API at exit even if nobody calls close().
+        self._finalizer = weakref.finalize(self, _close_all, self.blocking, self._backends)
 
     def __repr__(self) -> str:
-        return f"Conveyor({self.url!r})"
+        return f"Conveyor({redact.url(self.url)!r})"
 
     # -- declaring jobs -------------------------------------------------------------------
 
@@ -177,7 +180,7 @@ class Conveyor:
 
     def close(self) -> None:
         """Close every connection the blocking API opened."""
-        self.blocking.close(self.aclose)
+        _close_all(self.blocking, self._backends)
 
     # -- reading jobs ---------------------------------------------------------------------
 
@@ -253,6 +256,17 @@ def _unique_policy(name: str, config: dict[str, Any]) -> registry.UniquePolicy |
     if not mask:
         raise errors.ConfigurationError(f"job {name!r}: unique_states must not be empty")
     return registry.UniquePolicy(key_function, None if period is None else float(period), mask)
+
+
+def _close_all(runner: blocking.BlockingRunner,
+               backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, base.Backend],
+               ) -> None:
+    async def close_this_loops() -> None:
+        backend = backends.pop(asyncio.get_running_loop(), None)
+        if backend is not None:
+            await backend.close()
+
+    runner.close(close_this_loops)
 
 
 def _system_clock() -> clocks.Clock:

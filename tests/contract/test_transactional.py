@@ -48,7 +48,7 @@ def test_sqlite_connection_to_another_file_is_refused(tmp_path: Path) -> None:
     app = Conveyor(f"sqlite:///{tmp_path / 'jobs.db'}")
     ship_order = _ship_job(app)
     other = sqlite3.connect(tmp_path / "other.db")
-    with pytest.raises(ConfigurationError, match="other.db"):
+    with pytest.raises(ConfigurationError, match=r"other\.db"):
         ship_order.using(other).enqueue(1)
     other.close()
     app.close()

@@ -3,14 +3,14 @@
 A small `psycopg_pool` pool of autocommit connections, opened lazily on the running event loop.
 A method that needs one statement runs it alone (PostgreSQL makes it atomic, one round trip);
 several statements run inside one explicit transaction. Claims and chores pick rows with
-`FOR UPDATE SKIP LOCKED`, so workers never block each other, and every batch (insert, settle)
-travels as typed arrays read with `unnest`: one statement for any number of rows.
+`FOR UPDATE SKIP LOCKED`, so workers never block each other, and batches (insert, settle)
+travel as binary typed arrays read with `unnest`: one statement for any number of rows.
 
 Wake-ups: writes that make jobs available call `pg_notify('conveyor_jobs', queue)` in the same
 statement (delivered on commit), and `wait` listens on a dedicated connection outside the pool.
 That connection may drop (restart, failover, `pg_terminate_backend`): `wait` then never raises,
-it falls back to sleeping out its timeout (the caller polls) and the next call listens again.
-In-process writes also set an event, as in the SQLite backend.
+it sleeps out its timeout (the caller polls) and the next call listens again. In-process writes
+also set an event, as in the SQLite backend.
 
 Connection failures and pool timeouts become `StorageUnavailable`, naming the server but never
 the password. Deadlocks and serialization failures are retried a few times first.
@@ -37,18 +37,20 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
+from conveyor.backends.postgres import inserts
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
-_CHANNEL = "conveyor_jobs"
 _RETRIES = 5
-_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _STATEMENT_OF = {
     outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
     outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
 }
 log = logging.getLogger("conveyor.storage")
+
+
+_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
 class PostgresBackend:
@@ -105,10 +107,19 @@ class PostgresBackend:
             except psycopg.OperationalError as exc:
                 raise self._unavailable(exc) from None
 
-    async def _rows(self, conn: Conn, name: str, params: Mapping[str, Any]) -> list[DictRow]:
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_QUERIES[name], params)
-            return await cur.fetchall()
+    async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
+        """The first column of every row one statement returns."""
+        return await self._run(lambda conn: _column(conn, name, params))
+
+    async def _jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
+        return [job_from_row(row) for row in await self._run(
+            lambda conn: _dict_rows(conn, name, params))]
+
+    async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
+        async def work(conn: Conn) -> int:
+            return (await conn.execute(_QUERIES[name], params)).rowcount
+
+        return await self._run(work)
 
     def _unavailable(self, exc: BaseException) -> errors.StorageUnavailable:
         return errors.StorageUnavailable(f"{self._where} is unavailable: {self._scrub(exc)}")
@@ -130,8 +141,7 @@ class PostgresBackend:
             """Apply the first pending migration, under the migrators' lock."""
             await conn.execute(_QUERIES["migration_lock"])
             await conn.execute(_QUERIES["migrations_table"])
-            cur = await conn.execute(_QUERIES["applied_migrations"])
-            todo = migrate.pending(steps, {row[0] for row in await cur.fetchall()})
+            todo = migrate.pending(steps, set(await _column(conn, "applied_migrations", {})))
             if not todo:
                 return None
             await conn.execute(todo[0].sql)  # no parameters: many statements at once
@@ -156,27 +166,10 @@ class PostgresBackend:
     async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
         if not jobs:
             return []
-        states = [job.initial_state(now) for job in jobs]
-        params = {
-            "names": [j.name for j in jobs], "queues": [j.queue for j in jobs],
-            "states": [s.value for s in states], "priorities": [j.priority for j in jobs],
-            "args": [j.args_json for j in jobs], "kwargs": [j.kwargs_json for j in jobs],
-            "metas": [j.meta_json for j in jobs],
-            "max_attempts": [j.max_attempts for j in jobs],
-            "run_ats": [j.run_at for j in jobs], "now": now,
-            "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True)
-                            if s is model.JobState.AVAILABLE}),
-        }
-
-        async def work(conn: Conn) -> list[int]:
-            cur = await conn.execute(_QUERIES["insert_jobs"], params)
-            return [row[0] for row in await cur.fetchall()]
-
-        ids = await self._run(work)
-        if len(ids) != len(jobs):
-            raise RuntimeError(f"inserted {len(ids)} rows for {len(jobs)} jobs")
+        inserted = await self._run(lambda conn: inserts.insert_jobs(conn, jobs, now),
+                                   atomic=any(job.unique_key for job in jobs))
         self._notify()
-        return [model.Inserted(i, s) for i, s in zip(ids, states, strict=True)]
+        return inserted
 
     async def claim(self, queues: Sequence[str], limit: int, worker: str,
                     now: datetime) -> list[model.Job]:
@@ -185,7 +178,7 @@ class PostgresBackend:
             for queue in queues:
                 if len(rows) >= limit:
                     break
-                got = await self._rows(conn, "claim", {"now": now, "worker": worker,
+                got = await _dict_rows(conn, "claim", {"now": now, "worker": worker,
                                                        "queue": queue,
                                                        "limit": limit - len(rows)})
                 got.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
@@ -204,9 +197,8 @@ class PostgresBackend:
         async def work(conn: Conn) -> set[int]:
             written: set[int] = set()
             for statement, batch in batches.items():
-                cur = await conn.execute(_QUERIES[statement],
-                                         {**batch, "now": now, "max_errors": max_errors})
-                written.update(row[0] for row in await cur.fetchall())
+                params = {**batch, "now": now, "max_errors": max_errors}
+                written.update(await _column(conn, statement, params))
             return written
 
         written = await self._run(work, atomic=len(batches) > 1)
@@ -215,12 +207,12 @@ class PostgresBackend:
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> None:
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now}
-        await self._run(lambda conn: conn.execute(_QUERIES["heartbeat"], params))
+        return await self._column("heartbeat", params)
 
     async def retire(self, worker: str) -> None:
-        await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}))
+        await self._rowcount("retire", {"worker": worker})
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         if self._listener is None or self._listener.done():
@@ -239,7 +231,7 @@ class PostgresBackend:
         try:
             conn = await psycopg.AsyncConnection.connect(
                 self._conninfo, autocommit=True, application_name="conveyor-listen")
-            await conn.execute(f"LISTEN {_CHANNEL}")
+            await conn.execute("LISTEN conveyor_jobs")
             if self._listen_broken:
                 log.info("%s: listening for new jobs again", self._where)
             self._listen_broken = False
@@ -257,19 +249,13 @@ class PostgresBackend:
     async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
         params = {"name": name, "holder": holder, "now": now,
                   "expires_at": now + timedelta(seconds=ttl)}
-
-        async def work(conn: Conn) -> tuple[Any, ...] | None:
-            return await (await conn.execute(_QUERIES["lease"], params)).fetchone()
-
-        row = await self._run(work)
-        return row is not None and row[0] == holder
+        return await self._column("lease", params) == [holder]
 
     async def release(self, name: str, holder: str) -> None:
-        await self._run(lambda conn: conn.execute(_QUERIES["release"],
-                                                  {"name": name, "holder": holder}))
+        await self._rowcount("release", {"name": name, "holder": holder})
 
     async def stage(self, now: datetime, limit: int) -> int:
-        moved = await self._scalar("stage", {"now": now, "limit": limit})
+        moved: int = (await self._column("stage", {"now": now, "limit": limit}))[0]
         if moved:
             self._notify()
         return moved
@@ -281,17 +267,16 @@ class PostgresBackend:
         return await self._rowcount("rescue", params)
 
     async def get(self, job_id: int) -> model.Job | None:
-        rows = await self._run(lambda conn: self._rows(conn, "get", {"id": job_id}))
-        return job_from_row(rows[0]) if rows else None
+        jobs = await self._jobs("get", {"id": job_id})
+        return jobs[0] if jobs else None
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        params = {**_filter_params(where), "after_id": where.after_id or 0,
-                  "limit": where.limit}
-        rows = await self._run(lambda conn: self._rows(conn, "query", params))
-        return [job_from_row(row) for row in rows]
+        return await self._jobs("query", {**_filter_params(where),
+                                          "after_id": where.after_id or 0, "limit": where.limit})
 
     async def count(self, where: base.JobFilter) -> int:
-        return await self._scalar("count", _filter_params(where))
+        count: int = (await self._column("count", _filter_params(where)))[0]
+        return count
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
                      actor: str) -> int:
@@ -320,38 +305,37 @@ class PostgresBackend:
         return await self._rowcount("prune", params)
 
     async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: self._rows(conn, "oldest_available", {}))
+        rows = await self._run(lambda conn: _dict_rows(conn, "oldest_available", {}))
         return {row["queue"]: row["min"] for row in rows}
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: self._rows(conn, "counts", {}))
+        rows = await self._run(lambda conn: _dict_rows(conn, "counts", {}))
         return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
 
-    async def _scalar(self, name: str, params: Mapping[str, Any]) -> int:
-        async def work(conn: Conn) -> int:
-            row = await (await conn.execute(_QUERIES[name], params)).fetchone()
-            return int(row[0]) if row else 0
 
-        return await self._run(work)
-
-    async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
-        async def work(conn: Conn) -> int:
-            return (await conn.execute(_QUERIES[name], params)).rowcount
-
-        return await self._run(work)
+# -- statements and conversions -----------------------------------------------------------
 
 
-# -- conversions --------------------------------------------------------------------------
+async def _column(conn: Conn, name: str, params: Mapping[str, Any]) -> list[Any]:
+    cur = await conn.execute(_QUERIES[name], params)
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def _dict_rows(conn: Conn, name: str, params: Mapping[str, Any]) -> list[DictRow]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_QUERIES[name], params)
+        return await cur.fetchall()
 
 
 def _parse(url: str) -> tuple[str, str, str | None]:
     """Conninfo for libpq, a password-free name of the server for messages, the password."""
-    parts = urlsplit(url)
-    safe = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
     try:
+        parts = urlsplit(url)
+        safe = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
         params = conninfo_to_dict("postgresql:" + url.split(":", 1)[1])
-    except psycopg.ProgrammingError as exc:
-        raise errors.InvalidUrl(f"PostgreSQL URL for {safe} is invalid: {exc}") from None
+    except (ValueError, psycopg.ProgrammingError) as exc:
+        text = str(exc).replace(urlsplit(url).password or "\0", "***")
+        raise errors.InvalidUrl(f"PostgreSQL URL is invalid: {text}") from None
     params.setdefault("connect_timeout", 10)
     params.setdefault("application_name", "conveyor")
     password = params.get("password")
@@ -375,27 +359,30 @@ def _loads(data: str | bytes) -> Any:
 
 
 def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, list[Any]]]:
-    """Split outcomes into one set of parallel arrays per statement."""
+    """Split outcomes into parallel arrays per statement (see the `outcomes` fragment)."""
     batches: dict[str, dict[str, list[Any]]] = {}
     for item in outcomes:
-        body: str | None = None
-        run_at: datetime | None = None
-        match item:
-            case outcome.Completed(result_json=body):
-                pass
-            case outcome.Failed(error_json=body, retry_at=run_at):
-                pass
-            case outcome.Snoozed(run_at=run_at):
-                pass
-            case outcome.Cancelled(error_json=body) | outcome.Interrupted(error_json=body):
-                pass
         batch = batches.setdefault(_STATEMENT_OF[type(item)],
                                    {"ids": [], "attempts": [], "bodies": [], "run_ats": []})
+        body, run_at = _payload(item)
         batch["ids"].append(item.job_id)
         batch["attempts"].append(item.attempt)
         batch["bodies"].append(body)
         batch["run_ats"].append(run_at)
     return batches
+
+
+def _payload(item: outcome.Outcome) -> tuple[str | None, datetime | None]:
+    """The JSON body (result or error) and the time (retry or snooze) an outcome carries."""
+    match item:
+        case outcome.Completed():
+            return item.result_json, None
+        case outcome.Failed():
+            return item.error_json, item.retry_at
+        case outcome.Snoozed():
+            return None, item.run_at
+        case outcome.Cancelled() | outcome.Interrupted():
+            return item.error_json, None
 
 
 def _filter_params(where: base.JobFilter) -> dict[str, Any]:

@@ -1,9 +1,9 @@
--- Named statements of the PostgreSQL backend. Parameters are named (%(name)s); lists travel as
--- typed arrays read with unnest, so a batch of any size is one statement. Claims and chores
--- pick rows with FOR UPDATE SKIP LOCKED, so concurrent workers never wait on each other.
--- Wake-ups: pg_notify('conveyor_jobs', <queue>) inside the writing statement; PostgreSQL
--- delivers it on commit and drops it on rollback. Never write a percent sign in comments here:
--- psycopg reads placeholders everywhere.
+-- Named statements of the PostgreSQL backend, with psycopg's named placeholders. Lists travel
+-- as typed arrays (sent in binary) read with unnest, so a batch of any size is one statement.
+-- Claims and chores pick rows with FOR UPDATE SKIP LOCKED: concurrent workers never wait on
+-- each other. Wake-ups: pg_notify('conveyor_jobs', <queue>) inside the writing statement;
+-- PostgreSQL delivers it on commit and drops it on rollback. Inside a statement, comments must
+-- not contain a percent sign: psycopg reads placeholders everywhere.
 
 -- name: migration_lock
 -- Serializes concurrent migrators; released when the migration's transaction ends.
@@ -23,8 +23,9 @@ SELECT version FROM conveyor_migrations
 INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, now())
 
 -- name: insert_jobs
--- Ids are drawn first and handed out in input order (the k-th row gets the k-th smallest id),
--- so the caller matches the returned ids to its input by sorting them.
+-- Ids are drawn first and handed out in input order (the k-th row gets the k-th smallest id).
+-- One row comes back per input row, in input order: its id, or NULL for a duplicate of a
+-- unique job (the key is taken by an existing row in a covered state).
 WITH drawn AS MATERIALIZED (
     SELECT nextval('conveyor_jobs_id_seq') AS id
       FROM generate_series(1, cardinality(%(names)b::text[]))
@@ -32,22 +33,51 @@ WITH drawn AS MATERIALIZED (
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM drawn
 ), inserted AS (
     INSERT INTO conveyor_jobs (id, name, queue, state, priority, args, kwargs, meta,
-                               max_attempts, run_at, inserted_at)
+                               max_attempts, run_at, inserted_at, unique_key, unique_states)
     OVERRIDING SYSTEM VALUE
     SELECT n.id, u.name, u.queue, u.state, u.priority, u.args::jsonb, u.kwargs::jsonb,
-           u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz
+           u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz, u.unique_key,
+           u.unique_states
       FROM unnest(%(names)b::text[], %(queues)b::text[], %(states)b::text[],
                   %(priorities)b::int[], %(args)b::text[], %(kwargs)b::text[],
-                  %(metas)b::text[], %(max_attempts)b::int[], %(run_ats)b::timestamptz[])
+                  %(metas)b::text[], %(max_attempts)b::int[], %(run_ats)b::timestamptz[],
+                  %(unique_keys)b::text[], %(unique_states)b::int[])
            WITH ORDINALITY AS u(name, queue, state, priority, args, kwargs, meta,
-                                max_attempts, run_at, ord)
+                                max_attempts, run_at, unique_key, unique_states, ord)
       JOIN numbered AS n ON n.ord = u.ord
+     ORDER BY u.ord
+        ON CONFLICT DO NOTHING
     RETURNING id
 ), woke AS (
     SELECT count(*) AS n
       FROM (SELECT pg_notify('conveyor_jobs', q) FROM unnest(%(wake)b::text[]) AS q) AS sent
 )
-SELECT inserted.id FROM inserted, woke ORDER BY inserted.id
+SELECT inserted.id
+  FROM numbered CROSS JOIN woke LEFT JOIN inserted ON inserted.id = numbered.id
+ ORDER BY numbered.ord
+
+-- name: covered
+-- The row's state is one its unique key covers (a fragment; the unique index's predicate).
+((unique_states >> CASE state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
+                              WHEN 'available' THEN 2 WHEN 'running' THEN 3
+                              WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
+                              WHEN 'discarded' THEN 6 ELSE 7 END) & 1) = 1
+
+-- name: find_unique
+SELECT unique_key, id, state FROM conveyor_jobs
+ WHERE unique_key = ANY(%(keys)s::text[]) AND {{covered}}
+
+-- name: replace_unique
+-- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
+UPDATE conveyor_jobs AS j
+   SET args = r.args::jsonb, kwargs = r.kwargs::jsonb, priority = r.priority,
+       run_at = r.run_at,
+       state = CASE WHEN j.state = 'pending' THEN 'pending'
+                    WHEN r.run_at > %(now)s THEN 'scheduled' ELSE 'available' END
+  FROM unnest(%(ids)b::bigint[], %(args)b::text[], %(kwargs)b::text[], %(priorities)b::int[],
+              %(run_ats)b::timestamptz[]) AS r(id, args, kwargs, priority, run_at)
+ WHERE j.id = r.id AND j.state IN ('pending', 'scheduled', 'available', 'retryable')
+RETURNING j.id, j.state
 
 -- name: claim
 WITH picked AS MATERIALIZED (
@@ -59,7 +89,7 @@ WITH picked AS MATERIALIZED (
 )
 UPDATE conveyor_jobs AS j
    SET state = 'running', attempt = j.attempt + 1, attempted_at = %(now)s,
-       attempted_by = %(worker)s
+       attempted_by = %(worker)s, cancel_requested_at = NULL
   FROM picked
  WHERE j.id = picked.id
 RETURNING j.*
@@ -71,7 +101,9 @@ unnest(%(ids)b::bigint[], %(attempts)b::int[], %(bodies)b::text[], %(run_ats)b::
 
 -- name: settle_guard
 -- Compare-and-set (a fragment): only the attempt that was claimed may leave running.
-j.id = o.id AND j.attempt = o.attempt AND j.state = 'running'
+-- `|| ''` keeps the planner from scanning every running job through the state indexes: each
+-- outcome is one primary-key lookup (the SQLite backend writes `+state` for the same reason).
+j.id = o.id AND j.attempt = o.attempt AND j.state || '' = 'running'
 
 -- name: append_error
 -- The errors with o.body appended, keeping the newest max_errors (a fragment).
@@ -128,9 +160,14 @@ WITH moved AS (
 SELECT moved.id FROM moved, woke
 
 -- name: heartbeat
-INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
-VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+-- Registers or refreshes the worker; returns its running jobs an operator asked to cancel.
+WITH beat AS (
+    INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
+    VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s)
+    ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+)
+SELECT id FROM conveyor_jobs
+ WHERE state = 'running' AND attempted_by = %(worker)s AND cancel_requested_at IS NOT NULL
 
 -- name: retire
 DELETE FROM conveyor_workers WHERE id = %(worker)s
@@ -221,7 +258,12 @@ UPDATE conveyor_jobs
  WHERE {{filter}}
 
 -- name: change_cancel
-UPDATE conveyor_jobs SET state = 'cancelled', finalized_at = %(now)s WHERE {{filter}}
+-- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
+UPDATE conveyor_jobs
+   SET state = CASE WHEN state = 'running' THEN 'running' ELSE 'cancelled' END,
+       finalized_at = CASE WHEN state = 'running' THEN NULL ELSE %(now)s::timestamptz END,
+       cancel_requested_at = CASE WHEN state = 'running' THEN %(now)s::timestamptz END
+ WHERE {{filter}}
 
 -- name: change_delete
 DELETE FROM conveyor_jobs WHERE {{filter}}

@@ -133,7 +133,8 @@ UPDATE conveyor_jobs
                                       json_set(:error, '$.attempt', attempt))
                      ELSE json_insert(errors, '$[#]', json_set(:error, '$.attempt', attempt)) END
  WHERE state = 'running'
-   AND attempted_by NOT IN (SELECT id FROM conveyor_workers WHERE heartbeat_at >= :stale_before)
+   AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
+                    WHERE w.id = conveyor_jobs.attempted_by AND w.heartbeat_at >= :stale_before)
 
 -- name: get
 SELECT * FROM conveyor_jobs WHERE id = :id

@@ -84,7 +84,7 @@ def job_from_row(row: sqlite3.Row) -> model.Job:
     try:
         errs = tuple(model.JobError.from_json(e) for e in encoding.loads(row["errors"]) or ())
         result = encoding.loads(row["result"])
-    except (errors.MalformedJob, KeyError, TypeError, ValueError):
+    except (errors.MalformedJob, AttributeError, KeyError, TypeError, ValueError):
         errs, result = (), None
     return model.Job(
         id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),

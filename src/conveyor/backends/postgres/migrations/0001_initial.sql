@@ -1,5 +1,5 @@
--- Jobs, workers, leases and the operator audit trail; the PostgreSQL twin of the SQLite schema
--- (SQLite migrations 0001 and 0002), with native types: timestamptz and jsonb.
+-- Jobs, workers, leases and the operator audit trail: the PostgreSQL twin of the SQLite schema
+-- (SQLite migrations 0001 to 0003, in one step), with native types: timestamptz and jsonb.
 CREATE TABLE conveyor_jobs (
     id            bigint      GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME conveyor_jobs_id_seq)
                               PRIMARY KEY,
@@ -21,6 +21,10 @@ CREATE TABLE conveyor_jobs (
     -- Always an array: settling appends to it and must never fail on a hand-edited row.
     errors        jsonb       NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(errors) = 'array'),
     result        jsonb,
+    -- An operator asked to cancel this running job; its worker learns it with its next heartbeat.
+    cancel_requested_at timestamptz,
+    unique_key    text,
+    unique_states integer     NOT NULL DEFAULT 0,
     CHECK (attempt <= max_attempts),
     CHECK (state <> 'running' OR attempt >= 1),
     CHECK ((state IN ('completed', 'discarded', 'cancelled')) = (finalized_at IS NOT NULL))
@@ -40,6 +44,15 @@ CREATE INDEX conveyor_jobs_state_queue ON conveyor_jobs (state, queue, id);
 -- Retention: final jobs by when they were finalized.
 CREATE INDEX conveyor_jobs_finalized ON conveyor_jobs (state, finalized_at)
     WHERE finalized_at IS NOT NULL;
+-- Unique jobs: at most one row per unique_key among rows whose state is in their own
+-- unique_states bit mask (bit order: pending, scheduled, available, running, retryable,
+-- completed, discarded, cancelled).
+CREATE UNIQUE INDEX conveyor_jobs_unique ON conveyor_jobs (unique_key)
+    WHERE unique_key IS NOT NULL
+      AND ((unique_states >> CASE state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
+                                        WHEN 'available' THEN 2 WHEN 'running' THEN 3
+                                        WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
+                                        WHEN 'discarded' THEN 6 ELSE 7 END) & 1) = 1;
 
 CREATE TABLE conveyor_workers (
     id            text        PRIMARY KEY,

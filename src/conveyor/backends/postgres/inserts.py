@@ -1,0 +1,154 @@
+"""Inserting jobs on a PostgreSQL connection, inside whatever transaction it is in.
+
+Used by the backend (on its pooled connections) and by transactional enqueue on a caller's
+own psycopg connection. The plan - which rows were duplicates of unique jobs, which existing
+jobs to update - is pure Python shared by the two thin shells below (async and blocking),
+so the two paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+
+from conveyor import errors, model
+from conveyor.backends import sqlfile
+
+QUERIES = sqlfile.load("conveyor.backends.postgres")
+
+
+class Race(Exception):
+    """A unique job's conflicting row left its covered state before it could be read."""
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def insert_params(jobs: Sequence[model.NewJob], now: datetime) -> dict[str, Any]:
+    states = [job.initial_state(now) for job in jobs]
+    return {
+        "names": [j.name for j in jobs], "queues": [j.queue for j in jobs],
+        "states": [s.value for s in states], "priorities": [j.priority for j in jobs],
+        "args": [j.args_json for j in jobs], "kwargs": [j.kwargs_json for j in jobs],
+        "metas": [j.meta_json for j in jobs], "max_attempts": [j.max_attempts for j in jobs],
+        "run_ats": [j.run_at for j in jobs], "unique_keys": [j.unique_key for j in jobs],
+        "unique_states": [j.unique_states for j in jobs], "now": now,
+        "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True)
+                        if s is model.JobState.AVAILABLE}),
+    }
+
+
+def duplicate_keys(jobs: Sequence[model.NewJob], ids: Sequence[int | None]) -> list[str]:
+    """Unique keys of the rows the insert skipped (NULL id: a covered row holds the key)."""
+    return sorted({str(jobs[k].unique_key) for k, job_id in enumerate(ids) if job_id is None})
+
+
+def replace_params(jobs: Sequence[model.NewJob], ids: Sequence[int | None],
+                   existing: dict[str, tuple[int, str]], now: datetime) -> dict[str, Any] | None:
+    """Parameters of `replace_unique` for duplicates enqueued with on_conflict="replace"."""
+    skipped = [k for k, job_id in enumerate(ids) if job_id is None]
+    if any(jobs[k].unique_key not in existing for k in skipped):
+        raise Race(f"unique job {jobs[skipped[0]].name!r} changed while inserting")
+    replacing = {existing[str(jobs[k].unique_key)][0]: jobs[k] for k in skipped
+                 if jobs[k].replace}
+    if not replacing:
+        return None
+    news = list(replacing.values())
+    return {"ids": list(replacing), "args": [j.args_json for j in news],
+            "kwargs": [j.kwargs_json for j in news], "priorities": [j.priority for j in news],
+            "run_ats": [j.run_at for j in news], "now": now}
+
+
+def results(jobs: Sequence[model.NewJob], ids: Sequence[int | None],
+            existing: dict[str, tuple[int, str]], now: datetime) -> list[model.Inserted]:
+    """One `Inserted` per input row, in input order."""
+    out = []
+    for job, job_id in zip(jobs, ids, strict=True):
+        if job_id is not None:
+            out.append(model.Inserted(job_id, job.initial_state(now)))
+        else:
+            found_id, state = existing[str(job.unique_key)]
+            out.append(model.Inserted(found_id, model.JobState(state), duplicate=True))
+    return out
+
+
+def _existing(rows: Sequence[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    return {row["unique_key"]: (row["id"], row["state"]) for row in rows}
+
+
+def _with_replaced(existing: dict[str, tuple[int, str]],
+                   replaced: Sequence[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    state_of = {row["id"]: row["state"] for row in replaced}
+    return {key: (i, state_of.get(i, s)) for key, (i, s) in existing.items()}
+
+
+# -- the shells ----------------------------------------------------------------------------
+
+
+async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.NewJob],
+                      now: datetime) -> list[model.Inserted]:
+    """Insert on an async connection; must run in a transaction when any job is unique."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(QUERIES["insert_jobs"], insert_params(jobs, now))
+        ids = [row["id"] for row in await cur.fetchall()]
+        existing: dict[str, tuple[int, str]] = {}
+        if None in ids:
+            await cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
+            existing = _existing(await cur.fetchall())
+            replace = replace_params(jobs, ids, existing, now)
+            if replace is not None:
+                await cur.execute(QUERIES["replace_unique"], replace)
+                existing = _with_replaced(existing, await cur.fetchall())
+    return results(jobs, ids, existing, now)
+
+
+def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.NewJob],
+                         now: datetime) -> list[model.Inserted]:
+    """The same on a blocking connection (transactional enqueue from sync code)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(QUERIES["insert_jobs"], insert_params(jobs, now))
+        ids = [row["id"] for row in cur.fetchall()]
+        existing: dict[str, tuple[int, str]] = {}
+        if None in ids:
+            cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
+            existing = _existing(cur.fetchall())
+            replace = replace_params(jobs, ids, existing, now)
+            if replace is not None:
+                cur.execute(QUERIES["replace_unique"], replace)
+                existing = _with_replaced(existing, cur.fetchall())
+    return results(jobs, ids, existing, now)
+
+
+def insert_on(conn: Any, url: str, jobs: Sequence[model.NewJob],
+              now: datetime) -> list[model.Inserted]:
+    if not isinstance(conn, psycopg.Connection):
+        raise errors.ConfigurationError(
+            f"transactional enqueue needs a sqlite3, psycopg or SQLAlchemy connection, "
+            f"got {type(conn).__name__}")
+    _same_database(conn.info.dbname, url)
+    return insert_jobs_blocking(conn, jobs, now)
+
+
+async def ainsert_on(conn: Any, url: str, jobs: Sequence[model.NewJob],
+                     now: datetime) -> list[model.Inserted]:
+    if isinstance(conn, psycopg.Connection):
+        return insert_on(conn, url, jobs, now)
+    if not isinstance(conn, psycopg.AsyncConnection):
+        raise errors.ConfigurationError(
+            f"transactional enqueue needs a psycopg or SQLAlchemy connection, "
+            f"got {type(conn).__name__}")
+    _same_database(conn.info.dbname, url)
+    return await insert_jobs(conn, jobs, now)
+
+
+def _same_database(dbname: str, url: str) -> None:
+    expected = conninfo_to_dict(url).get("dbname")
+    if expected and dbname != expected:
+        raise errors.ConfigurationError(
+            f"the connection is to database {dbname!r}, but this app keeps its jobs in "
+            f"{expected!r}")
