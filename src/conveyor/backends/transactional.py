@@ -42,9 +42,16 @@ async def ainsert_on(connection: Any, url: str, jobs: Sequence[model.NewJob],
 
 
 def driver_connection(connection: Any) -> Any:
-    """The DB-API connection under a SQLAlchemy session or connection; others unchanged."""
+    """The DB-API connection under a SQLAlchemy session or connection; others unchanged.
+
+    SQLAlchemy only commits a transaction it knows it began: writing straight to the driver
+    would leave its `commit()` a no-op. So its transaction is begun first (a Session begins
+    one when asked for its connection)."""
     if hasattr(connection, "get_bind") and hasattr(connection, "connection"):  # Session
         connection = connection.connection()
+    in_transaction = getattr(connection, "in_transaction", None)
+    if callable(in_transaction) and hasattr(connection, "begin") and not in_transaction():
+        connection.begin()
     proxied = getattr(connection, "connection", None)
     driver = getattr(proxied, "driver_connection", None)
     return driver if driver is not None else connection
