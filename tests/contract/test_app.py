@@ -286,3 +286,15 @@ def test_wait_returns_the_final_job_or_times_out(app: Conveyor) -> None:
         app.wait(job.id, timeout=0.05)
     app.drain()
     assert app.wait(job.id, timeout=1).result == 42
+
+
+async def test_blocking_api_works_inside_a_running_loop(app: Conveyor) -> None:
+    """Sync code called from async code (e.g. a library) falls back to the portal thread."""
+    @app.job()
+    def legacy(n: int) -> int:
+        return n
+
+    job = legacy.enqueue(5)  # blocking call while this test's loop is running
+    assert app.get(job.id).args == [5]
+    assert (await app.aget(job.id)).id == job.id
+    await app.aclose()
