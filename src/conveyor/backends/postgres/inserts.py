@@ -43,6 +43,25 @@ def insert_params(jobs: Sequence[model.NewJob], now: datetime) -> dict[str, Any]
     }
 
 
+def statement_for(jobs: Sequence[model.NewJob], now: datetime) -> tuple[str, dict[str, Any]]:
+    """The insert statement and its parameters: one row, or arrays for a batch."""
+    if len(jobs) > 1:
+        return QUERIES["insert_jobs"], insert_params(jobs, now)
+    job = jobs[0]
+    return QUERIES["insert_one"], {
+        "name": job.name, "queue": job.queue, "state": job.initial_state(now).value,
+        "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
+        "meta": job.meta_json, "max_attempts": job.max_attempts, "run_at": job.run_at,
+        "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states}
+
+
+def inserted_ids(jobs: Sequence[model.NewJob], rows: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Ids in input order, None for a skipped duplicate (`insert_one` then returns no row)."""
+    if len(jobs) == 1:
+        return [rows[0]["id"] if rows else None]
+    return [row["id"] for row in rows]
+
+
 def duplicate_keys(jobs: Sequence[model.NewJob], ids: Sequence[int | None]) -> list[str]:
     """Unique keys of the rows the insert skipped (NULL id: a covered row holds the key)."""
     return sorted({str(jobs[k].unique_key) for k, job_id in enumerate(ids) if job_id is None})
@@ -94,8 +113,8 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
                       now: datetime) -> list[model.Inserted]:
     """Insert on an async connection; must run in a transaction when any job is unique."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(QUERIES["insert_jobs"], insert_params(jobs, now))
-        ids = [row["id"] for row in await cur.fetchall()]
+        await cur.execute(*statement_for(jobs, now))
+        ids = inserted_ids(jobs, await cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}
         if None in ids:
             await cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
@@ -111,8 +130,8 @@ def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.New
                          now: datetime) -> list[model.Inserted]:
     """The same on a blocking connection (transactional enqueue from sync code)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(QUERIES["insert_jobs"], insert_params(jobs, now))
-        ids = [row["id"] for row in cur.fetchall()]
+        cur.execute(*statement_for(jobs, now))
+        ids = inserted_ids(jobs, cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}
         if None in ids:
             cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
