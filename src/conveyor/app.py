@@ -22,6 +22,7 @@ from conveyor import (
     blocking,
     encoding,
     errors,
+    limits,
     model,
     options,
     redact,
@@ -100,6 +101,7 @@ class Conveyor:
         name = config.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
         on_discard = config.pop("on_discard", None)
         unique_policy = _unique_policy(name, config)
+        flow = limits.declare(name, config)
         isolation = config.pop("isolation", "thread")
         if isolation not in ("thread", "process"):
             raise errors.ConfigurationError(
@@ -117,7 +119,7 @@ class Conveyor:
                 "to have it stopped at the deadline", stacklevel=3)
         job_type = registry.JobType(
             app=self, name=name, func=func, defaults=defaults, backoff=policy,
-            on_discard=on_discard, unique=unique_policy, isolation=isolation,
+            on_discard=on_discard, unique=unique_policy, limits=flow, isolation=isolation,
             is_async=is_async,
             signature=inspect.signature(func),
         )

@@ -141,6 +141,12 @@ class NewJob:
     """Bit mask (see `unique.STATE_BITS`) of states in which `unique_key` must be unique."""
     replace: bool = False
     """On a duplicate, update the existing waiting job's arguments, run_at and priority."""
+    rate_keys_json: str | None = None
+    """JSON array of [key, seconds per slot] for the rate limits this job draws on."""
+    rate_key: str | None = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    cost: int = 1
 
     def initial_state(self, now: datetime) -> JobState:
         return S.SCHEDULED if self.run_at > now else S.AVAILABLE

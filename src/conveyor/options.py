@@ -25,6 +25,8 @@ class EnqueueOptions:
     timeout: float | None = None
     on_conflict: str | None = None
     """For unique jobs: "ignore" (default) returns the existing job, "replace" updates it."""
+    cost: int | None = None
+    """Rate-limit slots this job takes (default: the job type's `cost`, else 1)."""
 
     def merged(self, override: EnqueueOptions) -> EnqueueOptions:
         """`override`'s set fields win; `delay` and `run_at` replace each other."""
@@ -76,5 +78,7 @@ def _check(job: str, opts: EnqueueOptions) -> None:
     if opts.timeout is not None and (not isinstance(opts.timeout, int | float)
                                      or opts.timeout <= 0):
         fail("timeout", opts.timeout, "timeout is a number of seconds > 0")
+    if opts.cost is not None and (type(opts.cost) is not int or opts.cost < 1):
+        fail("cost", opts.cost, "cost is an integer >= 1")
     if opts.on_conflict not in (None, "ignore", "replace"):
         fail("on_conflict", opts.on_conflict, 'use "ignore" or "replace"')

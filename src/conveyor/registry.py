@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from conveyor import backoff, encoding, errors, model, unique
+from conveyor import limits as job_limits
 from conveyor import options as job_options
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class JobType(Generic[P, R]):
     backoff: backoff.BackoffPolicy
     on_discard: DiscardHook | None = None
     unique: UniquePolicy | None = None
+    limits: job_limits.JobLimits | None = None
     isolation: str = "thread"
     """"thread" (plain def in the pool, async def on the loop) or "process" (killable)."""
     is_async: bool = False
@@ -78,6 +80,8 @@ class JobType(Generic[P, R]):
                                         self.unique.key_function, self.unique.period,
                                         self.app.clock.now())
             unique_states = self.unique.states_mask
+        flow = None if self.limits is None else \
+            self.limits.resolve(self.name, args, kwargs, opts.cost)
         meta: dict[str, Any] = {}
         if opts.retry_until is not None:
             meta["retry_until"] = opts.retry_until.isoformat()
@@ -91,6 +95,7 @@ class JobType(Generic[P, R]):
             meta_json=encoding.dumps(meta, what="options") if meta else "{}",
             unique_key=unique_key, unique_states=unique_states,
             replace=opts.on_conflict == "replace",
+            **_flow_fields(flow),
         )
 
     # -- enqueueing with the type's own defaults ------------------------------------------
@@ -145,6 +150,16 @@ class Enqueuer(Generic[P, R]):
         """Encode every call first: one bad call means nothing is written."""
         return [self.job_type.new_job(args, dict(kwargs), self.opts)
                 for args, kwargs in _pairs(self.job_type.name, calls)]
+
+
+def _flow_fields(flow: job_limits.ResolvedLimits | None) -> dict[str, Any]:
+    if flow is None:
+        return {}
+    keys = [list(pair) for pair in flow.rate_keys]
+    return {"rate_keys_json": encoding.dumps(keys, what="limit keys") if keys else None,
+            "rate_key": keys[0][0] if keys else None,
+            "concurrency_key": flow.concurrency_key,
+            "concurrency_limit": flow.concurrency_limit, "cost": flow.cost}
 
 
 def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:

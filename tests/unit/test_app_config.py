@@ -53,4 +53,4 @@ def test_sql_files_parse_into_named_statements() -> None:
     with pytest.raises(ValueError, match="twice"):
         sqlfile.parse("-- name: a\nSELECT 1\n-- name: a\nSELECT 2\n")
     for package in ("conveyor.backends.sqlite",):
-        assert {"claim", "complete", "fail", "stage", "rescue"} <= set(sqlfile.load(package))
+        assert {"start", "complete", "fail", "stage", "rescue"} <= set(sqlfile.load(package))

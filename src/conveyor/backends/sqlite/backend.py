@@ -27,7 +27,7 @@ import orjson
 
 from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import inserts
+from conveyor.backends.sqlite import admission, inserts
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -162,11 +162,7 @@ class SqliteBackend:
             for queue in queues:
                 if len(rows) >= limit:
                     break
-                got = conn.execute(_QUERIES["claim"], {"now": now_us, "worker": worker,
-                                                       "queue": queue,
-                                                       "limit": limit - len(rows)}).fetchall()
-                got.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
-                rows.extend(got)
+                rows += admission.claim_queue(conn, queue, limit - len(rows), worker, now_us)
             return rows
 
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from conveyor import model
 from conveyor.backends import sqlfile
 from conveyor.backends.sqlite import rows as convert
@@ -26,13 +28,22 @@ def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
     now_us = convert.to_micros(now)
     states = [job.initial_state(now) for job in jobs]
     rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
-             j.max_attempts, convert.to_micros(j.run_at), now_us)
+             j.max_attempts, convert.to_micros(j.run_at), now_us, j.rate_keys_json, j.rate_key,
+             j.concurrency_key, j.concurrency_limit, j.cost)
             for j, s in zip(jobs, states, strict=True)]
+    _register_rate_keys(conn, jobs)
     if any(job.unique_key for job in jobs) or not conn.in_transaction:
         return [_insert_one(conn, job, row, now_us) for job, row in zip(jobs, rows, strict=True)]
     last = _insert_plain(conn, rows)
     first = last - len(rows) + 1
     return [model.Inserted(first + i, state) for i, state in enumerate(states)]
+
+
+def _register_rate_keys(conn: sqlite3.Connection, jobs: Sequence[model.NewJob]) -> None:
+    pairs = [pair for job in jobs if job.rate_keys_json
+             for pair in orjson.loads(job.rate_keys_json)]
+    if pairs:
+        conn.execute(QUERIES["register_rate_keys"], {"pairs": orjson.dumps(pairs).decode()})
 
 
 def _insert_plain(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:

@@ -5,16 +5,25 @@
 
 -- name: insert_job
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
-                           run_at, inserted_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           run_at, inserted_at, rate_keys, rate_key, concurrency_key,
+                           concurrency_limit, cost)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: insert_unique_job
 -- A duplicate (same key, existing row in a covered state) inserts nothing and returns no row.
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
-                           run_at, inserted_at, unique_key, unique_states)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           run_at, inserted_at, rate_keys, rate_key, concurrency_key,
+                           concurrency_limit, cost, unique_key, unique_states)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id
+
+-- name: register_rate_keys
+-- Every rate key gets its row when its first job arrives: claims find ready keys there.
+INSERT INTO conveyor_limits (key)
+SELECT DISTINCT value ->> '$[0]' FROM json_each(:pairs)
+ WHERE true
+ON CONFLICT (key) DO NOTHING
 
 -- name: find_unique
 SELECT id, state FROM conveyor_jobs
@@ -33,14 +42,55 @@ UPDATE conveyor_jobs
  WHERE id = :id AND state IN ('pending', 'scheduled', 'available', 'retryable')
 RETURNING state
 
--- name: claim
+-- name: queue_paused
+SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue
+
+-- name: candidates
+-- Unkeyed available jobs, best first; jobs whose concurrency key is full are passed over.
+SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
+  FROM conveyor_jobs
+ WHERE state = 'available' AND queue = :queue AND rate_key IS NULL
+   AND (concurrency_key IS NULL OR concurrency_limit > (
+            SELECT count(*) FROM conveyor_jobs AS r
+             WHERE r.state = 'running' AND r.concurrency_key = conveyor_jobs.concurrency_key))
+ ORDER BY priority, run_at, id
+ LIMIT :limit
+
+-- name: ready_keys
+-- Rate keys free to start a job that have one waiting in this queue, least recently served
+-- first (round robin between keys).
+SELECT key FROM conveyor_limits AS l
+ WHERE l.blocked_until <= :now AND l.paused = 0
+   AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
+                WHERE j.state = 'available' AND j.queue = :queue AND j.rate_key = l.key)
+ ORDER BY l.tat
+ LIMIT :limit
+
+-- name: key_head
+SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
+  FROM conveyor_jobs
+ WHERE state = 'available' AND queue = :queue AND rate_key = :key
+ ORDER BY priority, run_at, id
+ LIMIT 1
+
+-- name: key_states
+SELECT key, tat, blocked_until, paused FROM conveyor_limits
+ WHERE key IN (SELECT value FROM json_each(:keys))
+
+-- name: running_counts
+SELECT concurrency_key, count(*) FROM conveyor_jobs
+ WHERE state = 'running' AND concurrency_key IN (SELECT value FROM json_each(:keys))
+ GROUP BY concurrency_key
+
+-- name: save_key
+INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (:key, :tat, :blocked_until)
+ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, blocked_until = excluded.blocked_until
+
+-- name: start
 UPDATE conveyor_jobs
    SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
        cancel_requested_at = NULL
- WHERE id IN (SELECT id FROM conveyor_jobs
-               WHERE state = 'available' AND queue = :queue
-               ORDER BY priority, run_at, id
-               LIMIT :limit)
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'available'
 RETURNING *
 
 -- name: complete

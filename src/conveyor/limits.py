@@ -1,0 +1,198 @@
+"""Rate and concurrency limits per key, shared by every worker: declaration and admission.
+
+Limits are admission control: a job that may not start yet stays `available` (its key is
+marked blocked until its next slot, so claims skip it cheaply) and never uses an attempt.
+
+Rates are enforced with strict spacing (GCRA without burst): "10/s" admits one job every
+0.1 s (plus a small margin), which guarantees at most N starts in *any* sliding window of the
+period even when real start times jitter a little. A job's `cost` takes that many slots.
+The algorithm lives here, in Python; backends only read and write key states.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from conveyor import errors
+
+MARGIN_SECONDS = 0.05
+"""Added to each period before dividing it into slots: covers jitter between a job's
+admission and its real start, so N+1 starts never fit in one period."""
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+          "hour": 3600, "d": 86_400, "day": 86_400}
+_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
+
+KeyFunction = Callable[..., Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rate:
+    """At most `spec` (e.g. "80/s", "250000/d", "5/10m") starts per key."""
+
+    spec: str
+    key: KeyFunction | str | None = None
+
+    def interval(self, job: str) -> float:
+        count, period = parse_rate(self.spec, job)
+        return (period + MARGIN_SECONDS) / count
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Concurrency:
+    """At most `limit` running jobs per key at any moment, across all workers."""
+
+    limit: int
+    key: KeyFunction | str | None = None
+
+
+Limit = Rate | Concurrency
+
+
+def parse_rate(spec: str, job: str) -> tuple[int, float]:
+    """"80/s" -> (80, 1.0); "5/10m" -> (5, 600.0). Raises naming the job and the value."""
+    match = _SPEC.match(spec.lower()) if isinstance(spec, str) else None
+    unit = _UNITS.get(match[3]) if match else None
+    if match is None or unit is None or int(match[1]) < 1 or match[2] == "0":
+        raise errors.ConfigurationError(
+            f"job {job!r}: rate {spec!r} is invalid; write COUNT/UNIT like '10/s', '80/s', "
+            "'500/m', '250000/d' or '5/10m' (count >= 1; units s, m, h, d)")
+    return int(match[1]), float(int(match[2] or 1) * unit)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobLimits:
+    """The limits of one job type, resolved per call into keys for storage."""
+
+    rates: tuple[Rate, ...] = ()
+    concurrency: Concurrency | None = None
+    cost: Callable[..., int] | int = 1
+
+    def resolve(self, job: str, args: Sequence[Any], kwargs: Mapping[str, Any],
+                cost: int | None) -> ResolvedLimits:
+        rate_keys = [(f"{_key(job, rate.key, args, kwargs)}@{rate.spec}", rate.interval(job))
+                     for rate in self.rates]
+        concurrency_key = None if self.concurrency is None else \
+            _key(job, self.concurrency.key, args, kwargs)
+        units = cost if cost is not None else (
+            self.cost(*args, **kwargs) if callable(self.cost) else self.cost)
+        if type(units) is not int or units < 1:
+            raise errors.InvalidArguments(f"job {job!r}: cost must be an integer >= 1, "
+                                          f"got {units!r}")
+        return ResolvedLimits(tuple(rate_keys), concurrency_key,
+                              None if self.concurrency is None else self.concurrency.limit,
+                              units)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResolvedLimits:
+    rate_keys: tuple[tuple[str, float], ...]
+    concurrency_key: str | None
+    concurrency_limit: int | None
+    cost: int
+
+
+def _key(job: str, spec: KeyFunction | str | None, args: Sequence[Any],
+         kwargs: Mapping[str, Any]) -> str:
+    if spec is None:
+        return job
+    if isinstance(spec, str):
+        return spec
+    try:
+        return str(spec(*args, **kwargs))
+    except TypeError as exc:
+        raise errors.InvalidArguments(f"limit key of job {job!r} failed: {exc}") from None
+
+
+def declare(job: str, config: dict[str, Any]) -> JobLimits | None:
+    """Pop limit options from `@app.job(...)`: rate_limit/rate_key, concurrency/
+    concurrency_key, limits=[...], cost. Validates everything now (registration time)."""
+    declared: list[Limit] = list(config.pop("limits", None) or ())
+    rate, rate_key = config.pop("rate_limit", None), config.pop("rate_key", None)
+    if rate is not None:
+        declared.append(Rate(rate, rate_key))
+    limit, limit_key = config.pop("concurrency", None), config.pop("concurrency_key", None)
+    if limit is not None:
+        declared.append(Concurrency(limit, limit_key))
+    cost = config.pop("cost", 1)
+    if not declared:
+        return None
+    rates = tuple(item for item in declared if isinstance(item, Rate))
+    pools = [item for item in declared if isinstance(item, Concurrency)]
+    for item in declared:
+        _check(job, item)
+    if len(pools) > 1:
+        raise errors.ConfigurationError(f"job {job!r}: at most one concurrency limit")
+    if not (callable(cost) or (type(cost) is int and cost >= 1)):
+        raise errors.ConfigurationError(f"job {job!r}: cost={cost!r} is invalid; an integer "
+                                        ">= 1 or a function of the job's arguments")
+    return JobLimits(rates, pools[0] if pools else None, cost)
+
+
+def _check(job: str, item: Any) -> None:
+    if isinstance(item, Rate):
+        parse_rate(item.spec, job)
+    elif isinstance(item, Concurrency):
+        if type(item.limit) is not int or item.limit < 1:
+            raise errors.ConfigurationError(
+                f"job {job!r}: concurrency limit {item.limit!r} is invalid; an integer >= 1")
+    else:
+        raise errors.ConfigurationError(
+            f"job {job!r}: limits must be Rate(...) or Concurrency(...), got {item!r:.60}")
+    key = getattr(item, "key", None)
+    if key is not None and not (isinstance(key, str) or callable(key)):
+        raise errors.ConfigurationError(f"job {job!r}: a limit key is a string or a function")
+
+
+# -- admission ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Candidate:
+    """An available job a claim may start, with what its limits need to know."""
+
+    id: int
+    order: tuple[Any, ...]
+    rate_keys: tuple[tuple[str, float], ...] = ()
+    cost: int = 1
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class KeyState:
+    """A rate key: next free slot (`tat`, epoch seconds) and until when it is blocked."""
+
+    tat: float = 0.0
+    blocked_until: float = 0.0
+    paused: bool = False
+
+
+def admit(candidates: Sequence[Candidate], keys: dict[str, KeyState],
+          running: Mapping[str, int], limit: int, now: float) -> list[int]:
+    """Pick up to `limit` candidates in order that every limit allows; update `keys` in
+    place (next slots, blocked-until) for the caller to persist."""
+    admitted: list[int] = []
+    started: dict[str, int] = {}
+    for cand in sorted(candidates, key=lambda c: c.order):
+        if len(admitted) >= limit:
+            break
+        if cand.concurrency_key is not None and cand.concurrency_limit is not None:
+            busy = running.get(cand.concurrency_key, 0) + started.get(cand.concurrency_key, 0)
+            if busy >= cand.concurrency_limit:
+                continue
+        states = [keys.setdefault(key, KeyState()) for key, _ in cand.rate_keys]
+        if any(s.paused or s.blocked_until > now or s.tat > now for s in states):
+            for state in states:
+                state.blocked_until = max(state.blocked_until, state.tat)
+            continue
+        for state, (_, interval) in zip(states, cand.rate_keys, strict=True):
+            state.tat = max(state.tat, now) + cand.cost * interval
+            state.blocked_until = state.tat
+        if cand.concurrency_key is not None:
+            started[cand.concurrency_key] = started.get(cand.concurrency_key, 0) + 1
+        admitted.append(cand.id)
+    return admitted
