@@ -30,8 +30,11 @@ def reset(url: str) -> None:
         import psycopg
 
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP TABLE IF EXISTS conveyor_jobs, conveyor_workers, "
-                         "conveyor_leases, conveyor_audit, conveyor_migrations")
+            tables = [row[0] for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename LIKE 'conveyor\\_%'")]
+            for table in tables:  # every Conveyor table, whatever the migrations added
+                conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
 
 
 def enqueue_rates(url: str, n: int) -> dict[str, float]:

@@ -37,7 +37,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import inserts
+from conveyor.backends.postgres import admission, inserts
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -178,15 +178,11 @@ class PostgresBackend:
             for queue in queues:
                 if len(rows) >= limit:
                     break
-                got = await _dict_rows(conn, "claim", {"now": now, "worker": worker,
-                                                       "queue": queue,
-                                                       "limit": limit - len(rows)})
-                got.sort(key=lambda r: (r["priority"], r["run_at"], r["id"]))
-                rows.extend(got)
+                rows += await admission.claim_queue(conn, queue, limit - len(rows), worker,
+                                                    now)
             return rows
 
-        rows = await self._run(work, atomic=len(queues) > 1)
-        return [job_from_row(row) for row in rows]
+        return [job_from_row(row) for row in await self._run(work, atomic=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int) -> base.Settled:

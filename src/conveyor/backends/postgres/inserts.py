@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
@@ -38,6 +39,10 @@ def insert_params(jobs: Sequence[model.NewJob], now: datetime) -> dict[str, Any]
         "metas": [j.meta_json for j in jobs], "max_attempts": [j.max_attempts for j in jobs],
         "run_ats": [j.run_at for j in jobs], "unique_keys": [j.unique_key for j in jobs],
         "unique_states": [j.unique_states for j in jobs], "now": now,
+        "rate_keys": [j.rate_keys_json for j in jobs], "rate_key": [j.rate_key for j in jobs],
+        "concurrency_keys": [j.concurrency_key for j in jobs],
+        "concurrency_limits": [j.concurrency_limit for j in jobs],
+        "costs": [j.cost for j in jobs],
         "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True)
                         if s is model.JobState.AVAILABLE}),
     }
@@ -52,7 +57,10 @@ def statement_for(jobs: Sequence[model.NewJob], now: datetime) -> tuple[str, dic
         "name": job.name, "queue": job.queue, "state": job.initial_state(now).value,
         "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
         "meta": job.meta_json, "max_attempts": job.max_attempts, "run_at": job.run_at,
-        "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states}
+        "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states,
+        "rate_keys": job.rate_keys_json, "rate_key": job.rate_key,
+        "concurrency_key": job.concurrency_key, "concurrency_limit": job.concurrency_limit,
+        "cost": job.cost}
 
 
 def inserted_ids(jobs: Sequence[model.NewJob], rows: Sequence[dict[str, Any]]) -> list[int | None]:
@@ -60,6 +68,12 @@ def inserted_ids(jobs: Sequence[model.NewJob], rows: Sequence[dict[str, Any]]) -
     if len(jobs) == 1:
         return [rows[0]["id"] if rows else None]
     return [row["id"] for row in rows]
+
+
+def rate_keys_of(jobs: Sequence[model.NewJob]) -> list[str]:
+    """Rate keys the jobs draw on: each gets its row in `conveyor_limits` before they land."""
+    return sorted({str(pair[0]) for job in jobs if job.rate_keys_json
+                   for pair in orjson.loads(job.rate_keys_json)})
 
 
 def duplicate_keys(jobs: Sequence[model.NewJob], ids: Sequence[int | None]) -> list[str]:
@@ -113,6 +127,8 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
                       now: datetime) -> list[model.Inserted]:
     """Insert on an async connection; must run in a transaction when any job is unique."""
     async with conn.cursor(row_factory=dict_row) as cur:
+        if keys := rate_keys_of(jobs):
+            await cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
         await cur.execute(*statement_for(jobs, now))
         ids = inserted_ids(jobs, await cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}
@@ -130,6 +146,8 @@ def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.New
                          now: datetime) -> list[model.Inserted]:
     """The same on a blocking connection (transactional enqueue from sync code)."""
     with conn.cursor(row_factory=dict_row) as cur:
+        if keys := rate_keys_of(jobs):
+            cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
         cur.execute(*statement_for(jobs, now))
         ids = inserted_ids(jobs, cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}

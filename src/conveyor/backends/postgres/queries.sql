@@ -33,17 +33,22 @@ WITH drawn AS MATERIALIZED (
     SELECT id, row_number() OVER (ORDER BY id) AS ord FROM drawn
 ), inserted AS (
     INSERT INTO conveyor_jobs (id, name, queue, state, priority, args, kwargs, meta,
-                               max_attempts, run_at, inserted_at, unique_key, unique_states)
+                               max_attempts, run_at, inserted_at, unique_key, unique_states,
+                               rate_keys, rate_key, concurrency_key, concurrency_limit, cost)
     OVERRIDING SYSTEM VALUE
     SELECT n.id, u.name, u.queue, u.state, u.priority, u.args::jsonb, u.kwargs::jsonb,
            u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz, u.unique_key,
-           u.unique_states
+           u.unique_states, u.rate_keys::jsonb, u.rate_key, u.concurrency_key,
+           u.concurrency_limit, u.cost
       FROM unnest(%(names)b::text[], %(queues)b::text[], %(states)b::text[],
                   %(priorities)b::int[], %(args)b::text[], %(kwargs)b::text[],
                   %(metas)b::text[], %(max_attempts)b::int[], %(run_ats)b::timestamptz[],
-                  %(unique_keys)b::text[], %(unique_states)b::int[])
+                  %(unique_keys)b::text[], %(unique_states)b::int[], %(rate_keys)b::text[],
+                  %(rate_key)b::text[], %(concurrency_keys)b::text[],
+                  %(concurrency_limits)b::int[], %(costs)b::int[])
            WITH ORDINALITY AS u(name, queue, state, priority, args, kwargs, meta,
-                                max_attempts, run_at, unique_key, unique_states, ord)
+                                max_attempts, run_at, unique_key, unique_states, rate_keys,
+                                rate_key, concurrency_key, concurrency_limit, cost, ord)
       JOIN numbered AS n ON n.ord = u.ord
      ORDER BY u.ord
         ON CONFLICT DO NOTHING
@@ -61,10 +66,12 @@ SELECT inserted.id
 -- array form. No row comes back for a duplicate of a unique job.
 WITH inserted AS (
     INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
-                               run_at, inserted_at, unique_key, unique_states)
+                               run_at, inserted_at, unique_key, unique_states, rate_keys,
+                               rate_key, concurrency_key, concurrency_limit, cost)
     VALUES (%(name)s, %(queue)s, %(state)s, %(priority)s, %(args)s::jsonb, %(kwargs)s::jsonb,
             %(meta)s::jsonb, %(max_attempts)s, %(run_at)s, %(now)s, %(unique_key)s,
-            %(unique_states)s)
+            %(unique_states)s, %(rate_keys)s::jsonb, %(rate_key)s, %(concurrency_key)s,
+            %(concurrency_limit)s, %(cost)s)
         ON CONFLICT DO NOTHING
     RETURNING id
 )
@@ -94,20 +101,70 @@ UPDATE conveyor_jobs AS j
  WHERE j.id = r.id AND j.state IN ('pending', 'scheduled', 'available', 'retryable')
 RETURNING j.id, j.state
 
--- name: claim
-WITH picked AS MATERIALIZED (
-    SELECT id FROM conveyor_jobs
-     WHERE state = 'available' AND queue = %(queue)s
-     ORDER BY priority, run_at, id
+-- name: candidates
+-- What one claim may start in a queue, locked for this transaction: unkeyed jobs best first
+-- (passing over full concurrency keys), plus the head job of each rate key that is free now,
+-- least recently served key first. A long backlog on a blocked key is never scanned.
+WITH open_queue AS (
+    SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM conveyor_paused_queues
+                                WHERE queue = %(queue)s)
+), plain AS (
+    SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
+      FROM conveyor_jobs AS j, open_queue
+     WHERE j.state = 'available' AND j.queue = %(queue)s AND j.rate_key IS NULL
+       AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
+                SELECT count(*) FROM conveyor_jobs AS r
+                 WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
+     ORDER BY j.priority, j.run_at, j.id
      LIMIT %(limit)s
-       FOR UPDATE SKIP LOCKED
+       FOR UPDATE OF j SKIP LOCKED
+), ready AS (
+    SELECT l.key FROM conveyor_limits AS l, open_queue
+     WHERE l.blocked_until <= %(now)s AND NOT l.paused
+       AND EXISTS (SELECT 1 FROM conveyor_jobs AS w
+                    WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key)
+     ORDER BY l.tat
+     LIMIT %(limit)s
+       FOR UPDATE OF l SKIP LOCKED
+), heads AS (
+    SELECT h.* FROM ready CROSS JOIN LATERAL (
+        SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
+          FROM conveyor_jobs AS k
+         WHERE k.state = 'available' AND k.queue = %(queue)s AND k.rate_key = ready.key
+         ORDER BY k.priority, k.run_at, k.id
+         LIMIT 1
+           FOR UPDATE SKIP LOCKED) AS h
 )
-UPDATE conveyor_jobs AS j
-   SET state = 'running', attempt = j.attempt + 1, attempted_at = %(now)s,
+SELECT * FROM plain UNION ALL SELECT * FROM heads
+
+-- name: key_states
+-- Locked in key order: admissions on the same key never overlap, and never deadlock.
+SELECT key, tat, blocked_until, paused FROM conveyor_limits
+ WHERE key = ANY(%(keys)s::text[])
+ ORDER BY key
+   FOR UPDATE
+
+-- name: running_counts
+SELECT concurrency_key, count(*) FROM conveyor_jobs
+ WHERE state = 'running' AND concurrency_key = ANY(%(keys)s::text[])
+ GROUP BY concurrency_key
+
+-- name: save_keys
+INSERT INTO conveyor_limits (key, tat, blocked_until)
+SELECT * FROM unnest(%(keys)s::text[], %(tats)s::timestamptz[], %(blocked)s::timestamptz[])
+ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, blocked_until = excluded.blocked_until
+
+-- name: start
+UPDATE conveyor_jobs
+   SET state = 'running', attempt = attempt + 1, attempted_at = %(now)s,
        attempted_by = %(worker)s, cancel_requested_at = NULL
-  FROM picked
- WHERE j.id = picked.id
-RETURNING j.*
+ WHERE id = ANY(%(ids)s::bigint[]) AND state || '' = 'available'  -- by primary key only
+RETURNING *
+
+-- name: register_rate_keys
+INSERT INTO conveyor_limits (key)
+SELECT DISTINCT unnest(%(keys)s::text[])
+ON CONFLICT (key) DO NOTHING
 
 -- name: outcomes
 -- One row per outcome of a kind (a fragment): body is the result or the error JSON.

@@ -90,7 +90,7 @@ ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, blocked_until = excluded.blo
 UPDATE conveyor_jobs
    SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
        cancel_requested_at = NULL
- WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'available'
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'available'  -- by primary key
 RETURNING *
 
 -- name: complete
