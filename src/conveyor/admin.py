@@ -73,6 +73,34 @@ class Admin:
     def stats(self) -> Stats:
         return self.app.blocking.run(self.astats)
 
+    async def apause(self, *, queue: str | None = None, key: str | None = None,
+                     paused: bool = True, actor: str = "api") -> list[str]:
+        """Pause (or with `paused=False` resume) a queue or a rate key for every worker;
+        effective at their next claim. A declared key ("wa:1") covers all its rates
+        ("wa:1@80/s", "wa:1@250000/d"). Returns what was changed."""
+        if (queue is None) == (key is None):
+            raise errors.ConfigurationError("pause needs exactly one of queue or key")
+        backend = await self.app.storage()
+        now = self.app.clock.now()
+        if queue is not None:
+            await backend.pause(queue=queue, paused=paused, actor=actor, now=now)
+            return [queue]
+        flow = await backend.flow()
+        targets = [k.key for k in flow.keys if key in (k.key, k.key.rsplit("@", 1)[0])] \
+            or [str(key)]
+        for target in targets:
+            await backend.pause(key=target, paused=paused, actor=actor, now=now)
+        return targets
+
+    def pause(self, **fields: Any) -> list[str]:
+        return self.app.blocking.run(lambda: self.apause(**fields))
+
+    async def aflow(self) -> base.FlowState:
+        return await (await self.app.storage()).flow()
+
+    def flow(self) -> base.FlowState:
+        return self.app.blocking.run(self.aflow)
+
     # -- checks ---------------------------------------------------------------------------
 
     async def _require_ids(self, backend: base.Backend, ids: Sequence[int]) -> None:

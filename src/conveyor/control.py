@@ -32,3 +32,17 @@ class Cancel(JobControl):
     def __init__(self, reason: str = "cancelled by job") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RateLimited(JobControl):
+    """The remote API said "too many requests": pause the rate key for every worker for
+    `retry_after` seconds and run this job again then, without using an attempt.
+
+    `key` is the key as declared (e.g. "wa:123"); by default every rate key of the job."""
+
+    def __init__(self, retry_after: float, key: str | None = None) -> None:
+        if retry_after < 0:
+            raise ValueError(f"retry_after must be >= 0, got {retry_after}")
+        super().__init__(f"rate limited for {retry_after}s")
+        self.retry_after = retry_after
+        self.key = key

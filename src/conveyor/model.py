@@ -118,6 +118,8 @@ class Job:
     duplicate: bool = False
     malformed: str | None = None
     """Why the stored row could not be decoded; such a job is discarded, never run."""
+    rate_keys: Sequence[str] = ()
+    """Storage keys of the rate limits this job draws on ("<key>@<rate>")."""
 
     @property
     def is_final(self) -> bool:

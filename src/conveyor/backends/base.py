@@ -40,6 +40,24 @@ class JobFilter:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A rate-limit key as operators see it."""
+
+    key: str
+    next_slot: datetime
+    blocked_until: datetime
+    paused: bool
+    waiting: int
+    """Available jobs waiting for this key."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FlowState:
+    keys: list[KeyInfo]
+    paused_queues: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settled:
     """What `finish` did: ids whose outcome was written, and ids whose lease was lost."""
 
@@ -130,6 +148,23 @@ class Backend(Protocol):
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
         """Delete up to `limit` jobs in final `state` finalized before the cutoff."""
+        ...
+
+    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
+        """No job of these rate keys starts before `until` (an API said to back off)."""
+        ...
+
+    async def pause(self, *, queue: str | None = None, key: str | None = None,
+                    paused: bool, actor: str, now: datetime) -> None:
+        """Pause or resume a queue or a rate key, for every worker."""
+        ...
+
+    async def flow(self) -> FlowState:
+        """Rate keys with their state and waiting jobs, and the paused queues."""
+        ...
+
+    async def next_unblock(self, now: datetime) -> datetime | None:
+        """When the earliest blocked key with waiting jobs frees up (None: none is)."""
         ...
 
 

@@ -31,6 +31,8 @@ class Ran:
     outcome: outcome.Outcome
     job: model.Job
     error: BaseException | None = None
+    block_keys: tuple[str, ...] = ()
+    """Rate keys to block until the outcome's run_at (the API said to back off)."""
 
 
 class Executor:
@@ -62,6 +64,8 @@ class Executor:
             raise
         except control.Snooze as exc:
             return Ran(outcome.Snoozed(job.id, job.attempt, self._after(exc.seconds)), job)
+        except control.RateLimited as exc:
+            return self._rate_limited(job, exc)
         except control.Cancel as exc:
             return Ran(outcome.Cancelled(job.id, job.attempt, self._error(job, exc)), job)
         except control.Retry as exc:
@@ -88,6 +92,16 @@ class Executor:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: context.run(job_type.func, *job.args, **job.kwargs))
+
+    def _rate_limited(self, job: model.Job, exc: control.RateLimited) -> Ran:
+        """Back off the whole key for every worker; this job waits too, attempt refunded."""
+        keys = tuple(k for k in job.rate_keys if exc.key in (None, k, k.rsplit("@", 1)[0]))
+        if not keys and exc.key is not None:
+            keys = tuple(job.rate_keys)
+        log.warning("job %s %s: rate limited for %.1fs, pausing %s", job.id, job.name,
+                    exc.retry_after, ", ".join(keys) or "this job only")
+        return Ran(outcome.Snoozed(job.id, job.attempt, self._after(exc.retry_after)), job,
+                   block_keys=keys)
 
     def cancelled(self, job: model.Job, reason: str) -> Ran:
         return Ran(outcome.Cancelled(job.id, job.attempt,

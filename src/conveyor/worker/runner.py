@@ -144,8 +144,20 @@ class Worker:
             await settler.flush()
             return not await _has_available(backend, self.config.queues)
         queues = list(self.config.queues)
-        await _first(backend.wait(queues, self.config.idle_wait), self._stopping.wait())
+        await _first(backend.wait(queues, await self._idle_wait(backend)),
+                     self._stopping.wait())
         return False
+
+    async def _idle_wait(self, backend: base.Backend) -> float:
+        """Sleep at most until the next rate key frees up (no notification comes for it)."""
+        try:
+            wake = await backend.next_unblock(self.app.clock.now())
+        except Exception:
+            return self.config.idle_wait
+        if wake is None:
+            return self.config.idle_wait
+        until = (wake - self.app.clock.now()).total_seconds()
+        return max(0.0, min(self.config.idle_wait, until))
 
     # -- running --------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from conveyor import model
+from conveyor import model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
 from conveyor.worker import executor
@@ -77,6 +77,7 @@ class Settler:
         delay = 0.05
         while True:
             try:
+                await self._block_keys(batch)
                 settled = await self.backend.finish(outcomes, self.app.clock.now(),
                                                     self.app.settings.max_errors)
                 break
@@ -95,6 +96,12 @@ class Settler:
             if ran.outcome.job_id in settled.written \
                     and ran.outcome.target == model.JobState.DISCARDED:
                 await self._discarded(ran)
+
+    async def _block_keys(self, batch: list[executor.Ran]) -> None:
+        """Keys an API throttled are blocked before their jobs are re-queued."""
+        for ran in batch:
+            if ran.block_keys and isinstance(ran.outcome, outcome.Snoozed):
+                await self.backend.block_keys(ran.block_keys, ran.outcome.run_at)
 
     async def _discarded(self, ran: executor.Ran) -> None:
         """Run the job type's `on_discard` hook; its own failure is logged, not raised."""

@@ -304,6 +304,35 @@ class PostgresBackend:
         rows = await self._run(lambda conn: _dict_rows(conn, "oldest_available", {}))
         return {row["queue"]: row["min"] for row in rows}
 
+    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
+        async def work(conn: Conn) -> None:
+            async with conn.cursor() as cur:
+                await cur.executemany(_QUERIES["block_key"],
+                                      [{"key": key, "until": until} for key in keys])
+
+        await self._run(work, atomic=True)
+
+    async def pause(self, *, queue: str | None = None, key: str | None = None,
+                    paused: bool, actor: str, now: datetime) -> None:
+        if queue is not None:
+            name = "pause_queue" if paused else "resume_queue"
+            params: dict[str, Any] = {"queue": queue, "now": now, "actor": actor}
+        else:
+            name, params = "pause_key", {"key": key, "paused": paused}
+        await self._rowcount(name, params)
+        if not paused:
+            self._notify()
+
+    async def flow(self) -> base.FlowState:
+        rows = await self._run(lambda conn: _dict_rows(conn, "flow_keys", {}))
+        keys = [base.KeyInfo(row["key"], row["tat"], row["blocked_until"], row["paused"],
+                             row["waiting"]) for row in rows]
+        return base.FlowState(keys, await self._column("paused_queues", {}))
+
+    async def next_unblock(self, now: datetime) -> datetime | None:
+        found: datetime | None = (await self._column("next_unblock", {"now": now}))[0]
+        return found
+
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         rows = await self._run(lambda conn: _dict_rows(conn, "counts", {}))
         return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
@@ -411,5 +440,5 @@ def job_from_row(row: Mapping[str, Any]) -> model.Job:
         max_attempts=row["max_attempts"], run_at=row["run_at"], inserted_at=row["inserted_at"],
         attempted_at=row["attempted_at"], finalized_at=row["finalized_at"],
         attempted_by=row["attempted_by"], errors=errs, result=row["result"], meta=meta,
-        malformed=malformed,
+        malformed=malformed, rate_keys=tuple(str(pair[0]) for pair in row["rate_keys"] or ()),
     )

@@ -369,3 +369,37 @@ WITH doomed AS MATERIALIZED (
        FOR UPDATE SKIP LOCKED
 )
 DELETE FROM conveyor_jobs AS j USING doomed WHERE j.id = doomed.id
+
+-- name: block_key
+INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (%(key)s, %(until)s, %(until)s)
+ON CONFLICT (key) DO UPDATE
+   SET tat = greatest(conveyor_limits.tat, excluded.tat),
+       blocked_until = greatest(conveyor_limits.blocked_until, excluded.blocked_until)
+
+-- name: pause_queue
+INSERT INTO conveyor_paused_queues (queue, paused_at, actor) VALUES (%(queue)s, %(now)s, %(actor)s)
+ON CONFLICT (queue) DO NOTHING
+
+-- name: resume_queue
+WITH gone AS (DELETE FROM conveyor_paused_queues WHERE queue = %(queue)s RETURNING queue)
+SELECT pg_notify('conveyor_jobs', queue) FROM gone
+
+-- name: pause_key
+INSERT INTO conveyor_limits (key, paused) VALUES (%(key)s, %(paused)s)
+ON CONFLICT (key) DO UPDATE SET paused = excluded.paused
+
+-- name: flow_keys
+SELECT l.key, l.tat, l.blocked_until, l.paused,
+       (SELECT count(*) FROM conveyor_jobs AS j
+         WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting
+  FROM conveyor_limits AS l
+ ORDER BY l.key
+
+-- name: paused_queues
+SELECT queue FROM conveyor_paused_queues ORDER BY queue
+
+-- name: next_unblock
+SELECT min(l.blocked_until) FROM conveyor_limits AS l
+ WHERE l.blocked_until > %(now)s AND NOT l.paused
+   AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
+                WHERE j.state = 'available' AND j.rate_key = l.key)

@@ -263,3 +263,35 @@ DELETE FROM conveyor_jobs
  WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_finalized
                WHERE state = :state AND finalized_at IS NOT NULL AND finalized_at < :before
                LIMIT :limit)
+
+-- name: block_key
+INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (:key, :until, :until)
+ON CONFLICT (key) DO UPDATE SET tat = max(tat, excluded.tat),
+                                blocked_until = max(blocked_until, excluded.blocked_until)
+
+-- name: pause_queue
+INSERT INTO conveyor_paused_queues (queue, paused_at, actor) VALUES (:queue, :now, :actor)
+ON CONFLICT (queue) DO NOTHING
+
+-- name: resume_queue
+DELETE FROM conveyor_paused_queues WHERE queue = :queue
+
+-- name: pause_key
+INSERT INTO conveyor_limits (key, paused) VALUES (:key, :paused)
+ON CONFLICT (key) DO UPDATE SET paused = excluded.paused
+
+-- name: flow_keys
+SELECT l.key, l.tat, l.blocked_until, l.paused,
+       (SELECT count(*) FROM conveyor_jobs AS j
+         WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting
+  FROM conveyor_limits AS l
+ ORDER BY l.key
+
+-- name: paused_queues
+SELECT queue FROM conveyor_paused_queues ORDER BY queue
+
+-- name: next_unblock
+SELECT min(l.blocked_until) FROM conveyor_limits AS l
+ WHERE l.blocked_until > :now AND l.paused = 0
+   AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
+                WHERE j.state = 'available' AND j.rate_key = l.key)

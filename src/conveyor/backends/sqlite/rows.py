@@ -94,4 +94,12 @@ def job_from_row(row: sqlite3.Row) -> model.Job:
         attempted_at=from_micros(row["attempted_at"]),
         finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
         errors=errs, result=result, meta=meta, malformed=malformed,
+        rate_keys=_rate_keys(row["rate_keys"]),
     )
+
+
+def _rate_keys(text: str | None) -> tuple[str, ...]:
+    try:
+        return tuple(str(pair[0]) for pair in orjson.loads(text)) if text else ()
+    except (orjson.JSONDecodeError, TypeError, IndexError, KeyError):
+        return ()

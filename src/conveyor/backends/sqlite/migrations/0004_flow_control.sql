@@ -16,6 +16,10 @@ CREATE INDEX conveyor_jobs_fetch ON conveyor_jobs (queue, priority, run_at, id)
 CREATE INDEX conveyor_jobs_fetch_keyed ON conveyor_jobs (queue, rate_key, priority, run_at, id)
     WHERE state = 'available' AND rate_key IS NOT NULL;
 
+-- Waiting jobs per rate key, across queues (operators' view, waking idle workers).
+CREATE INDEX conveyor_jobs_waiting_key ON conveyor_jobs (rate_key)
+    WHERE state = 'available' AND rate_key IS NOT NULL;
+
 -- Running jobs per concurrency key (admission counts them).
 CREATE INDEX conveyor_jobs_concurrency ON conveyor_jobs (concurrency_key)
     WHERE state = 'running' AND concurrency_key IS NOT NULL;

@@ -1,0 +1,57 @@
+"""`conveyor pause|resume|limits`: flow control across every worker."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from conveyor.cli import context, output
+
+
+def _target(queue: str | None, key: str | None) -> dict[str, str | None]:
+    if (queue is None) == (key is None):
+        raise click.UsageError("give a QUEUE or --key KEY")
+    return {"queue": queue, "key": key}
+
+
+@click.command()
+@click.argument("queue", required=False)
+@click.option("--key", help="A rate-limit key instead of a queue, e.g. wa:123.")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@click.pass_obj
+def pause(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
+    """Stop every worker from starting jobs of a queue or a key (running ones finish)."""
+    with context.failing_cleanly(obj) as app:
+        done = app.admin.pause(**_target(queue, key), paused=True, actor=actor)
+    click.echo(f"paused {', '.join(done)}")
+
+
+@click.command()
+@click.argument("queue", required=False)
+@click.option("--key", help="A rate-limit key instead of a queue.")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@click.pass_obj
+def resume(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
+    """Let workers start jobs of a paused queue or key again."""
+    with context.failing_cleanly(obj) as app:
+        done = app.admin.pause(**_target(queue, key), paused=False, actor=actor)
+    click.echo(f"resumed {', '.join(done)}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def limits(obj: context.CliContext, as_json: bool) -> None:
+    """Rate-limit keys (next free slot, blocked until, paused, waiting jobs), paused queues."""
+    with context.failing_cleanly(obj) as app:
+        flow = app.admin.flow()
+    rows = [[k.key, k.next_slot.isoformat(), k.blocked_until.isoformat(), k.paused, k.waiting]
+            for k in flow.keys]
+    columns = ["key", "next_slot", "blocked_until", "paused", "waiting"]
+    if as_json:
+        output.emit_json({"keys": [dict(zip(columns, row, strict=True)) for row in rows],
+                          "paused_queues": flow.paused_queues})
+        return
+    output.table("rate-limit keys", columns, rows)
+    click.echo(f"paused queues: {', '.join(flow.paused_queues) or 'none'}")
