@@ -63,9 +63,12 @@ async def _migrate(url: str) -> None:
 
 
 def _truncate(url: str) -> None:
+    """Empty every Conveyor table but the migrations record (whatever migrations added)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE conveyor_jobs, conveyor_workers, conveyor_leases, "
-                     "conveyor_audit RESTART IDENTITY")
+        tables = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename LIKE 'conveyor%%' AND tablename <> 'conveyor_migrations'")]
+        conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -62,6 +62,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
         self._signals = 0
+        self._empty_rounds = 0
 
     def request_stop(self) -> None:
         """Stop claiming; running jobs get the grace period to finish."""
@@ -98,6 +99,8 @@ class Worker:
             if free == 0:
                 continue
             jobs = await self._claim(backend, free)
+            if jobs:
+                self._empty_rounds = 0
             for job in jobs:
                 self._start(job, settler)
             if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
@@ -141,8 +144,11 @@ class Worker:
                 self._slot_freed.clear()
                 await _first(self._slot_freed.wait(), self._stopping.wait())
                 return False
+            # Done after a second empty round once everything is settled: the settled jobs
+            # may have enqueued more. Jobs a limit holds back do not count as due.
             await settler.flush()
-            return not await _has_available(backend, self.config.queues)
+            self._empty_rounds += 1
+            return self._empty_rounds >= 2
         queues = list(self.config.queues)
         await _first(backend.wait(queues, await self._idle_wait(backend)),
                      self._stopping.wait())
@@ -282,9 +288,3 @@ async def _queues_with_work(backend: base.Backend) -> list[str]:
     counts = await backend.counts()
     return sorted({queue for (queue, state), n in counts.items()
                    if state == model.JobState.AVAILABLE and n})
-
-
-async def _has_available(backend: base.Backend, queues: Sequence[str]) -> bool:
-    counts = await backend.counts()
-    return any(n for (queue, state), n in counts.items()
-               if state == model.JobState.AVAILABLE and (not queues or queue in queues))
