@@ -16,6 +16,7 @@ app = Conveyor(os.environ.get("CONVEYOR_URL"), settings=Settings(
 
 def _ledger() -> sqlite3.Connection:
     conn = sqlite3.connect(os.environ["LEDGER"], timeout=30, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("CREATE TABLE IF NOT EXISTS runs (token TEXT, pid INTEGER, started REAL, "
                  "ended REAL)")
     return conn
@@ -27,10 +28,13 @@ def runs_of(token: str) -> int:
                    .fetchone()[0])
 
 
-def _start(token: str) -> int:
+def _start(token: str, started: float | None = None) -> int:
+    """Record a run; `started` should be taken first thing in the job, before the ledger's
+    own lock waits."""
+    started = time.time() if started is None else started
     with _ledger() as conn:
         cur = conn.execute("INSERT INTO runs VALUES (?, ?, ?, NULL)",
-                           (token, os.getpid(), time.time()))
+                           (token, os.getpid(), started))
         return int(cur.lastrowid or 0)
 
 
@@ -112,3 +116,36 @@ def isolated(action: str) -> object:
         os._exit(3)
     while True:  # "spin": pure CPU, never returns
         sum(range(1000))
+
+
+@app.job(name="limited_a", rate_limit="10/s", rate_key="A")
+def limited_a(token: str) -> str:
+    started = time.time()
+    _end(_start(token, started))
+    return token
+
+
+@app.job(name="unlimited")
+def unlimited(token: str) -> str:
+    _end(_start(token))
+    return token
+
+
+@app.job(name="pooled", concurrency=3, concurrency_key=lambda token, seconds: "B")
+def pooled(token: str, seconds: float) -> str:
+    row = _start(token)
+    time.sleep(seconds)
+    _end(row)
+    return token
+
+
+@app.job(name="throttle_once", rate_limit="50/s", rate_key="C")
+def throttle_once(token: str) -> str:
+    """The first run of token "first" hears "too many requests, retry in 2 s"."""
+    from conveyor import RateLimited
+
+    first_time = runs_of(token) == 0
+    _end(_start(token))
+    if token == "first" and first_time:
+        raise RateLimited(retry_after=2.0, key="C")
+    return token
