@@ -17,3 +17,8 @@ async def noop(n: int) -> None:
 @app.job(name="noop_sync")
 def noop_sync(n: int) -> None:
     return None
+
+
+@app.job(name="noop_limited", rate_limit="100/s", rate_key=lambda n: f"k{n % 500}")
+async def noop_limited(n: int) -> None:
+    """Goes through admission (500 keys x 100/s: room for 50,000 starts/s)."""

@@ -147,12 +147,28 @@ class Worker:
             # Done after a second empty round once everything is settled: the settled jobs
             # may have enqueued more. Jobs a limit holds back do not count as due.
             await settler.flush()
+            if await self._wait_for_rate_hold(backend):
+                return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
         queues = list(self.config.queues)
         await _first(backend.wait(queues, await self._idle_wait(backend)),
                      self._stopping.wait())
         return False
+
+    async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
+        """Burst: jobs held only by a rate limit are due, so wait for their key's next slot
+        (up to a minute). False when there is none, or when time does not move (a frozen
+        test clock), so the burst can end."""
+        now = self.app.clock.now()
+        wake = await backend.next_unblock(now)
+        if wake is None or (wake - now).total_seconds() > 60:
+            return False
+        await asyncio.sleep(0.001)
+        if self.app.clock.now() == now:  # frozen: waiting would never get there
+            return False
+        await _first(asyncio.sleep((wake - now).total_seconds()), self._stopping.wait())
+        return self.app.clock.now() >= wake
 
     async def _idle_wait(self, backend: base.Backend) -> float:
         """Sleep at most until the next rate key frees up (no notification comes for it)."""
