@@ -174,6 +174,14 @@ class Conveyor:
         inserted = await transactional.ainsert_on(connection, self.url, rows, now)
         return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
 
+    def enqueue(self, job_name: str, /, *args: Any, **kwargs: Any) -> model.Job:
+        """Enqueue a registered job by its name (e.g. from a generic producer);
+        raises `UnknownJob` for a name this app does not know, writing nothing."""
+        return self.registry.get(job_name).enqueue(*args, **kwargs)
+
+    async def aenqueue(self, job_name: str, /, *args: Any, **kwargs: Any) -> model.Job:
+        return await self.registry.get(job_name).aenqueue(*args, **kwargs)
+
     async def aclose(self) -> None:
         """Close this event loop's connections."""
         backend = self._backends.pop(asyncio.get_running_loop(), None)

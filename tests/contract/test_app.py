@@ -298,3 +298,16 @@ async def test_blocking_api_works_inside_a_running_loop(app: Conveyor) -> None:
     assert app.get(job.id).args == [5]
     assert (await app.aget(job.id)).id == job.id
     await app.aclose()
+
+
+def test_enqueue_by_name_and_unknown_names(app: Conveyor) -> None:
+    from conveyor import UnknownJob
+
+    @app.job(name="shop.sync_product")
+    def sync_product(product_id: int) -> None: ...
+
+    job = app.enqueue("shop.sync_product", 7)
+    assert (job.name, list(job.args)) == ("shop.sync_product", [7])
+    with pytest.raises(UnknownJob, match=r"'shop.sync_prodcut'.*shop.sync_product"):
+        app.enqueue("shop.sync_prodcut", 7)
+    assert len(app.jobs()) == 1
