@@ -114,3 +114,16 @@ def test_migrate_command(tmp_path: object) -> None:
     assert "up to date" in again.output
     bad = CliRunner().invoke(cli, ["--url", "mysql://x/y", "migrate"])
     assert bad.exit_code == 1 and "unknown scheme 'mysql'" in bad.output
+
+
+def test_filters_by_argument_content_and_time(shop: Conveyor) -> None:
+    dry = run(shop, "cancel", "--args-contains", "[3]", "--dry-run")
+    assert dry.output.strip() == "would cancel 1 job"
+    by_kw = run(shop, "cancel", "--args-contains", '{"product_id": 2}', "--dry-run")
+    assert by_kw.exit_code == 1 and "no job matches" in by_kw.output  # passed positionally
+    since = run(shop, "delete", "--since", "2000-01-01T00:00:00+00:00", "--dry-run")
+    assert since.output.strip() == "would delete 3 jobs"
+    bad = run(shop, "cancel", "--args-contains", "{oops", "--dry-run")
+    assert bad.exit_code == 2 and "not valid JSON" in bad.output
+    naive = run(shop, "cancel", "--since", "2026-01-01 00:00:00", "--dry-run")
+    assert naive.exit_code == 2

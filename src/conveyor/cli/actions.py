@@ -17,6 +17,8 @@ from conveyor.cli import context, output
 from conveyor.cli.jobs import STATES
 from conveyor.worker import leader
 
+_TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]
+
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Job ids as arguments, or a filter: --state/--queue/--name (repeatable)."""
@@ -25,6 +27,13 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--state", "states", multiple=True, type=STATES),
         click.option("--queue", "queues", multiple=True),
         click.option("--name", "names", multiple=True),
+        click.option("--args-contains", "contains", metavar="JSON",
+                     help='Positional values (a JSON list) or keyword values (a JSON object) '
+                          'the arguments must contain, e.g. \'{"shop_id": 2}\'.'),
+        click.option("--since", type=click.DateTime(_TIME_FORMATS),
+                     help="Enqueued at or after (with a UTC offset)."),
+        click.option("--until", type=click.DateTime(_TIME_FORMATS),
+                     help="Enqueued before (with a UTC offset)."),
         click.option("--dry-run", is_flag=True, help="Only say how many jobs would change."),
         click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
                      help="Recorded in the audit table."),
@@ -34,8 +43,10 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _act(obj: context.CliContext, change: changes.Change, where: JobFilter, dry_run: bool,
          actor: str) -> None:
-    if not (where.ids or where.states or where.queues or where.names):
-        raise click.UsageError("give job ids or a filter (--state, --queue, --name)")
+    if not any((where.ids, where.states, where.queues, where.names, where.args_contains,
+                where.kwargs_contains, where.inserted_after, where.inserted_before)):
+        raise click.UsageError("give job ids or a filter (--state, --queue, --name, "
+                               "--args-contains, --since, --until)")
     with context.failing_cleanly(obj) as app:
         result = app.admin.apply(change, where, actor=actor, dry_run=dry_run)
     if result.count == 0:
@@ -45,9 +56,32 @@ def _act(obj: context.CliContext, change: changes.Change, where: JobFilter, dry_
 
 
 def _filter(ids: tuple[int, ...], states: tuple[str, ...], queues: tuple[str, ...],
-            names: tuple[str, ...]) -> JobFilter:
+            names: tuple[str, ...], contains: str | None, since: datetime | None,
+            until: datetime | None) -> JobFilter:
+    for bound, flag in ((since, "--since"), (until, "--until")):
+        if bound is not None and bound.tzinfo is None:
+            raise click.BadParameter("give a UTC offset, e.g. 2026-05-01T09:00:00+02:00",
+                                     param_hint=flag)
+    args_contains, kwargs_contains = _contains(contains)
     return JobFilter(ids=ids, states=[model.JobState(s) for s in states], queues=queues,
-                     names=names)
+                     names=names, args_contains=args_contains,
+                     kwargs_contains=kwargs_contains, inserted_after=since,
+                     inserted_before=until)
+
+
+def _contains(text: str | None) -> tuple[list[Any], dict[str, Any]]:
+    if text is None:
+        return [], {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--args-contains") \
+            from None
+    if isinstance(value, list):
+        return value, {}
+    if isinstance(value, dict):
+        return [], value
+    raise click.BadParameter("expected a JSON list or object", param_hint="--args-contains")
 
 
 @click.command()
@@ -55,30 +89,36 @@ def _filter(ids: tuple[int, ...], states: tuple[str, ...], queues: tuple[str, ..
 @click.option("--all-failed", is_flag=True, help="Every discarded job.")
 @click.pass_obj
 def retry(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
-          queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str,
+          queues: tuple[str, ...], names: tuple[str, ...], contains: str | None,
+          since: datetime | None, until: datetime | None, dry_run: bool, actor: str,
           all_failed: bool) -> None:
     """Run jobs again now, with fresh attempts."""
     if all_failed:
         states = (*states, model.JobState.DISCARDED.value)
-    _act(obj, changes.RetryJobs(), _filter(ids, states, queues, names), dry_run, actor)
+    where = _filter(ids, states, queues, names, contains, since, until)
+    _act(obj, changes.RetryJobs(), where, dry_run, actor)
 
 
 @click.command()
 @filter_options
 @click.pass_obj
 def cancel(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
-           queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str) -> None:
-    """Cancel waiting jobs."""
-    _act(obj, changes.CancelJobs(), _filter(ids, states, queues, names), dry_run, actor)
+           queues: tuple[str, ...], names: tuple[str, ...], contains: str | None,
+           since: datetime | None, until: datetime | None, dry_run: bool, actor: str) -> None:
+    """Cancel waiting jobs; running ones get a cancel request."""
+    where = _filter(ids, states, queues, names, contains, since, until)
+    _act(obj, changes.CancelJobs(), where, dry_run, actor)
 
 
 @click.command()
 @filter_options
 @click.pass_obj
 def delete(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...],
-           queues: tuple[str, ...], names: tuple[str, ...], dry_run: bool, actor: str) -> None:
+           queues: tuple[str, ...], names: tuple[str, ...], contains: str | None,
+           since: datetime | None, until: datetime | None, dry_run: bool, actor: str) -> None:
     """Delete jobs for good (never running ones)."""
-    _act(obj, changes.DeleteJobs(), _filter(ids, states, queues, names), dry_run, actor)
+    where = _filter(ids, states, queues, names, contains, since, until)
+    _act(obj, changes.DeleteJobs(), where, dry_run, actor)
 
 
 @click.command()
@@ -95,7 +135,7 @@ def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
 @click.argument("job_id", type=int)
 @click.option("--priority", type=int)
 @click.option("--queue")
-@click.option("--run-at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
+@click.option("--run-at", type=click.DateTime(_TIME_FORMATS),
               help="With a UTC offset, e.g. 2026-05-01T09:00:00+02:00.")
 @click.option("--args", "args_json", metavar="JSON",
               help='Positional arguments as a JSON list, or {"args": [...], "kwargs": {...}}.')
