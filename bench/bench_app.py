@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from conveyor import Conveyor
 
@@ -22,3 +23,9 @@ def noop_sync(n: int) -> None:
 @app.job(name="noop_limited", rate_limit="100/s", rate_key=lambda n: f"k{n % 500}")
 async def noop_limited(n: int) -> None:
     """Goes through admission (500 keys x 100/s: room for 50,000 starts/s)."""
+
+
+@app.job(name="stamp")
+async def stamp(sent: float) -> float:
+    """Seconds from enqueue to start, measured on this machine's clock."""
+    return time.time() - sent
