@@ -127,3 +127,18 @@ def test_filters_by_argument_content_and_time(shop: Conveyor) -> None:
     assert bad.exit_code == 2 and "not valid JSON" in bad.output
     naive = run(shop, "cancel", "--since", "2026-01-01 00:00:00", "--dry-run")
     assert naive.exit_code == 2
+
+
+def test_secrets_in_keyword_arguments_never_reach_listings(app: Conveyor) -> None:
+    sentinel = "EAAG-sentinel-token-5f1d"
+
+    @app.job(name="send")
+    def send(to: str, access_token: str) -> None: ...
+
+    job = send.enqueue("+48600000000", access_token=sentinel)
+    for args in (["jobs", "show", str(job.id), "--json"], ["jobs", "show", str(job.id)],
+                 ["jobs", "list", "--json"], ["jobs", "list"]):
+        result = run(app, *args)
+        assert result.exit_code == 0
+        assert sentinel not in result.output
+    assert "+48600000000" in run(app, "jobs", "show", str(job.id), "--json").output

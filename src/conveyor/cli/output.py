@@ -10,7 +10,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from conveyor import model
+from conveyor import model, redact
 
 
 def job_summary(job: model.Job) -> dict[str, Any]:
@@ -21,10 +21,13 @@ def job_summary(job: model.Job) -> dict[str, Any]:
 
 
 def job_detail(job: model.Job) -> dict[str, Any]:
-    return {**job_summary(job), "args": list(job.args), "kwargs": dict(job.kwargs),
+    """Everything about a job, with secret-looking values masked (see `redact`)."""
+    return {**job_summary(job), "args": redact.value(list(job.args)),
+            "kwargs": redact.value(dict(job.kwargs)),
             "attempted_at": job.attempted_at.isoformat() if job.attempted_at else None,
             "finalized_at": job.finalized_at.isoformat() if job.finalized_at else None,
-            "attempted_by": job.attempted_by, "result": job.result, "meta": dict(job.meta),
+            "attempted_by": job.attempted_by, "result": redact.value(job.result),
+            "meta": redact.value(dict(job.meta)),
             "errors": [e.to_json() for e in job.errors], "malformed": job.malformed}
 
 
