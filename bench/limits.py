@@ -9,34 +9,15 @@ bottleneck: the difference is what admission (key lookups, slot updates) costs.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 
 from bench import throughput
 
 
 def run(url: str, name: str, jobs: int, processes: int, concurrency: int) -> float:
-    throughput.reset(url)
-    os.environ["CONVEYOR_URL"] = url
-    from bench import bench_app
-
-    app = bench_app.app
-    app.migrate()
-    job_type = app.registry.get(name)
-    for chunk in range(0, jobs, 10_000):
-        job_type.enqueue_many([((i,), {}) for i in range(chunk, min(jobs, chunk + 10_000))])
-    app.close()
-    command = [sys.executable, "-m", "conveyor", "--app", "bench.bench_app:app", "worker",
-               "--burst", "--concurrency", str(concurrency), "--no-migrate"]
-    env = {**os.environ, "PYTHONPATH": str(throughput.ROOT)}
-    workers = [subprocess.Popen(command, cwd=throughput.ROOT, env=env,
-                                stderr=subprocess.DEVNULL) for _ in range(processes)]
-    for proc in workers:
-        proc.wait()
-    first, last, done = throughput._span(url)
-    assert done == jobs, f"only {done} of {jobs} completed"
-    return done / (last - first)
+    rate, done = throughput.process_rate(url, jobs, processes, concurrency, job_name=name)
+    if done != jobs:
+        raise SystemExit(f"only {done} of {jobs} {name} jobs completed")
+    return rate
 
 
 def main() -> None:

@@ -64,15 +64,19 @@ def enqueue_rates(url: str, n: int) -> dict[str, float]:
     return rates
 
 
-def process_rate(url: str, n: int, processes: int, concurrency: int) -> tuple[float, int]:
+def process_rate(url: str, n: int, processes: int, concurrency: int,
+                 job_name: str = "noop") -> tuple[float, int]:
+    """Queue `n` jobs of `job_name`, work them with burst workers; rate and count done."""
     reset(url)
     os.environ["CONVEYOR_URL"] = url
     from bench import bench_app
 
     app = bench_app.app
     app.migrate()
+    job_type = app.registry.get(job_name)
     for chunk in range(0, n, 10_000):
-        bench_app.noop.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
+        job_type.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
+    app.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "conveyor", "--app", "bench.bench_app:app", "worker",
                "--burst", "--concurrency", str(concurrency), "--no-migrate"]
@@ -81,7 +85,6 @@ def process_rate(url: str, n: int, processes: int, concurrency: int) -> tuple[fl
     for proc in workers:
         proc.wait()
     first, last, done = _span(url)
-    app.close()
     return done / (last - first), done
 
 

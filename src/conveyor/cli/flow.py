@@ -15,6 +15,13 @@ def _target(queue: str | None, key: str | None) -> dict[str, str | None]:
     return {"queue": queue, "key": key}
 
 
+def _set_paused(obj: context.CliContext, queue: str | None, key: str | None, actor: str,
+                paused: bool) -> None:
+    with context.failing_cleanly(obj) as app:
+        done = app.admin.pause(**_target(queue, key), paused=paused, actor=actor)
+    click.echo(f"{'paused' if paused else 'resumed'} {', '.join(done)}")
+
+
 @click.command()
 @click.argument("queue", required=False)
 @click.option("--key", help="A rate-limit key instead of a queue, e.g. wa:123.")
@@ -22,9 +29,7 @@ def _target(queue: str | None, key: str | None) -> dict[str, str | None]:
 @click.pass_obj
 def pause(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
     """Stop every worker from starting jobs of a queue or a key (running ones finish)."""
-    with context.failing_cleanly(obj) as app:
-        done = app.admin.pause(**_target(queue, key), paused=True, actor=actor)
-    click.echo(f"paused {', '.join(done)}")
+    _set_paused(obj, queue, key, actor, paused=True)
 
 
 @click.command()
@@ -34,9 +39,7 @@ def pause(obj: context.CliContext, queue: str | None, key: str | None, actor: st
 @click.pass_obj
 def resume(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
     """Let workers start jobs of a paused queue or key again."""
-    with context.failing_cleanly(obj) as app:
-        done = app.admin.pause(**_target(queue, key), paused=False, actor=actor)
-    click.echo(f"resumed {', '.join(done)}")
+    _set_paused(obj, queue, key, actor, paused=False)
 
 
 @click.command()

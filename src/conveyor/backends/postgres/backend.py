@@ -19,7 +19,6 @@ the password. Deadlocks and serialization failures are retried a few times first
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -38,15 +37,12 @@ from psycopg_pool import AsyncConnectionPool
 from conveyor import changes, errors, model, outcome
 from conveyor.backends import base, migrate, sqlfile
 from conveyor.backends.postgres import admission, inserts
+from conveyor.backends.postgres import rows as convert
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 _RETRIES = 5
-_STATEMENT_OF = {
-    outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
-    outcome.Cancelled: "cancel_running", outcome.Interrupted: "interrupt",
-}
 log = logging.getLogger("conveyor.storage")
 
 
@@ -112,7 +108,7 @@ class PostgresBackend:
         return await self._run(lambda conn: _column(conn, name, params))
 
     async def _jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        return [job_from_row(row) for row in await self._run(
+        return [convert.job_from_row(row) for row in await self._run(
             lambda conn: _dict_rows(conn, name, params))]
 
     async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
@@ -182,13 +178,13 @@ class PostgresBackend:
                                                     now)
             return rows
 
-        return [job_from_row(row) for row in await self._run(work, atomic=True)]
+        return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int) -> base.Settled:
         if not outcomes:
             return base.Settled(frozenset(), frozenset())
-        batches = _group(outcomes)
+        batches = convert.group(outcomes)
 
         async def work(conn: Conn) -> set[int]:
             written: set[int] = set()
@@ -267,16 +263,16 @@ class PostgresBackend:
         return jobs[0] if jobs else None
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        return await self._jobs("query", {**_filter_params(where),
+        return await self._jobs("query", {**convert.filter_params(where),
                                           "after_id": where.after_id or 0, "limit": where.limit})
 
     async def count(self, where: base.JobFilter) -> int:
-        count: int = (await self._column("count", _filter_params(where)))[0]
+        count: int = (await self._column("count", convert.filter_params(where)))[0]
         return count
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
                      actor: str) -> int:
-        params: dict[str, Any] = {**_filter_params(where), "now": now}
+        params: dict[str, Any] = {**convert.filter_params(where), "now": now}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue, args=change.args_json,
                           kwargs=change.kwargs_json, run_at=change.run_at)
@@ -371,74 +367,7 @@ def _parse(url: str) -> tuple[str, str, str | None]:
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     """Every pooled connection: JSON through orjson, timestamps in UTC, and no JIT (bulk
     statements over arrays get huge row estimates, and compiling costs more than it saves)."""
-    set_json_loads(_loads, conn)
+    set_json_loads(convert.loads, conn)
     await conn.execute("SET TIME ZONE 'UTC'; SET jit = off")
 
 
-def _loads(data: str | bytes) -> Any:
-    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits)."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(bytes(data) if isinstance(data, memoryview) else data)
-
-
-def _group(outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, list[Any]]]:
-    """Split outcomes into parallel arrays per statement (see the `outcomes` fragment)."""
-    batches: dict[str, dict[str, list[Any]]] = {}
-    for item in outcomes:
-        batch = batches.setdefault(_STATEMENT_OF[type(item)],
-                                   {"ids": [], "attempts": [], "bodies": [], "run_ats": []})
-        body, run_at = _payload(item)
-        batch["ids"].append(item.job_id)
-        batch["attempts"].append(item.attempt)
-        batch["bodies"].append(body)
-        batch["run_ats"].append(run_at)
-    return batches
-
-
-def _payload(item: outcome.Outcome) -> tuple[str | None, datetime | None]:
-    """The JSON body (result or error) and the time (retry or snooze) an outcome carries."""
-    match item:
-        case outcome.Completed():
-            return item.result_json, None
-        case outcome.Failed():
-            return item.error_json, item.retry_at
-        case outcome.Snoozed():
-            return None, item.run_at
-        case outcome.Cancelled() | outcome.Interrupted():
-            return item.error_json, None
-
-
-def _filter_params(where: base.JobFilter) -> dict[str, Any]:
-    """Bind a JobFilter to the shared `filter` fragment: empty lists become NULL."""
-    def json_or_none(values: Any) -> str | None:
-        return orjson.dumps(values).decode() if values else None
-
-    return {"match_none": where.match_none, "ids": list(where.ids) or None,
-            "states": [str(s) for s in where.states] or None,
-            "queues": list(where.queues) or None, "names": list(where.names) or None,
-            "args_contains": json_or_none(list(where.args_contains)),
-            "kwargs_contains": json_or_none(dict(where.kwargs_contains)),
-            "inserted_after": where.inserted_after, "inserted_before": where.inserted_before}
-
-
-def job_from_row(row: Mapping[str, Any]) -> model.Job:
-    """Build a Job; a row whose arguments have the wrong JSON shape becomes `malformed`."""
-    args, kwargs, meta, malformed = row["args"], row["kwargs"], row["meta"], None
-    if not isinstance(args, list) or not isinstance(kwargs, dict) or not isinstance(meta, dict):
-        args, kwargs, meta = [], {}, {}
-        malformed = ("undecodable arguments: args must be a JSON array, "
-                     "kwargs and meta JSON objects")
-    try:
-        errs = tuple(model.JobError.from_json(e) for e in row["errors"] or ())
-    except (AttributeError, KeyError, TypeError, ValueError):
-        errs = ()
-    return model.Job(
-        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
-        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
-        max_attempts=row["max_attempts"], run_at=row["run_at"], inserted_at=row["inserted_at"],
-        attempted_at=row["attempted_at"], finalized_at=row["finalized_at"],
-        attempted_by=row["attempted_by"], errors=errs, result=row["result"], meta=meta,
-        malformed=malformed, rate_keys=tuple(str(pair[0]) for pair in row["rate_keys"] or ()),
-    )

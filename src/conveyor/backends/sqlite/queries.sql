@@ -93,6 +93,13 @@ UPDATE conveyor_jobs
  WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'available'  -- by primary key
 RETURNING *
 
+-- name: append_error
+-- The errors list with this outcome's error appended, keeping the newest :max_errors
+-- (a fragment used by the settling statements below).
+CASE WHEN json_array_length(errors) >= :max_errors
+     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
+     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+
 -- name: complete
 UPDATE conveyor_jobs
    SET state = 'completed', finalized_at = :now, result = o.value ->> '$.result'
@@ -107,9 +114,7 @@ UPDATE conveyor_jobs
    SET state = CASE WHEN o.value ->> '$.run_at' IS NULL THEN 'discarded' ELSE 'retryable' END,
        run_at = coalesce(o.value ->> '$.run_at', conveyor_jobs.run_at),
        finalized_at = CASE WHEN o.value ->> '$.run_at' IS NULL THEN :now END,
-       errors = CASE WHEN json_array_length(errors) >= :max_errors
-                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
-                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+       errors = {{append_error}}
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
@@ -127,9 +132,7 @@ RETURNING conveyor_jobs.id
 -- name: cancel_running
 UPDATE conveyor_jobs
    SET state = 'cancelled', finalized_at = :now,
-       errors = CASE WHEN json_array_length(errors) >= :max_errors
-                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
-                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+       errors = {{append_error}}
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
@@ -139,9 +142,7 @@ RETURNING conveyor_jobs.id
 -- Shutdown: back to available at once, attempt refunded, reason kept.
 UPDATE conveyor_jobs
    SET state = 'available', attempt = attempt - 1, run_at = :now,
-       errors = CASE WHEN json_array_length(errors) >= :max_errors
-                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(o.value ->> '$.error'))
-                     ELSE json_insert(errors, '$[#]', json(o.value ->> '$.error')) END
+       errors = {{append_error}}
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
