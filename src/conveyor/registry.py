@@ -62,13 +62,13 @@ class JobType(Generic[P, R]):
 
     def new_job(self, args: Sequence[Any], kwargs: dict[str, Any],
                 opts: job_options.EnqueueOptions) -> model.NewJob:
-        """Check arguments against the signature, encode them, and apply the job_options."""
+        """Check arguments against the signature, encode them, and apply the options."""
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise errors.InvalidArguments(
-                f"arguments for job {self.name!r} do not match {self.name}{self.signature}: {exc}"
-            ) from None
+                f"arguments for job {self.name!r} do not match "
+                f"{self.name}{self.signature}: {exc}") from None
         limit = self.app.settings.payload_limit
         args_json = encoding.dumps(list(args), what=f"arguments of job {self.name!r}",
                                    limit=limit)

@@ -169,7 +169,7 @@ DELETE FROM conveyor_leases WHERE name = :name AND holder = :holder
 -- name: stage
 UPDATE conveyor_jobs SET state = 'available'
  WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_due
-               WHERE state IN ('scheduled', 'retryable') AND run_at <= :now
+               WHERE (state = 'scheduled' OR state = 'retryable') AND run_at <= :now
                ORDER BY run_at
                LIMIT :limit)
 
