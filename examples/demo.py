@@ -42,11 +42,30 @@ def cleanup_carts(older_than_hours: int = 24) -> int:
     return random.randint(0, 50)
 
 
+@app.job(name="sync_report")
+def sync_report(label: str) -> str:
+    """The batch's on_complete callback."""
+    return f"{label}: done"
+
+
+@app.job(name="sync_category", queue="sync")
+async def sync_category(category: str) -> str:
+    await asyncio.sleep(0.02)
+    return category
+
+
+# Every minute (the leader of the worker processes fires it, once per slot).
+app.cron("* * * * *", cleanup_carts, kwargs={"older_than_hours": 1}, name="cleanup-carts")
+
+
 def seed() -> None:
-    sync_product.enqueue_many([((p, 1), {}) for p in range(1, 101)])
+    batch = app.batch((sync_product.s(p, 1) for p in range(1, 101)), name="Catalog sync",
+                      allow_failures=True, on_complete=sync_report.s("catalog"))
     send_reminder.enqueue_many([((c, f"+4860000{c:04d}"), {}) for c in range(1, 31)])
     cleanup_carts.options(delay=5).enqueue(older_than_hours=2)
-    print(f"seeded 131 jobs into {DB}", flush=True)
+    app.chain(sync_category.s("Home"), sync_category.s("Home/Garden"),
+              sync_category.s("Home/Garden/Tools"))
+    print(f"seeded 135 jobs into {DB} (batch {batch.id}: `conveyor batches`)", flush=True)
 
 
 def main() -> None:

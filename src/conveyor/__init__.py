@@ -5,13 +5,18 @@ The public API is what this module exports; everything else is internal.
 
 from conveyor.app import Conveyor, Settings
 from conveyor.backends.base import JobFilter
+from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
 from conveyor.context import JobContext, current_job
 from conveyor.control import Cancel, RateLimited, Retry, Snooze
 from conveyor.errors import (
+    BatchClosed,
+    BatchNotFound,
     ConfigurationError,
     ConveyorError,
+    DependencyNotFound,
     InvalidArguments,
+    InvalidSchedule,
     InvalidUrl,
     JobNotFound,
     MalformedJob,
@@ -22,12 +27,13 @@ from conveyor.errors import (
 )
 from conveyor.limits import Concurrency, Rate
 from conveyor.model import Job, JobError, JobState
-from conveyor.registry import JobType
+from conveyor.registry import JobType, Signature
 
 __all__ = [
-    "Cancel", "Clock", "Concurrency", "ConfigurationError", "Conveyor", "ConveyorError",
-    "FrozenClock", "InvalidArguments", "InvalidUrl", "Job", "JobContext", "JobError", "JobFilter",
-    "JobNotFound", "JobState", "JobType", "MalformedJob", "PayloadTooLarge", "Rate", "RateLimited",
-    "Retry", "Settings", "Snooze", "StorageUnavailable", "SystemClock", "UnknownJob",
-    "Unserializable", "current_job",
+    "Batch", "BatchClosed", "BatchNotFound", "Cancel", "Clock", "Concurrency",
+    "ConfigurationError", "Conveyor", "ConveyorError", "DependencyNotFound", "FrozenClock",
+    "InvalidArguments", "InvalidSchedule", "InvalidUrl", "Job", "JobContext", "JobError",
+    "JobFilter", "JobNotFound", "JobState", "JobType", "MalformedJob", "PayloadTooLarge",
+    "Progress", "Rate", "RateLimited", "Retry", "Settings", "Signature", "Snooze",
+    "StorageUnavailable", "SystemClock", "UnknownJob", "Unserializable", "current_job",
 ]

@@ -13,15 +13,19 @@ import inspect
 import os
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
 from conveyor import (
     admin,
     backoff,
+    batches,
     blocking,
+    context,
+    cron,
     encoding,
     errors,
+    flows,
     limits,
     model,
     options,
@@ -31,6 +35,7 @@ from conveyor import (
 )
 from conveyor import clock as clocks
 from conveyor.backends import base, transactional
+from conveyor.cron import ScheduleInfo
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -74,6 +79,7 @@ class Conveyor:
             weakref.WeakKeyDictionary()
         self._migrated = False
         self.admin = admin.Admin(self)
+        self.schedules: dict[str, cron.Schedule] = {}
         # Close connections opened by the blocking API at exit even if nobody calls close().
         self._finalizer = weakref.finalize(self, _close_all, self.blocking, self._backends)
 
@@ -125,6 +131,46 @@ class Conveyor:
         )
         self.registry.add(job_type)
         return job_type
+
+    def cron(self, expression: str, job: registry.JobType[Any, Any] | registry.Signature,
+             args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None, *,
+             name: str | None = None, tz: Any = "UTC", misfire: str = "run_once",
+             catch_up_limit: int = 10, grace: float = 60.0) -> cron.Schedule:
+        """Enqueue `job(*args, **kwargs)` at every slot of the cron `expression` in time
+        zone `tz`; e.g. `app.cron("0 2 * * *", nightly_sync, args=(1,),
+        tz="Europe/Warsaw")`. Validated now: a bad expression raises `InvalidSchedule`
+        naming the schedule and the field. `misfire` decides what happens to slots missed
+        while no worker ran: "skip", "run_once" (default) or "catch_up" (up to
+        `catch_up_limit`)."""
+        call = job if isinstance(job, registry.Signature) else job.s(*args, **(kwargs or {}))
+        label = name or call.name
+        if label in self.schedules:
+            raise errors.InvalidSchedule(
+                f"cron schedule {label!r} is already registered; give this one a name=")
+        schedule = cron.build(label, expression, call, tz=tz, misfire=misfire,
+                              catch_up_limit=catch_up_limit, grace=grace)
+        self.schedules[label] = schedule
+        return schedule
+
+    async def acron_schedules(self) -> list[ScheduleInfo]:
+        return await cron.describe(self.schedules, await self.storage(), self.clock.now())
+
+    def cron_schedules(self) -> list[ScheduleInfo]:
+        """Every schedule with its next runs and whether it is paused."""
+        return self.blocking.run(self.acron_schedules)
+
+    async def apause_cron(self, name: str, paused: bool = True) -> None:
+        if name not in self.schedules:
+            raise errors.InvalidSchedule(
+                f"no cron schedule named {name!r}; known: {sorted(self.schedules)}")
+        backend, now = await self.storage(), self.clock.now()
+        await cron.sync(self.schedules, backend, now)
+        await backend.pause_schedule(name, paused, now)
+
+    def pause_cron(self, name: str, paused: bool = True) -> None:
+        """Pause a schedule for every scheduler (or resume it with `paused=False`; slots
+        missed while paused are skipped)."""
+        self.blocking.run(lambda: self.apause_cron(name, paused))
 
     # -- storage --------------------------------------------------------------------------
 
@@ -228,6 +274,74 @@ class Conveyor:
 
     def counts(self) -> dict[tuple[str, model.JobState], int]:
         return self.blocking.run(self.acounts)
+
+    # -- batches, chains, dependencies -------------------------------------------------
+
+    async def abatch(self, calls: Iterable[registry.Signature], *, name: str = "",
+                     on_success: registry.Signature | None = None,
+                     on_failure: registry.Signature | None = None,
+                     on_complete: registry.Signature | None = None,
+                     allow_failures: bool = False) -> batches.Batch:
+        """Enqueue `calls` (e.g. `[sync_product.s(p, shop) for p in products]`, or any
+        iterable: it is streamed) as one batch. Callbacks are jobs enqueued once:
+        `on_failure` at the first failed job, `on_success` when all completed, `on_complete`
+        when all ended. Unless `allow_failures`, the first failure cancels the jobs that
+        have not started. A callback finds its batch id in `current_job().meta["batch_id"]`."""
+        return await flows.open_batch(self, calls, name=name, on_success=on_success,
+                                      on_failure=on_failure, on_complete=on_complete,
+                                      allow_failures=allow_failures)
+
+    def batch(self, calls: Iterable[registry.Signature], **options: Any) -> batches.Batch:
+        return self.blocking.run(lambda: self.abatch(calls, **options))
+
+    async def aget_batch(self, batch_id: int) -> batches.Batch:
+        return await flows.get_batch(self, batch_id)
+
+    def get_batch(self, batch_id: int) -> batches.Batch:
+        """The batch with its `progress` (total, pending, completed, failed, cancelled,
+        percent, finished_at)."""
+        return self.blocking.run(lambda: self.aget_batch(batch_id))
+
+    async def abatches(self, limit: int = 50) -> list[batches.Batch]:
+        return await (await self.storage()).list_batches(limit)
+
+    def batches(self, limit: int = 50) -> list[batches.Batch]:
+        return self.blocking.run(lambda: self.abatches(limit))
+
+    async def aadd_to_batch(self, batch_id: int, calls: Iterable[registry.Signature]) -> int:
+        return await flows.add_to_batch(self, batch_id, calls)
+
+    def add_to_batch(self, batch_id: int, calls: Iterable[registry.Signature]) -> int:
+        """Add jobs to a batch that has not finished (for example from one of its jobs)."""
+        return self.blocking.run(lambda: self.aadd_to_batch(batch_id, calls))
+
+    async def acancel_batch(self, batch_id: int, *, actor: str = "api") -> int:
+        return await flows.cancel_batch(self, batch_id, actor=actor)
+
+    def cancel_batch(self, batch_id: int, *, actor: str = "api") -> int:
+        return self.blocking.run(lambda: self.acancel_batch(batch_id, actor=actor))
+
+    async def aretry_batch(self, batch_id: int, *, actor: str = "api") -> int:
+        return await flows.retry_batch(self, batch_id, actor=actor)
+
+    def retry_batch(self, batch_id: int, *, actor: str = "api") -> int:
+        """Run the batch's failed and cancelled jobs again with fresh attempts."""
+        return self.blocking.run(lambda: self.aretry_batch(batch_id, actor=actor))
+
+    async def achain(self, *calls: registry.Signature) -> list[model.Job]:
+        return await flows.chain(self, calls)
+
+    def chain(self, *calls: registry.Signature) -> list[model.Job]:
+        """Run `calls` one after another: each waits until the one before completed (it can
+        read that result with `results_of`); a failure cancels the rest."""
+        return self.blocking.run(lambda: self.achain(*calls))
+
+    async def aresults_of(self, job: model.Job | context.JobContext) -> dict[int, Any]:
+        return await flows.results_of(self, job)
+
+    def results_of(self, job: model.Job | context.JobContext) -> dict[int, Any]:
+        """Results of the jobs `job` (or `current_job()`) depended on, by id."""
+        return self.blocking.run(lambda: self.aresults_of(job))
 
     # -- running jobs in this process -----------------------------------------------------
 

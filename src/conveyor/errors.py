@@ -35,6 +35,22 @@ class JobNotFound(ConveyorError):
     """No job with that id exists."""
 
 
+class DependencyNotFound(JobNotFound):
+    """A job was enqueued to wait for a job id that does not exist."""
+
+
+class BatchNotFound(ConveyorError):
+    """No batch with that id exists."""
+
+
+class BatchClosed(ConveyorError):
+    """Jobs cannot be added to a batch that was cancelled or has finished."""
+
+
+class InvalidSchedule(ConfigurationError):
+    """A cron schedule's expression, time zone or policy is invalid."""
+
+
 class StorageUnavailable(ConveyorError):
     """The database cannot be reached or stayed busy past the deadline; nothing was written."""
 

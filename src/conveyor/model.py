@@ -120,6 +120,12 @@ class Job:
     """Why the stored row could not be decoded; such a job is discarded, never run."""
     rate_keys: Sequence[str] = ()
     """Storage keys of the rate limits this job draws on ("<key>@<rate>")."""
+    batch_id: int | None = None
+
+    @property
+    def depends_on(self) -> list[int]:
+        """Ids of the jobs this one waited for (read their results with `app.results_of`)."""
+        return [int(i) for i in self.meta.get("depends_on", ())]
 
     @property
     def is_final(self) -> bool:
@@ -149,8 +155,21 @@ class NewJob:
     concurrency_key: str | None = None
     concurrency_limit: int | None = None
     cost: int = 1
+    batch_id: int | None = None
+    depends_on: tuple[int, ...] = ()
+    """Ids of existing jobs that must complete first; the job waits in `pending`."""
+    depends_on_rows: tuple[int, ...] = ()
+    """Positions of earlier rows of the same insert to wait for (chains)."""
+    run_on_dependency_failure: bool = False
+    """Run anyway when a dependency is discarded or cancelled (default: cancel this job)."""
+
+    @property
+    def has_dependencies(self) -> bool:
+        return bool(self.depends_on or self.depends_on_rows)
 
     def initial_state(self, now: datetime) -> JobState:
+        if self.has_dependencies:
+            return S.PENDING
         return S.SCHEDULED if self.run_at > now else S.AVAILABLE
 
 

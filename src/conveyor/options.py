@@ -27,6 +27,10 @@ class EnqueueOptions:
     """For unique jobs: "ignore" (default) returns the existing job, "replace" updates it."""
     cost: int | None = None
     """Rate-limit slots this job takes (default: the job type's `cost`, else 1)."""
+    depends_on: tuple[int, ...] | None = None
+    """Jobs (or their ids) that must complete before this one runs."""
+    on_dependency_failure: str | None = None
+    """"cancel" (default) this job when a dependency is discarded or cancelled, or "run"."""
 
     def merged(self, override: EnqueueOptions) -> EnqueueOptions:
         """`override`'s set fields win; `delay` and `run_at` replace each other."""
@@ -51,6 +55,8 @@ def build(job: str, **values: Any) -> EnqueueOptions:
     unknown = set(values) - {f.name for f in dataclasses.fields(EnqueueOptions)}
     if unknown:
         raise errors.ConfigurationError(f"job {job!r}: unknown option(s) {sorted(unknown)}")
+    if values.get("depends_on") is not None:
+        values["depends_on"] = _job_ids(job, values["depends_on"])
     opts = EnqueueOptions(**values)
     _check(job, opts)
     return opts
@@ -82,3 +88,18 @@ def _check(job: str, opts: EnqueueOptions) -> None:
         fail("cost", opts.cost, "cost is an integer >= 1")
     if opts.on_conflict not in (None, "ignore", "replace"):
         fail("on_conflict", opts.on_conflict, 'use "ignore" or "replace"')
+    if opts.on_dependency_failure not in (None, "cancel", "run"):
+        fail("on_dependency_failure", opts.on_dependency_failure, 'use "cancel" or "run"')
+
+
+def _job_ids(job: str, values: Any) -> tuple[int, ...]:
+    """Jobs or ids, as ids: `depends_on=[parent_job]` and `depends_on=[17]` both work."""
+    items = values if isinstance(values, list | tuple | set | frozenset) else [values]
+    ids = []
+    for item in items:
+        job_id = getattr(item, "id", item)
+        if type(job_id) is not int or job_id < 1:
+            raise errors.ConfigurationError(
+                f"job {job!r}: depends_on holds {item!r:.60}; it takes jobs or job ids")
+        ids.append(job_id)
+    return tuple(dict.fromkeys(ids))

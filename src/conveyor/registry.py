@@ -95,8 +95,15 @@ class JobType(Generic[P, R]):
             meta_json=encoding.dumps(meta, what="options") if meta else "{}",
             unique_key=unique_key, unique_states=unique_states,
             replace=opts.on_conflict == "replace",
+            depends_on=opts.depends_on or (),
+            run_on_dependency_failure=opts.on_dependency_failure == "run",
             **_flow_fields(flow),
         )
+
+    def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
+        """This job with these arguments, not yet enqueued (for batches, chains, callbacks).
+        The arguments are checked now: a bad call fails before anything is written."""
+        return Enqueuer(self, self.defaults).s(*args, **kwargs)
 
     # -- enqueueing with the type's own defaults ------------------------------------------
 
@@ -128,6 +135,9 @@ class Enqueuer(Generic[P, R]):
     def using(self, connection: Any) -> Enqueuer[P, R]:
         return Enqueuer(self.job_type, self.opts, connection)
 
+    def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
+        return Signature(self.job_type, self.job_type.new_job(args, dict(kwargs), self.opts))
+
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
         return self.enqueue_many([(args, kwargs)])[0]
 
@@ -150,6 +160,23 @@ class Enqueuer(Generic[P, R]):
         """Encode every call first: one bad call means nothing is written."""
         return [self.job_type.new_job(args, dict(kwargs), self.opts)
                 for args, kwargs in _pairs(self.job_type.name, calls)]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Signature:
+    """A job call waiting to be enqueued: `sync_product.s(1, shop_id=2)`. Its row is built
+    (arguments checked and encoded) when the signature is made, once."""
+
+    job_type: JobType[Any, Any]
+    row: model.NewJob
+
+    @property
+    def name(self) -> str:
+        return self.job_type.name
+
+    def new_job(self, **fields: Any) -> model.NewJob:
+        """The row to insert; `fields` set model fields such as `batch_id`."""
+        return dataclasses.replace(self.row, **fields) if fields else self.row
 
 
 def _flow_fields(flow: job_limits.ResolvedLimits | None) -> dict[str, Any]:

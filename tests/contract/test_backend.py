@@ -196,7 +196,8 @@ async def test_rescue_takes_only_jobs_of_silent_workers(backend: base.Backend) -
     assert count == 2
     states = {j.id: j for j in await backend.query(base.JobFilter())}
     assert states[exhausted.id].state == S.DISCARDED
-    assert states[lost.id].state == S.RETRYABLE and states[lost.id].run_at == much_later
+    # It keeps its run_at: back to the head of its queue, not behind the backlog.
+    assert states[lost.id].state == S.RETRYABLE and states[lost.id].run_at == lost.run_at
     assert states[lost.id].errors[-1].attempt == 1
     assert states[healthy.id].state == S.RUNNING
 

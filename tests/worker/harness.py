@@ -14,11 +14,18 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.worker.jobs_app:app"
 
 
-def start_worker(url: str, ledger: Path, *args: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, ledger: Path, *args: str,
+                 log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A `conveyor worker` process; with `log`, its stderr is appended to that file."""
     env = {**os.environ, "CONVEYOR_URL": url, "LEDGER": str(ledger),
            "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "conveyor", "--app", APP, "worker",
-                             *args], cwd=ROOT, env=env)
+    stderr = None if log is None else log.open("ab")
+    try:
+        return subprocess.Popen([sys.executable, "-m", "conveyor", "--app", APP, "worker",
+                                 *args], cwd=ROOT, env=env, stderr=stderr)
+    finally:
+        if stderr is not None:
+            stderr.close()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -7,8 +7,12 @@ import asyncio
 import os
 import sqlite3
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from conveyor import Conveyor, Settings
+
+T = TypeVar("T")
 
 app = Conveyor(os.environ.get("CONVEYOR_URL"), settings=Settings(
     heartbeat_interval=0.2, lease_timeout=2.0, rescue_interval=0.3, stage_interval=0.1))
@@ -16,31 +20,45 @@ app = Conveyor(os.environ.get("CONVEYOR_URL"), settings=Settings(
 
 def _ledger() -> sqlite3.Connection:
     conn = sqlite3.connect(os.environ["LEDGER"], timeout=30, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("CREATE TABLE IF NOT EXISTS runs (token TEXT, pid INTEGER, started REAL, "
-                 "ended REAL)")
+    _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    _retry(lambda: conn.execute("CREATE TABLE IF NOT EXISTS runs (token TEXT, pid INTEGER, "
+                                "started REAL, ended REAL)"))
     return conn
+
+
+def _retry(action: Callable[[], T]) -> T:
+    """The ledger is test plumbing shared by many processes: a journal-mode switch can report
+    "locked" without waiting, so every step is retried for up to 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def runs_of(token: str) -> int:
     with _ledger() as conn:
-        return int(conn.execute("SELECT count(*) FROM runs WHERE token = ?", (token,))
-                   .fetchone()[0])
+        return int(_retry(lambda: conn.execute(
+            "SELECT count(*) FROM runs WHERE token = ?", (token,)).fetchone()[0]))
 
 
 def _start(token: str, started: float | None = None) -> int:
     """Record a run; `started` should be taken first thing in the job, before the ledger's
     own lock waits."""
-    started = time.time() if started is None else started
+    began = time.time() if started is None else started
     with _ledger() as conn:
-        cur = conn.execute("INSERT INTO runs VALUES (?, ?, ?, NULL)",
-                           (token, os.getpid(), started))
+        cur = _retry(lambda: conn.execute("INSERT INTO runs VALUES (?, ?, ?, NULL)",
+                                          (token, os.getpid(), began)))
         return int(cur.lastrowid or 0)
 
 
 def _end(row: int) -> None:
     with _ledger() as conn:
-        conn.execute("UPDATE runs SET ended = ? WHERE rowid = ?", (time.time(), row))
+        _retry(lambda: conn.execute("UPDATE runs SET ended = ? WHERE rowid = ?",
+                                    (time.time(), row)))
 
 
 @app.job(name="record")
@@ -148,4 +166,29 @@ def throttle_once(token: str) -> str:
     _end(_start(token))
     if token == "first" and first_time:
         raise RateLimited(retry_after=2.0, key="C")
+    return token
+
+
+@app.job(name="batch_item", max_attempts=1)
+async def batch_item(n: int) -> int:
+    """A batch member: every 50th fails for good."""
+    if n % 50 == 0:
+        raise ValueError(f"item {n} fails")
+    return n
+
+
+@app.job(name="batch_callback")
+def batch_callback(kind: str) -> str:
+    """Records each callback run in the ledger as "<kind>:<batch id>"."""
+    from conveyor import current_job
+
+    _end(_start(f"{kind}:{current_job().job.meta['batch_id']}"))
+    return kind
+
+
+@app.job(name="sync_category")
+def sync_category(token: str, seconds: float) -> str:
+    row = _start(token)
+    time.sleep(seconds)
+    _end(row)
     return token

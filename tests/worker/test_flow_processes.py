@@ -20,14 +20,6 @@ pytestmark = pytest.mark.slow
 SOAK = os.environ.get("CONVEYOR_SOAK") == "1"
 
 
-@pytest.fixture
-def proc_app(url: str) -> Conveyor:
-    from tests.worker import jobs_app
-
-    app = Conveyor(url, settings=FAST)
-    app.registry = jobs_app.app.registry
-    return app
-
 
 def _enqueue(app: Conveyor, name: str, calls: list[list[object]]) -> list[int]:
     job_type = app.registry.get(name)

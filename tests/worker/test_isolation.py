@@ -13,14 +13,6 @@ from tests.conftest import FAST
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def proc_app(url: str) -> Conveyor:
-    from tests.worker import jobs_app
-
-    app = Conveyor(url, settings=FAST)
-    app.registry = jobs_app.app.registry
-    return app
-
 
 def enqueue(app: Conveyor, action: str) -> int:
     job_type = app.registry.get("isolated")

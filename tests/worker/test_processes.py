@@ -18,18 +18,6 @@ from tests.worker import harness
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.db"
-
-
-@pytest.fixture
-def proc_app(url: str) -> Conveyor:
-    from tests.worker import jobs_app
-
-    app = Conveyor(url, settings=FAST)
-    app.registry = jobs_app.app.registry  # same job types, this test's database
-    return app
 
 
 def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 20) -> int:

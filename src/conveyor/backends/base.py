@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from conveyor import changes, errors, model, outcome
+from conveyor import batches, changes, errors, model, orchestrate, outcome
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class JobFilter:
     """Keyset paging: only ids greater than this, in ascending order."""
     match_none: bool = False
     """Set when narrowing left no state to look at: matches no job at all."""
+    batch_ids: Sequence[int] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -55,6 +56,26 @@ class KeyInfo:
 class FlowState:
     keys: list[KeyInfo]
     paused_queues: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """A batch about to be opened."""
+
+    name: str
+    allow_failures: bool
+    callbacks_json: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduleState:
+    """A cron schedule as stored: the last slot fired and whether it is paused."""
+
+    name: str
+    expression: str
+    timezone: str
+    last_slot: datetime
+    paused: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,8 +107,15 @@ class Backend(Protocol):
         ...
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int) -> Settled:
-        """Settle attempts with compare-and-set on (state='running', attempt)."""
+                     max_errors: int, batched: bool = False) -> Settled:
+        """Settle attempts with compare-and-set on (state='running', attempt); release or
+        cancel dependants of jobs that ended. With `batched` (some job belongs to a batch),
+        the batch is settled in the same transaction, callbacks included."""
+        ...
+
+    async def repair(self, now: datetime, max_errors: int) -> int:
+        """Resolve dependants of ended jobs that were left unresolved (a worker that died
+        between settling a job and releasing its dependants); return how many jobs."""
         ...
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
@@ -116,9 +144,13 @@ class Backend(Protocol):
         ...
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
-                     max_errors: int) -> int:
+                     max_errors: int, witness: str | None = None,
+                     witness_since: datetime | None = None) -> int:
         """Running jobs of workers silent since `stale_before`: retry now, or discard when
-        out of attempts; return how many."""
+        out of attempts; return how many. With a `witness` (the rescuing worker), nothing is
+        rescued unless the witness has been up since `stale_before` and heartbeat since
+        `witness_since`: if it could not, the database was stalled for everyone and silence
+        proves nothing."""
         ...
 
     async def get(self, job_id: int) -> model.Job | None: ...
@@ -166,6 +198,51 @@ class Backend(Protocol):
     async def next_unblock(self, now: datetime) -> datetime | None:
         """When the earliest blocked key with waiting jobs frees up (None: none is)."""
         ...
+
+    async def insert_batch(self, batch: int | BatchSpec, jobs: Sequence[model.NewJob],
+                           seal: bool, now: datetime) -> tuple[int, list[model.Inserted]]:
+        """Open a batch (`BatchSpec`) or add to an open one (its id), insert `jobs` into it
+        and, with `seal`, mark it complete so it can finish - all in one transaction."""
+        ...
+
+    async def get_batch(self, batch_id: int) -> batches.Batch | None: ...
+
+    async def list_batches(self, limit: int) -> list[batches.Batch]:
+        """The newest batches first."""
+        ...
+
+    async def cancel_batch(self, batch_id: int, now: datetime) -> bool:
+        """Mark the batch cancelled (it takes no more jobs); False if there is no such batch.
+        Its jobs are cancelled by the caller with `change`."""
+        ...
+
+    async def prune_batches(self, finished_before: datetime, limit: int) -> int: ...
+
+    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str]],
+                             now: datetime) -> None:
+        """Record (name, expression, timezone) of every schedule; new ones start at `now`."""
+        ...
+
+    async def schedules(self) -> list[ScheduleState]: ...
+
+    async def fire_schedule(self, name: str, seen: datetime, slot: datetime,
+                            jobs: Sequence[model.NewJob], now: datetime) -> bool:
+        """Move the schedule from `seen` to `slot` and insert `jobs`, in one transaction -
+        only if no other scheduler moved it first (and it is not paused)."""
+        ...
+
+    async def pause_schedule(self, name: str, paused: bool, now: datetime) -> bool:
+        """Pause or resume; resuming skips the slots missed while paused. False: unknown."""
+        ...
+
+
+def ended_by_change(verb: str, rows: Sequence[Mapping[str, Any]]) -> list[orchestrate.Final]:
+    """Jobs an operator's cancel or delete ended; a deleted job counts as cancelled."""
+    if verb == "delete":
+        return [orchestrate.Final(int(row["id"]), model.JobState.CANCELLED,
+                                  bool(row["has_dependants"]), row["batch_id"])
+                for row in rows if row["has_dependants"] or row["batch_id"] is not None]
+    return orchestrate.finals_of(rows)
 
 
 def describe_filter(where: JobFilter) -> str:

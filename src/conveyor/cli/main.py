@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from conveyor.cli import actions, admin, context, flow, jobs, worker
+from conveyor.cli import actions, admin, context, flow, jobs, orchestration, worker
 
 
 @click.group()
@@ -30,7 +30,8 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
 
 for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
                 actions.cancel, actions.delete, actions.edit, actions.flush, actions.stats,
-                actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits):
+                actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
+                orchestration.cron, orchestration.batches):
     cli.add_command(command)
 
 

@@ -1,7 +1,8 @@
 """Periodic chores done by exactly one process at a time: the holder of the leader lease.
 
-Staging makes due scheduled and retryable jobs available; rescue returns jobs of workers that
-stopped heartbeating; pruning deletes finished jobs past their retention. Leadership is a
+Staging makes due scheduled and retryable jobs available; cron fires due schedule slots;
+rescue returns jobs of workers that stopped heartbeating; pruning deletes finished jobs (and
+finished batches) past their retention. Leadership is a
 lease with a TTL, renewed each round, so a dead leader is replaced within one TTL.
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from conveyor import encoding, model
+from conveyor import cron, encoding, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
 
@@ -30,6 +31,9 @@ class Leader:
         self.is_leader = False
         self._last_rescue = 0.0
         self._last_prune = 0.0
+        self._last_round: float | None = None
+        self._steady_since = float("-inf")
+        self.scheduler = cron.Scheduler(app.schedules, backend)
 
     async def run_forever(self) -> None:
         while True:
@@ -41,19 +45,45 @@ class Leader:
 
     async def run_once(self, *, force_rescue: bool = False) -> None:
         settings = self.app.settings
-        ttl = max(settings.stage_interval * 3, 5.0)
+        # A dead leader is replaced within min(5 s, lease timeout): its orphans are rescued
+        # about as soon as the lease timeout allows, and staging never stalls for long.
+        ttl = max(settings.stage_interval * 3, min(5.0, settings.lease_timeout))
+        started = asyncio.get_running_loop().time()
         self.is_leader = await self.backend.lease(LEASE_NAME, self.holder, ttl,
                                                   self.app.clock.now())
+        self._note_stalls(started)
         if not self.is_leader:
             return
         await stage_all(self.app, self.backend)
+        try:
+            await self.scheduler.tick(self.app.clock.now())
+        except Exception:  # a schedule that cannot fire must not stop rescue and pruning
+            log.exception("cron schedules could not fire this round")
         loop_time = asyncio.get_running_loop().time()
-        if force_rescue or loop_time - self._last_rescue >= settings.rescue_interval:
+        if loop_time - started > self._stall_limit():  # stalled within this round
+            self._steady_since = loop_time
+        steady = loop_time - self._steady_since >= settings.lease_timeout
+        if force_rescue or (steady and loop_time - self._last_rescue >= settings.rescue_interval):
             self._last_rescue = loop_time
-            await rescue(self.app, self.backend)
+            await rescue(self.app, self.backend, witness=self.holder)
         if loop_time - self._last_prune >= settings.prune_interval:
             self._last_prune = loop_time
             await prune(self.app, self.backend)
+
+    def _note_stalls(self, started: float) -> None:
+        """After the database (or this process) stalled - a lock held by another program, a
+        restart - no worker could heartbeat either: staleness is counted again from the end
+        of the stall (one lease timeout), or healthy jobs would be taken for orphans and run
+        twice."""
+        now = asyncio.get_running_loop().time()
+        limit = self._stall_limit()
+        gap = now - (self._last_round if self._last_round is not None else started)
+        if gap > limit + self.app.settings.stage_interval or now - started > limit:
+            self._steady_since = now
+        self._last_round = now
+
+    def _stall_limit(self) -> float:
+        return max(self.app.settings.stage_interval * 3, self.app.settings.heartbeat_interval)
 
     async def resign(self) -> None:
         if self.is_leader:
@@ -82,18 +112,30 @@ async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
             await asyncio.sleep(0)
             if deleted < batch:
                 break
+    keep = max((seconds for _, seconds in app.settings.retention), default=0.0)
+    cutoff = app.clock.now() - timedelta(seconds=keep)
+    for _ in range(100):  # bounded per round; the next round goes on
+        if await backend.prune_batches(cutoff, batch) < batch:
+            break
     if total:
         log.info("pruned %d finished jobs past retention", total)
     return total
 
 
-async def rescue(app: Conveyor, backend: base.Backend) -> int:
+async def rescue(app: Conveyor, backend: base.Backend, witness: str | None = None) -> int:
+    """Rescue jobs of silent workers. The `witness` (this worker) must have been up for a
+    lease timeout and heartbeat within half of one, so a database stall that silenced
+    everyone rescues nothing."""
     now = app.clock.now()
+    repaired = await backend.repair(now, app.settings.max_errors)
+    if repaired:
+        log.warning("resolved dependants of %d ended jobs left unresolved", repaired)
     error = model.JobError(attempt=0, at=now, type="WorkerLost",
                            message="worker lost: it stopped heartbeating while the job ran")
     count = await backend.rescue(now - timedelta(seconds=app.settings.lease_timeout), now,
                                  encoding.dumps(error.to_json(), what="error"),
-                                 app.settings.max_errors)
+                                 app.settings.max_errors, witness,
+                                 now - timedelta(seconds=app.settings.lease_timeout / 2))
     if count:
         log.warning("rescued %d jobs of lost workers", count)
     return count

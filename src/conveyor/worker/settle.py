@@ -78,8 +78,9 @@ class Settler:
         while True:
             try:
                 await self._block_keys(batch)
-                settled = await self.backend.finish(outcomes, self.app.clock.now(),
-                                                    self.app.settings.max_errors)
+                settled = await self.backend.finish(
+                    outcomes, self.app.clock.now(), self.app.settings.max_errors,
+                    batched=any(ran.job.batch_id is not None for ran in batch))
                 break
             except Exception as exc:  # storage down: keep the outcomes, try again
                 log.warning("could not settle %d jobs (%s); retrying in %.2fs",

@@ -30,14 +30,15 @@ import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import changes, errors, model, outcome
+from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import admission, inserts
+from conveyor.backends.postgres import admission, inserts, store
 from conveyor.backends.postgres import rows as convert
+from conveyor.backends.postgres.statements import column, dict_rows
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -49,7 +50,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend:
+class PostgresBackend(store.BatchesAndSchedules):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
@@ -85,8 +86,13 @@ class PostgresBackend:
             return self._pool
 
     async def _run(self, work: Callable[[Conn], Awaitable[T]], *, atomic: bool = False) -> T:
-        """Run `work` on a pooled connection, inside one transaction when `atomic`."""
+        """Run `work` on a pooled connection, inside one transaction when `atomic`.
+
+        A connection that broke while idle in the pool (server restarted, connections
+        terminated) fails on first use: the pool then drops its broken connections and the
+        work is tried once more on a fresh one before `StorageUnavailable` is raised."""
         tries = 0
+        reconnected = False
         while True:
             try:
                 pool = self._pool or await self._open_pool()
@@ -101,15 +107,18 @@ class PostgresBackend:
                     raise self._unavailable(exc) from None
                 await asyncio.sleep(random.uniform(0.001, 0.01) * tries)
             except psycopg.OperationalError as exc:
-                raise self._unavailable(exc) from None
+                if reconnected or self._pool is None:
+                    raise self._unavailable(exc) from None
+                reconnected = True
+                await self._pool.check()
 
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
-        return await self._run(lambda conn: _column(conn, name, params))
+        return await self._run(lambda conn: column(conn, name, params))
 
     async def _jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
         return [convert.job_from_row(row) for row in await self._run(
-            lambda conn: _dict_rows(conn, name, params))]
+            lambda conn: dict_rows(conn, name, params))]
 
     async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
         async def work(conn: Conn) -> int:
@@ -137,7 +146,7 @@ class PostgresBackend:
             """Apply the first pending migration, under the migrators' lock."""
             await conn.execute(_QUERIES["migration_lock"])
             await conn.execute(_QUERIES["migrations_table"])
-            todo = migrate.pending(steps, set(await _column(conn, "applied_migrations", {})))
+            todo = migrate.pending(steps, set(await column(conn, "applied_migrations", {})))
             if not todo:
                 return None
             await conn.execute(todo[0].sql)  # no parameters: many statements at once
@@ -163,7 +172,7 @@ class PostgresBackend:
         if not jobs:
             return []
         inserted = await self._run(lambda conn: inserts.insert_jobs(conn, jobs, now),
-                                   atomic=any(job.unique_key for job in jobs))
+                                   atomic=inserts.needs_transaction(jobs))
         self._notify()
         return inserted
 
@@ -181,20 +190,38 @@ class PostgresBackend:
         return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int) -> base.Settled:
+                     max_errors: int, batched: bool = False) -> base.Settled:
         if not outcomes:
             return base.Settled(frozenset(), frozenset())
-        batches = convert.group(outcomes)
+        by_statement = convert.group(outcomes)
+
+        atomic = batched or len(by_statement) > 1
+        late: list[orchestrate.Final] = []
 
         async def work(conn: Conn) -> set[int]:
             written: set[int] = set()
-            for statement, batch in batches.items():
-                params = {**batch, "now": now, "max_errors": max_errors}
-                written.update(await _column(conn, statement, params))
+            finals: list[orchestrate.Final] = []
+            for statement, batch in by_statement.items():
+                rows = await dict_rows(conn, statement, {**batch, "now": now,
+                                                          "max_errors": max_errors})
+                written.update(row["id"] for row in rows)
+                finals += orchestrate.finals_of(rows)
+            if atomic:
+                await store.after_final(conn, finals, now, max_errors)
+            else:
+                late.extend(finals)
             return written
 
-        written = await self._run(work, atomic=len(batches) > 1)
-        if "interrupt" in batches:
+        # A batch is settled in the transaction that ends its job (callbacks exactly then).
+        # Plain jobs settle in one autocommitted statement - a transaction around it would
+        # cost two more round trips per flush - and the rare job with dependants has them
+        # released right after; should this process die in between, the leader's `repair`
+        # releases them.
+        written = await self._run(work, atomic=atomic)
+        if late:
+            await self._run(lambda conn: store.after_final(conn, late, now, max_errors),
+                            atomic=True)
+        if "interrupt" in by_statement:
             self._notify()
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
@@ -253,10 +280,18 @@ class PostgresBackend:
         return moved
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
-                     max_errors: int) -> int:
+                     max_errors: int, witness: str | None = None,
+                     witness_since: datetime | None = None) -> int:
         params = {"stale_before": stale_before, "now": now, "error": error_json,
-                  "max_errors": max_errors}
-        return await self._rowcount("rescue", params)
+                  "max_errors": max_errors, "witness": witness,
+                  "witness_since": witness_since or stale_before}
+
+        async def work(conn: Conn) -> int:
+            rows = await dict_rows(conn, "rescue", params)
+            await store.after_final(conn, orchestrate.finals_of(rows), now, max_errors)
+            return len(rows)
+
+        return await self._run(work, atomic=True)
 
     async def get(self, job_id: int) -> model.Job | None:
         jobs = await self._jobs("get", {"id": job_id})
@@ -280,7 +315,13 @@ class PostgresBackend:
                  "filter_json": base.describe_filter(where)}
 
         async def work(conn: Conn) -> int:
-            count = (await conn.execute(_QUERIES[f"change_{change.verb}"], params)).rowcount
+            if change.verb in ("cancel", "delete"):
+                rows = await dict_rows(conn, f"change_{change.verb}", params)
+                count = len(rows)
+                await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
+                                   orchestrate.DEFAULT_MAX_ERRORS)
+            else:
+                count = (await conn.execute(_QUERIES[f"change_{change.verb}"], params)).rowcount
             await conn.execute(_QUERIES["audit"], {**audit, "count": count})
             if count and change.verb in ("retry", "edit"):
                 await conn.execute(_QUERIES["wake"])
@@ -297,7 +338,7 @@ class PostgresBackend:
         return await self._rowcount("prune", params)
 
     async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: _dict_rows(conn, "oldest_available", {}))
+        rows = await self._run(lambda conn: dict_rows(conn, "oldest_available", {}))
         return {row["queue"]: row["min"] for row in rows}
 
     async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
@@ -320,7 +361,7 @@ class PostgresBackend:
             self._notify()
 
     async def flow(self) -> base.FlowState:
-        rows = await self._run(lambda conn: _dict_rows(conn, "flow_keys", {}))
+        rows = await self._run(lambda conn: dict_rows(conn, "flow_keys", {}))
         keys = [base.KeyInfo(row["key"], row["tat"], row["blocked_until"], row["paused"],
                              row["waiting"]) for row in rows]
         return base.FlowState(keys, await self._column("paused_queues", {}))
@@ -330,22 +371,11 @@ class PostgresBackend:
         return found
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: _dict_rows(conn, "counts", {}))
+        rows = await self._run(lambda conn: dict_rows(conn, "counts", {}))
         return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
 
 
 # -- statements and conversions -----------------------------------------------------------
-
-
-async def _column(conn: Conn, name: str, params: Mapping[str, Any]) -> list[Any]:
-    cur = await conn.execute(_QUERIES[name], params)
-    return [row[0] for row in await cur.fetchall()]
-
-
-async def _dict_rows(conn: Conn, name: str, params: Mapping[str, Any]) -> list[DictRow]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_QUERIES[name], params)
-        return await cur.fetchall()
 
 
 def _parse(url: str) -> tuple[str, str, str | None]:

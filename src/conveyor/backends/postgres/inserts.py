@@ -17,8 +17,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from conveyor import errors, model
+from conveyor import errors, model, orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.postgres import orchestration
 
 QUERIES = sqlfile.load("conveyor.backends.postgres")
 
@@ -42,7 +43,7 @@ def insert_params(jobs: Sequence[model.NewJob], now: datetime) -> dict[str, Any]
         "rate_keys": [j.rate_keys_json for j in jobs], "rate_key": [j.rate_key for j in jobs],
         "concurrency_keys": [j.concurrency_key for j in jobs],
         "concurrency_limits": [j.concurrency_limit for j in jobs],
-        "costs": [j.cost for j in jobs],
+        "costs": [j.cost for j in jobs], "batch_ids": [j.batch_id for j in jobs],
         "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True)
                         if s is model.JobState.AVAILABLE}),
     }
@@ -60,7 +61,7 @@ def statement_for(jobs: Sequence[model.NewJob], now: datetime) -> tuple[str, dic
         "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states,
         "rate_keys": job.rate_keys_json, "rate_key": job.rate_key,
         "concurrency_key": job.concurrency_key, "concurrency_limit": job.concurrency_limit,
-        "cost": job.cost}
+        "cost": job.cost, "batch_id": job.batch_id, "waiting_on": 0}
 
 
 def inserted_ids(jobs: Sequence[model.NewJob], rows: Sequence[dict[str, Any]]) -> list[int | None]:
@@ -123,12 +124,29 @@ def _with_replaced(existing: dict[str, tuple[int, str]],
 # -- the shells ----------------------------------------------------------------------------
 
 
+def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
+    """Unique jobs, batches and dependencies take several statements that must be atomic."""
+    return any(job.unique_key or job.batch_id is not None or job.has_dependencies
+               for job in jobs)
+
+
+def dependant_row(job: model.NewJob, waiting_on: int, now: datetime) -> orchestrate.Query:
+    _, params = statement_for([job], now)
+    return orchestrate.Query("insert_one", {**params, "waiting_on": waiting_on})
+
+
 async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.NewJob],
                       now: datetime) -> list[model.Inserted]:
-    """Insert on an async connection; must run in a transaction when any job is unique."""
+    """Insert on an async connection; must run in a transaction when `needs_transaction`."""
+    if any(job.batch_id is not None for job in jobs):
+        await orchestration.adrive(conn, orchestrate.grow_batches(jobs), insert_jobs)
     async with conn.cursor(row_factory=dict_row) as cur:
         if keys := rate_keys_of(jobs):
             await cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
+        if any(job.has_dependencies for job in jobs):
+            return await orchestration.adrive(conn, orchestrate.insert_with_dependencies(
+                jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
+                insert_jobs)
         await cur.execute(*statement_for(jobs, now))
         ids = inserted_ids(jobs, await cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}
@@ -145,9 +163,15 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
 def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.NewJob],
                          now: datetime) -> list[model.Inserted]:
     """The same on a blocking connection (transactional enqueue from sync code)."""
+    if any(job.batch_id is not None for job in jobs):
+        orchestration.drive(conn, orchestrate.grow_batches(jobs), insert_jobs_blocking)
     with conn.cursor(row_factory=dict_row) as cur:
         if keys := rate_keys_of(jobs):
             cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
+        if any(job.has_dependencies for job in jobs):
+            return orchestration.drive(conn, orchestrate.insert_with_dependencies(
+                jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
+                insert_jobs_blocking)
         cur.execute(*statement_for(jobs, now))
         ids = inserted_ids(jobs, cur.fetchall())
         existing: dict[str, tuple[int, str]] = {}

@@ -34,21 +34,23 @@ WITH drawn AS MATERIALIZED (
 ), inserted AS (
     INSERT INTO conveyor_jobs (id, name, queue, state, priority, args, kwargs, meta,
                                max_attempts, run_at, inserted_at, unique_key, unique_states,
-                               rate_keys, rate_key, concurrency_key, concurrency_limit, cost)
+                               rate_keys, rate_key, concurrency_key, concurrency_limit, cost,
+                               batch_id)
     OVERRIDING SYSTEM VALUE
     SELECT n.id, u.name, u.queue, u.state, u.priority, u.args::jsonb, u.kwargs::jsonb,
            u.meta::jsonb, u.max_attempts, u.run_at, %(now)s::timestamptz, u.unique_key,
            u.unique_states, u.rate_keys::jsonb, u.rate_key, u.concurrency_key,
-           u.concurrency_limit, u.cost
+           u.concurrency_limit, u.cost, u.batch_id
       FROM unnest(%(names)b::text[], %(queues)b::text[], %(states)b::text[],
                   %(priorities)b::int[], %(args)b::text[], %(kwargs)b::text[],
                   %(metas)b::text[], %(max_attempts)b::int[], %(run_ats)b::timestamptz[],
                   %(unique_keys)b::text[], %(unique_states)b::int[], %(rate_keys)b::text[],
                   %(rate_key)b::text[], %(concurrency_keys)b::text[],
-                  %(concurrency_limits)b::int[], %(costs)b::int[])
+                  %(concurrency_limits)b::int[], %(costs)b::int[], %(batch_ids)b::bigint[])
            WITH ORDINALITY AS u(name, queue, state, priority, args, kwargs, meta,
                                 max_attempts, run_at, unique_key, unique_states, rate_keys,
-                                rate_key, concurrency_key, concurrency_limit, cost, ord)
+                                rate_key, concurrency_key, concurrency_limit, cost, batch_id,
+                                ord)
       JOIN numbered AS n ON n.ord = u.ord
      ORDER BY u.ord
         ON CONFLICT DO NOTHING
@@ -67,11 +69,12 @@ SELECT inserted.id
 WITH inserted AS (
     INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                                run_at, inserted_at, unique_key, unique_states, rate_keys,
-                               rate_key, concurrency_key, concurrency_limit, cost)
+                               rate_key, concurrency_key, concurrency_limit, cost, batch_id,
+                               waiting_on)
     VALUES (%(name)s, %(queue)s, %(state)s, %(priority)s, %(args)s::jsonb, %(kwargs)s::jsonb,
             %(meta)s::jsonb, %(max_attempts)s, %(run_at)s, %(now)s, %(unique_key)s,
             %(unique_states)s, %(rate_keys)s::jsonb, %(rate_key)s, %(concurrency_key)s,
-            %(concurrency_limit)s, %(cost)s)
+            %(concurrency_limit)s, %(cost)s, %(batch_id)s, %(waiting_on)s)
         ON CONFLICT DO NOTHING
     RETURNING id
 )
@@ -177,6 +180,10 @@ unnest(%(ids)b::bigint[], %(attempts)b::int[], %(bodies)b::text[], %(run_ats)b::
 -- outcome is one primary-key lookup (the SQLite backend writes `+state` for the same reason).
 j.id = o.id AND j.attempt = o.attempt AND j.state || '' = 'running'
 
+-- name: settled
+-- What settling statements return (a fragment): enough to resolve dependants and batches.
+j.id, j.state, j.has_dependants, j.batch_id
+
 -- name: append_error
 -- The errors with o.body appended, keeping the newest max_errors (a fragment).
 CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
@@ -188,7 +195,7 @@ UPDATE conveyor_jobs AS j
    SET state = 'completed', finalized_at = %(now)s, result = o.body::jsonb
   FROM {{outcomes}}
  WHERE {{settle_guard}}
-RETURNING j.id
+RETURNING {{settled}}
 
 -- name: fail
 -- Retry at run_at, or discard when run_at is null.
@@ -199,7 +206,7 @@ UPDATE conveyor_jobs AS j
        errors = {{append_error}}
   FROM {{outcomes}}
  WHERE {{settle_guard}}
-RETURNING j.id
+RETURNING {{settled}}
 
 -- name: snooze
 -- Back to scheduled without using the attempt.
@@ -207,29 +214,30 @@ UPDATE conveyor_jobs AS j
    SET state = 'scheduled', run_at = o.run_at, attempt = j.attempt - 1
   FROM {{outcomes}}
  WHERE {{settle_guard}}
-RETURNING j.id
+RETURNING {{settled}}
 
 -- name: cancel_running
 UPDATE conveyor_jobs AS j
    SET state = 'cancelled', finalized_at = %(now)s, errors = {{append_error}}
   FROM {{outcomes}}
  WHERE {{settle_guard}}
-RETURNING j.id
+RETURNING {{settled}}
 
 -- name: interrupt
--- Shutdown: back to available at once, attempt refunded, reason kept; wakes the queues.
+-- Shutdown: back to available at once (keeping its place: run_at unchanged), attempt
+-- refunded, reason kept; wakes the queues.
 WITH moved AS (
     UPDATE conveyor_jobs AS j
-       SET state = 'available', attempt = j.attempt - 1, run_at = %(now)s,
+       SET state = 'available', attempt = j.attempt - 1,
            errors = {{append_error}}
       FROM {{outcomes}}
      WHERE {{settle_guard}}
-    RETURNING j.id, j.queue
+    RETURNING {{settled}}, j.queue
 ), woke AS (
     SELECT count(*) AS n
       FROM (SELECT pg_notify('conveyor_jobs', queue) FROM moved GROUP BY queue) AS sent
 )
-SELECT moved.id FROM moved, woke
+SELECT moved.id, moved.state, moved.has_dependants, moved.batch_id FROM moved, woke
 
 -- name: heartbeat
 -- Registers or refreshes the worker; returns its running jobs an operator asked to cancel.
@@ -274,10 +282,10 @@ SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM woke) AS wok
 
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
+-- `run_at` is kept, so an orphan goes back to the head of its queue, not behind the backlog.
 -- The error records the attempt it ended.
 UPDATE conveyor_jobs AS j
    SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'discarded' ELSE 'retryable' END,
-       run_at = %(now)s,
        finalized_at = CASE WHEN j.attempt >= j.max_attempts THEN %(now)s::timestamptz END,
        errors = CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
                      THEN (j.errors - 0) || jsonb_build_array(
@@ -287,6 +295,11 @@ UPDATE conveyor_jobs AS j
  WHERE j.state = 'running'
    AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
                     WHERE w.id = j.attempted_by AND w.heartbeat_at >= %(stale_before)s)
+   AND (%(witness)s::text IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
+                                              WHERE me.id = %(witness)s::text
+                                                AND me.heartbeat_at >= %(witness_since)s
+                                                AND me.started_at <= %(stale_before)s))
+RETURNING {{settled}}
 
 -- name: get
 SELECT * FROM conveyor_jobs WHERE id = %(id)s
@@ -309,6 +322,7 @@ SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY 
     AND (%(kwargs_contains)s::jsonb IS NULL OR NOT EXISTS (
             SELECT 1 FROM jsonb_each(%(kwargs_contains)s::jsonb) AS want
              WHERE conveyor_jobs.kwargs -> want.key IS DISTINCT FROM want.value))
+    AND (%(batch_ids)s::bigint[] IS NULL OR batch_id = ANY(%(batch_ids)s::bigint[]))
     AND (%(inserted_after)s::timestamptz IS NULL
          OR inserted_at >= %(inserted_after)s::timestamptz)
     AND (%(inserted_before)s::timestamptz IS NULL
@@ -336,9 +350,11 @@ UPDATE conveyor_jobs
        finalized_at = CASE WHEN state = 'running' THEN NULL ELSE %(now)s::timestamptz END,
        cancel_requested_at = CASE WHEN state = 'running' THEN %(now)s::timestamptz END
  WHERE {{filter}}
+RETURNING id, state, has_dependants, batch_id
 
 -- name: change_delete
 DELETE FROM conveyor_jobs WHERE {{filter}}
+RETURNING id, state, has_dependants, batch_id
 
 -- name: change_edit
 -- A new run_at also decides whether the job waits (scheduled) or is due (available).
@@ -403,3 +419,134 @@ SELECT min(l.blocked_until) FROM conveyor_limits AS l
  WHERE l.blocked_until > %(now)s AND NOT l.paused
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
+
+-- Orchestration (see conveyor/orchestrate.py): dependencies, batches, schedules. ------------
+
+-- name: mark_dependencies
+-- Jobs about to gain a dependant are flagged (and locked: a dependency that ends at the same
+-- time either sees the flag and the new edge, or is seen here as already ended).
+UPDATE conveyor_jobs AS j SET has_dependants = true
+ WHERE j.id = ANY(%(ids)s::bigint[])
+RETURNING {{settled}}
+
+-- name: job_states
+SELECT id, state FROM conveyor_jobs WHERE id = ANY(%(ids)s::bigint[])
+
+-- name: add_edges
+INSERT INTO conveyor_dependencies (job_id, depends_on, run_on_failure)
+SELECT %(job_id)s, d, %(run_on_failure)s FROM unnest(%(ids)s::bigint[]) AS d
+
+-- name: resolve_edges
+-- Dependencies that just ended: each edge is resolved once.
+UPDATE conveyor_dependencies SET resolved = true
+ WHERE depends_on = ANY(%(ids)s::bigint[]) AND NOT resolved
+RETURNING job_id, depends_on, run_on_failure
+
+-- name: cancel_dependants
+UPDATE conveyor_jobs AS j
+   SET state = 'cancelled', finalized_at = %(now)s,
+       errors = CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
+                     THEN (j.errors - 0) || jsonb_build_array(c.error::jsonb)
+                     ELSE j.errors || jsonb_build_array(c.error::jsonb) END
+  FROM unnest(%(ids)s::bigint[], %(errors)s::text[]) AS c(id, error)
+ WHERE j.id = c.id AND j.state = 'pending'
+RETURNING {{settled}}
+
+-- name: release_dependants
+-- One fewer dependency to wait for; at zero the job is due (or scheduled). Concurrent
+-- releases of one job serialize on its row, so the last one always sees zero.
+WITH moved AS (
+    UPDATE conveyor_jobs AS j
+       SET waiting_on = j.waiting_on - c.n,
+           state = CASE WHEN j.waiting_on - c.n > 0 THEN 'pending'
+                        WHEN j.run_at > %(now)s THEN 'scheduled' ELSE 'available' END
+      FROM unnest(%(ids)s::bigint[], %(counts)s::int[]) AS c(id, n)
+     WHERE j.id = c.id AND j.state = 'pending'
+    RETURNING j.queue, j.state
+)
+SELECT pg_notify('conveyor_jobs', queue) FROM moved WHERE state = 'available' GROUP BY queue
+
+-- name: open_batch
+INSERT INTO conveyor_batches (name, allow_failures, callbacks, created_at)
+VALUES (%(name)s, %(allow_failures)s, %(callbacks)s::jsonb, %(now)s)
+RETURNING id
+
+-- name: grow_batch
+UPDATE conveyor_batches SET total = total + %(count)s
+ WHERE id = %(id)s AND cancelled_at IS NULL AND finished_at IS NULL
+RETURNING id
+
+-- name: seal_batch
+UPDATE conveyor_batches SET sealed = true WHERE id = %(id)s
+
+-- name: get_batch
+SELECT * FROM conveyor_batches WHERE id = %(id)s
+
+-- name: list_batches
+SELECT * FROM conveyor_batches ORDER BY id DESC LIMIT %(limit)s
+
+-- name: lock_batches
+-- In id order, so settling transactions that touch several batches never deadlock.
+SELECT * FROM conveyor_batches WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR UPDATE
+
+-- name: cancel_batch_rest
+-- Jobs of the batch that have not started are cancelled; running ones finish.
+UPDATE conveyor_jobs AS j
+   SET state = 'cancelled', finalized_at = %(now)s,
+       errors = CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
+                     THEN (j.errors - 0) || jsonb_build_array(%(error)s::jsonb)
+                     ELSE j.errors || jsonb_build_array(%(error)s::jsonb) END
+ WHERE j.batch_id = %(batch_id)s
+   AND j.state IN ('pending', 'scheduled', 'available', 'retryable')
+RETURNING {{settled}}
+
+-- name: update_batch
+UPDATE conveyor_batches
+   SET fired = %(fired)s, finished_at = coalesce(finished_at, %(finished_at)s::timestamptz),
+       cancelled_at = coalesce(cancelled_at, %(cancelled_at)s::timestamptz)
+ WHERE id = %(id)s
+
+-- name: cancel_batch
+-- A cancelled batch takes no more jobs, so it is also complete (sealed).
+UPDATE conveyor_batches SET cancelled_at = coalesce(cancelled_at, %(now)s), sealed = true
+ WHERE id = %(id)s
+RETURNING id
+
+-- name: prune_batches
+DELETE FROM conveyor_batches
+ WHERE id IN (SELECT id FROM conveyor_batches
+               WHERE finished_at IS NOT NULL AND finished_at < %(before)s LIMIT %(limit)s)
+
+-- name: schedules
+SELECT * FROM conveyor_schedules ORDER BY name
+
+-- name: add_schedule
+-- A new schedule starts from now: slots before it was first seen are not fired.
+INSERT INTO conveyor_schedules (name, expression, timezone, last_slot, updated_at)
+VALUES (%(name)s, %(expression)s, %(timezone)s, %(now)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET expression = excluded.expression,
+                                 timezone = excluded.timezone
+ WHERE conveyor_schedules.expression <> excluded.expression
+    OR conveyor_schedules.timezone <> excluded.timezone
+
+-- name: advance_schedule
+-- Compare-and-set: exactly one scheduler moves a schedule past a slot.
+UPDATE conveyor_schedules SET last_slot = %(slot)s, updated_at = %(now)s
+ WHERE name = %(name)s AND last_slot = %(seen)s AND NOT paused
+RETURNING name
+
+-- name: pause_schedule
+UPDATE conveyor_schedules
+   SET paused = %(paused)s, updated_at = %(now)s,
+       last_slot = CASE WHEN NOT %(paused)s AND paused THEN greatest(last_slot, %(now)s)
+                        ELSE last_slot END
+ WHERE name = %(name)s
+RETURNING name
+
+-- name: unresolved
+-- Ended jobs with dependency edges still open (their settling was cut off): resolve them.
+SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
+ WHERE j.id IN (SELECT DISTINCT d.depends_on FROM conveyor_dependencies AS d
+                 WHERE NOT d.resolved)
+   AND j.state IN ('completed', 'discarded', 'cancelled')
+ LIMIT %(limit)s

@@ -63,6 +63,7 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "queues": list(where.queues) or None, "names": list(where.names) or None,
             "args_contains": json_or_none(list(where.args_contains)),
             "kwargs_contains": json_or_none(dict(where.kwargs_contains)),
+            "batch_ids": list(where.batch_ids) or None,
             "inserted_after": where.inserted_after, "inserted_before": where.inserted_before}
 
 
@@ -84,4 +85,5 @@ def job_from_row(row: Mapping[str, Any]) -> model.Job:
         attempted_at=row["attempted_at"], finalized_at=row["finalized_at"],
         attempted_by=row["attempted_by"], errors=errs, result=row["result"], meta=meta,
         malformed=malformed, rate_keys=tuple(str(pair[0]) for pair in row["rate_keys"] or ()),
+        batch_id=row["batch_id"],
     )

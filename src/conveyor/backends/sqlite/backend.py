@@ -25,9 +25,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import changes, errors, model, outcome
+from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import admission, inserts
+from conveyor.backends.sqlite import admission, inserts, store
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend:
+class SqliteBackend(store.BatchesAndSchedules):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
@@ -169,22 +169,27 @@ class SqliteBackend:
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int) -> base.Settled:
-        batches = convert.group(outcomes)
+                     max_errors: int, batched: bool = False) -> base.Settled:
+        """Always one transaction here (SQLite writes are serial anyway)."""
+        by_statement = convert.group(outcomes)
         now_us = convert.to_micros(now)
 
         def work(conn: sqlite3.Connection) -> set[int]:
             written: set[int] = set()
-            for statement, batch in batches.items():
+            finals: list[orchestrate.Final] = []
+            for statement, batch in by_statement.items():
                 params = {"batch": orjson.dumps(batch).decode(), "now": now_us,
                           "max_errors": max_errors}
-                written.update(row[0] for row in conn.execute(_QUERIES[statement], params))
+                rows = conn.execute(_QUERIES[statement], params).fetchall()
+                written.update(row[0] for row in rows)
+                finals += orchestrate.finals_of(rows)
+            store.after_final(conn, finals, now, max_errors)
             return written
 
         if not outcomes:
             return base.Settled(frozenset(), frozenset())
         written = await self._run(work, write=True)
-        if "interrupt" in batches:
+        if "interrupt" in by_statement:
             self._notify()
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
@@ -252,11 +257,18 @@ class SqliteBackend:
         return moved
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
-                     max_errors: int) -> int:
+                     max_errors: int, witness: str | None = None,
+                     witness_since: datetime | None = None) -> int:
         params = {"stale_before": convert.to_micros(stale_before), "now": convert.to_micros(now),
-                  "error": error_json, "max_errors": max_errors}
-        return await self._run(lambda conn: conn.execute(_QUERIES["rescue"], params).rowcount,
-                               write=True)
+                  "error": error_json, "max_errors": max_errors, "witness": witness,
+                  "witness_since": convert.to_micros(witness_since or stale_before)}
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(_QUERIES["rescue"], params).fetchall()
+            store.after_final(conn, orchestrate.finals_of(rows), now, max_errors)
+            return len(rows)
+
+        return await self._run(work, write=True)
 
     async def get(self, job_id: int) -> model.Job | None:
         row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
@@ -286,7 +298,14 @@ class SqliteBackend:
                  "filter_json": base.describe_filter(where)}
 
         def work(conn: sqlite3.Connection) -> int:
-            count = conn.execute(_QUERIES[f"change_{change.verb}"], params).rowcount
+            cursor = conn.execute(_QUERIES[f"change_{change.verb}"], params)
+            if change.verb in ("cancel", "delete"):
+                rows = cursor.fetchall()
+                count = len(rows)
+                store.after_final(conn, base.ended_by_change(change.verb, rows), now,
+                             orchestrate.DEFAULT_MAX_ERRORS)
+            else:
+                count = cursor.rowcount
             conn.execute(_QUERIES["audit"], {**audit, "count": count})
             return count
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
-from conveyor import model
+from conveyor import model, orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.sqlite import orchestration
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
@@ -23,15 +24,21 @@ QUERIES = sqlfile.load("conveyor.backends.sqlite")
 def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
                 now: datetime) -> list[model.Inserted]:
     """Insert `jobs` in order. Plain jobs go in one `executemany` when the connection holds
-    the write lock (ids are then contiguous); unique jobs and autocommit connections row by
-    row."""
+    the write lock (ids are then contiguous); unique jobs, jobs with dependencies and
+    autocommit connections row by row."""
     now_us = convert.to_micros(now)
     states = [job.initial_state(now) for job in jobs]
     rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
              j.max_attempts, convert.to_micros(j.run_at), now_us, j.rate_keys_json, j.rate_key,
-             j.concurrency_key, j.concurrency_limit, j.cost)
+             j.concurrency_key, j.concurrency_limit, j.cost, j.batch_id, 0)
             for j, s in zip(jobs, states, strict=True)]
     _register_rate_keys(conn, jobs)
+    if any(job.batch_id is not None for job in jobs):
+        orchestration.drive(conn, orchestrate.grow_batches(jobs), insert_jobs)
+    if any(job.has_dependencies for job in jobs):
+        plan = orchestrate.insert_with_dependencies(
+            jobs, now, lambda job, waiting_on: _dependant_row(job, waiting_on, now))
+        return orchestration.drive(conn, plan, insert_jobs)
     if any(job.unique_key for job in jobs) or not conn.in_transaction:
         return [_insert_one(conn, job, row, now_us) for job, row in zip(jobs, rows, strict=True)]
     last = _insert_plain(conn, rows)
@@ -44,6 +51,19 @@ def _register_rate_keys(conn: sqlite3.Connection, jobs: Sequence[model.NewJob]) 
              for pair in orjson.loads(job.rate_keys_json)]
     if pairs:
         conn.execute(QUERIES["register_rate_keys"], {"pairs": orjson.dumps(pairs).decode()})
+
+
+def _dependant_row(job: model.NewJob, waiting_on: int, now: datetime) -> orchestrate.Query:
+    """The statement inserting one job that waits for others (see `insert_with_dependencies`)."""
+    return orchestrate.Query("insert_dependant", {
+        "name": job.name, "queue": job.queue, "state": job.initial_state(now).value,
+        "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
+        "meta": job.meta_json, "max_attempts": job.max_attempts,
+        "run_at": convert.to_micros(job.run_at), "now": convert.to_micros(now),
+        "rate_keys": job.rate_keys_json, "rate_key": job.rate_key,
+        "concurrency_key": job.concurrency_key, "concurrency_limit": job.concurrency_limit,
+        "cost": job.cost, "batch_id": job.batch_id, "waiting_on": waiting_on,
+        "unique_key": job.unique_key, "unique_states": job.unique_states})
 
 
 def _insert_plain(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:

@@ -6,15 +6,16 @@
 -- name: insert_job
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                            run_at, inserted_at, rate_keys, rate_key, concurrency_key,
-                           concurrency_limit, cost)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           concurrency_limit, cost, batch_id, waiting_on)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: insert_unique_job
 -- A duplicate (same key, existing row in a covered state) inserts nothing and returns no row.
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                            run_at, inserted_at, rate_keys, rate_key, concurrency_key,
-                           concurrency_limit, cost, unique_key, unique_states)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           concurrency_limit, cost, batch_id, waiting_on, unique_key,
+                           unique_states)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING id
 
@@ -93,6 +94,10 @@ UPDATE conveyor_jobs
  WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'available'  -- by primary key
 RETURNING *
 
+-- name: settled
+-- What settling statements return (a fragment): enough to resolve dependants and batches.
+conveyor_jobs.id, conveyor_jobs.state, conveyor_jobs.has_dependants, conveyor_jobs.batch_id
+
 -- name: append_error
 -- The errors list with this outcome's error appended, keeping the newest :max_errors
 -- (a fragment used by the settling statements below).
@@ -106,7 +111,7 @@ UPDATE conveyor_jobs
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
-RETURNING conveyor_jobs.id
+RETURNING {{settled}}
 
 -- name: fail
 -- Retry at run_at, or discard when run_at is null; appends the error and keeps the last :max_errors.
@@ -118,7 +123,7 @@ UPDATE conveyor_jobs
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
-RETURNING conveyor_jobs.id
+RETURNING {{settled}}
 
 -- name: snooze
 -- Back to scheduled without using the attempt.
@@ -127,7 +132,7 @@ UPDATE conveyor_jobs
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
-RETURNING conveyor_jobs.id
+RETURNING {{settled}}
 
 -- name: cancel_running
 UPDATE conveyor_jobs
@@ -136,17 +141,18 @@ UPDATE conveyor_jobs
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
-RETURNING conveyor_jobs.id
+RETURNING {{settled}}
 
 -- name: interrupt
--- Shutdown: back to available at once, attempt refunded, reason kept.
+-- Shutdown: back to available at once (keeping its place: run_at unchanged), attempt
+-- refunded, reason kept.
 UPDATE conveyor_jobs
-   SET state = 'available', attempt = attempt - 1, run_at = :now,
+   SET state = 'available', attempt = attempt - 1,
        errors = {{append_error}}
   FROM json_each(:batch) AS o
  WHERE conveyor_jobs.id = o.value ->> '$.id' AND conveyor_jobs.attempt = o.value ->> '$.attempt'
    AND +conveyor_jobs.state = 'running'
-RETURNING conveyor_jobs.id
+RETURNING {{settled}}
 
 -- name: heartbeat
 INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
@@ -175,9 +181,9 @@ UPDATE conveyor_jobs SET state = 'available'
 
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
+-- `run_at` is kept, so an orphan goes back to the head of its queue, not behind the backlog.
 UPDATE conveyor_jobs
    SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
-       run_at = :now,
        finalized_at = CASE WHEN attempt >= max_attempts THEN :now END,
        errors = CASE WHEN json_array_length(errors) >= :max_errors
                      THEN json_insert(json_remove(errors, '$[0]'), '$[#]',
@@ -186,6 +192,11 @@ UPDATE conveyor_jobs
  WHERE state = 'running'
    AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
                     WHERE w.id = conveyor_jobs.attempted_by AND w.heartbeat_at >= :stale_before)
+   AND (:witness IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
+                                     WHERE me.id = :witness
+                                       AND me.heartbeat_at >= :witness_since
+                                       AND me.started_at <= :stale_before))
+RETURNING {{settled}}
 
 -- name: get
 SELECT * FROM conveyor_jobs WHERE id = :id
@@ -207,6 +218,7 @@ SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
     AND (:kwargs_contains IS NULL OR NOT EXISTS (
             SELECT 1 FROM json_each(:kwargs_contains) AS want
              WHERE (conveyor_jobs.kwargs -> want.key) IS NOT (:kwargs_contains -> want.key)))
+    AND (:batch_ids IS NULL OR batch_id IN (SELECT value FROM json_each(:batch_ids)))
     AND (:inserted_after IS NULL OR inserted_at >= :inserted_after)
     AND (:inserted_before IS NULL OR inserted_at < :inserted_before)
 
@@ -232,6 +244,7 @@ UPDATE conveyor_jobs
        finalized_at = CASE WHEN state = 'running' THEN NULL ELSE :now END,
        cancel_requested_at = CASE WHEN state = 'running' THEN :now END
  WHERE {{filter}}
+RETURNING {{settled}}
 
 -- name: cancel_requests
 SELECT id FROM conveyor_jobs
@@ -239,6 +252,7 @@ SELECT id FROM conveyor_jobs
 
 -- name: change_delete
 DELETE FROM conveyor_jobs WHERE {{filter}}
+RETURNING {{settled}}
 
 -- name: change_edit
 -- A new run_at also decides whether the job waits (scheduled) or is due (available).
@@ -296,3 +310,137 @@ SELECT min(l.blocked_until) FROM conveyor_limits AS l
  WHERE l.blocked_until > :now AND l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
+
+-- Orchestration (see conveyor/orchestrate.py): dependencies, batches, schedules. ------------
+
+-- name: mark_dependencies
+-- Jobs about to gain a dependant: flagged, so settling them looks for dependants.
+UPDATE conveyor_jobs SET has_dependants = 1
+ WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING id, state, has_dependants, batch_id
+
+-- name: insert_dependant
+INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
+                           run_at, inserted_at, rate_keys, rate_key, concurrency_key,
+                           concurrency_limit, cost, batch_id, waiting_on, unique_key,
+                           unique_states)
+VALUES (:name, :queue, :state, :priority, :args, :kwargs, :meta, :max_attempts, :run_at, :now,
+        :rate_keys, :rate_key, :concurrency_key, :concurrency_limit, :cost, :batch_id,
+        :waiting_on, :unique_key, :unique_states)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: job_states
+SELECT id, state FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: add_edges
+INSERT INTO conveyor_dependencies (job_id, depends_on, run_on_failure)
+SELECT :job_id, value, :run_on_failure FROM json_each(:ids)
+
+-- name: resolve_edges
+-- Dependencies that just ended: each edge is resolved once.
+UPDATE conveyor_dependencies SET resolved = 1
+ WHERE depends_on IN (SELECT value FROM json_each(:ids)) AND resolved = 0
+RETURNING job_id, depends_on, run_on_failure
+
+-- name: cancel_dependants
+UPDATE conveyor_jobs
+   SET state = 'cancelled', finalized_at = :now,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(e.value))
+                     ELSE json_insert(errors, '$[#]', json(e.value)) END
+  FROM json_each(:ids) AS i JOIN json_each(:errors) AS e ON e.key = i.key
+ WHERE conveyor_jobs.id = i.value AND +conveyor_jobs.state = 'pending'
+RETURNING {{settled}}
+
+-- name: release_dependants
+-- One fewer dependency to wait for; at zero the job is due (or scheduled).
+UPDATE conveyor_jobs
+   SET waiting_on = waiting_on - c.value,
+       state = CASE WHEN waiting_on - c.value > 0 THEN 'pending'
+                    WHEN run_at > :now THEN 'scheduled' ELSE 'available' END
+  FROM json_each(:ids) AS i JOIN json_each(:counts) AS c ON c.key = i.key
+ WHERE conveyor_jobs.id = i.value AND +conveyor_jobs.state = 'pending'
+
+-- name: open_batch
+INSERT INTO conveyor_batches (name, allow_failures, callbacks, created_at)
+VALUES (:name, :allow_failures, :callbacks, :now)
+RETURNING id
+
+-- name: grow_batch
+UPDATE conveyor_batches SET total = total + :count
+ WHERE id = :id AND cancelled_at IS NULL AND finished_at IS NULL
+RETURNING id
+
+-- name: seal_batch
+UPDATE conveyor_batches SET sealed = 1 WHERE id = :id
+
+-- name: get_batch
+SELECT * FROM conveyor_batches WHERE id = :id
+
+-- name: list_batches
+SELECT * FROM conveyor_batches ORDER BY id DESC LIMIT :limit
+
+-- name: lock_batches
+SELECT * FROM conveyor_batches WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: cancel_batch_rest
+-- Jobs of the batch that have not started are cancelled; running ones finish.
+UPDATE conveyor_jobs
+   SET state = 'cancelled', finalized_at = :now,
+       errors = CASE WHEN json_array_length(errors) >= :max_errors
+                     THEN json_insert(json_remove(errors, '$[0]'), '$[#]', json(:error))
+                     ELSE json_insert(errors, '$[#]', json(:error)) END
+ WHERE batch_id = :batch_id
+   AND (state = 'pending' OR state = 'scheduled' OR state = 'available' OR state = 'retryable')
+RETURNING {{settled}}
+
+-- name: update_batch
+UPDATE conveyor_batches
+   SET fired = :fired, finished_at = coalesce(finished_at, :finished_at),
+       cancelled_at = coalesce(cancelled_at, :cancelled_at)
+ WHERE id = :id
+
+-- name: cancel_batch
+-- A cancelled batch takes no more jobs, so it is also complete (sealed).
+UPDATE conveyor_batches SET cancelled_at = coalesce(cancelled_at, :now), sealed = 1
+ WHERE id = :id
+RETURNING id
+
+-- name: prune_batches
+DELETE FROM conveyor_batches
+ WHERE id IN (SELECT id FROM conveyor_batches
+               WHERE finished_at IS NOT NULL AND finished_at < :before LIMIT :limit)
+
+-- name: schedules
+SELECT * FROM conveyor_schedules ORDER BY name
+
+-- name: add_schedule
+-- A new schedule starts from now: slots before it was first seen are not fired.
+INSERT INTO conveyor_schedules (name, expression, timezone, last_slot, updated_at)
+VALUES (:name, :expression, :timezone, :now, :now)
+ON CONFLICT (name) DO UPDATE SET expression = excluded.expression,
+                                 timezone = excluded.timezone
+ WHERE expression <> excluded.expression OR timezone <> excluded.timezone
+
+-- name: advance_schedule
+-- Compare-and-set: exactly one scheduler moves a schedule past a slot.
+UPDATE conveyor_schedules SET last_slot = :slot, updated_at = :now
+ WHERE name = :name AND last_slot = :seen AND paused = 0
+RETURNING name
+
+-- name: pause_schedule
+UPDATE conveyor_schedules
+   SET paused = :paused, updated_at = :now,
+       last_slot = CASE WHEN :paused = 0 AND paused = 1 THEN max(last_slot, :now)
+                        ELSE last_slot END
+ WHERE name = :name
+RETURNING name
+
+-- name: unresolved
+-- Ended jobs with dependency edges still open (their settling was cut off): resolve them.
+SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
+ WHERE j.id IN (SELECT DISTINCT d.depends_on FROM conveyor_dependencies AS d
+                 WHERE d.resolved = 0)
+   AND (j.state = 'completed' OR j.state = 'discarded' OR j.state = 'cancelled')
+ LIMIT :limit

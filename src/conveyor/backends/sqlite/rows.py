@@ -66,6 +66,7 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "queues": as_json(list(where.queues)), "names": as_json(list(where.names)),
             "args_contains": as_json(list(where.args_contains)),
             "kwargs_contains": as_json(dict(where.kwargs_contains)),
+            "batch_ids": as_json(list(where.batch_ids)),
             "inserted_after": micros(where.inserted_after),
             "inserted_before": micros(where.inserted_before)}
 
@@ -94,7 +95,7 @@ def job_from_row(row: sqlite3.Row) -> model.Job:
         attempted_at=from_micros(row["attempted_at"]),
         finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
         errors=errs, result=result, meta=meta, malformed=malformed,
-        rate_keys=_rate_keys(row["rate_keys"]),
+        rate_keys=_rate_keys(row["rate_keys"]), batch_id=row["batch_id"],
     )
 
 

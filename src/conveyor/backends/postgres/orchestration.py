@@ -1,0 +1,61 @@
+"""Drive `conveyor.orchestrate` plans on a psycopg connection, inside its transaction.
+
+Two thin drivers, async (the backend's pool) and blocking (transactional enqueue from sync
+code), over one plan, so the two paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+
+from conveyor import model, orchestrate
+from conveyor.backends import sqlfile
+
+QUERIES = sqlfile.load("conveyor.backends.postgres")
+T = TypeVar("T")
+AsyncInserter = Callable[[psycopg.AsyncConnection[Any], Sequence[model.NewJob], datetime],
+                         Awaitable[Any]]
+Inserter = Callable[[psycopg.Connection[Any], Sequence[model.NewJob], datetime], Any]
+Steps = Generator[orchestrate.Step, Sequence[Any], T]
+
+
+async def adrive(conn: psycopg.AsyncConnection[Any], plan: Steps[T],
+                 insert: AsyncInserter) -> T:
+    """Run every step of `plan`, feeding each statement's rows (dicts) back to it."""
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, orchestrate.Insert):
+                await insert(conn, step.jobs, step.now)
+                step = plan.send([])
+                continue
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(QUERIES[step.name], step.params)
+                rows = await cur.fetchall() if cur.description is not None else []
+            step = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def drive(conn: psycopg.Connection[Any], plan: Steps[T], insert: Inserter) -> T:
+    """The same on a blocking connection."""
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, orchestrate.Insert):
+                insert(conn, step.jobs, step.now)
+                step = plan.send([])
+                continue
+            with conn.cursor(row_factory=dict_row) as cur:
+                cur.execute(QUERIES[step.name], step.params)
+                rows = cur.fetchall() if cur.description is not None else []
+            step = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result

@@ -1,0 +1,43 @@
+"""Drive `conveyor.orchestrate` plans on a SQLite connection, inside its transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Generator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from conveyor import model, orchestrate
+from conveyor.backends import sqlfile
+from conveyor.backends.sqlite import rows as convert
+
+QUERIES = sqlfile.load("conveyor.backends.sqlite")
+Inserter = Callable[[sqlite3.Connection, Sequence[model.NewJob], datetime], Any]
+T = TypeVar("T")
+
+
+def drive(conn: sqlite3.Connection, plan: Generator[orchestrate.Step, Sequence[Any], T],
+          insert: Inserter) -> T:
+    """Run every step of `plan`, feeding each statement's rows back to it; return what the
+    plan returns."""
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, orchestrate.Insert):
+                insert(conn, step.jobs, step.now)
+                step = plan.send([])
+            else:
+                rows = conn.execute(QUERIES[step.name], bind(step.params)).fetchall()
+                step = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def bind(params: dict[str, Any]) -> dict[str, Any]:
+    """Lists travel as JSON arrays, datetimes as integer microseconds."""
+    return {key: orjson.dumps(value).decode() if isinstance(value, list)
+            else convert.to_micros(value) if isinstance(value, datetime) else value
+            for key, value in params.items()}

@@ -1,0 +1,138 @@
+"""Batches and cron schedules on SQLite: the part of the backend orchestration needs beyond
+jobs. A mixin of `SqliteBackend`, kept apart so each module has one job."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from conveyor import batches, model, orchestrate
+from conveyor.backends import base, sqlfile
+from conveyor.backends.sqlite import inserts, orchestration
+from conveyor.backends.sqlite import rows as convert
+
+T = TypeVar("T")
+_QUERIES = sqlfile.load("conveyor.backends.sqlite")
+
+
+class BatchesAndSchedules:
+    """`Backend.insert_batch` ... `pause_schedule` for `SqliteBackend`."""
+
+    if TYPE_CHECKING:
+        async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...
+
+        def _notify(self) -> None: ...
+
+    # -- batches ----------------------------------------------------------------------
+
+    async def insert_batch(self, batch: int | base.BatchSpec, jobs: Sequence[model.NewJob],
+                           seal: bool, now: datetime) -> tuple[int, list[model.Inserted]]:
+        now_us = convert.to_micros(now)
+
+        def work(conn: sqlite3.Connection) -> tuple[int, list[model.Inserted]]:
+            if isinstance(batch, base.BatchSpec):
+                batch_id = int(conn.execute(_QUERIES["open_batch"], {
+                    "name": batch.name, "allow_failures": int(batch.allow_failures),
+                    "callbacks": batch.callbacks_json, "now": now_us}).fetchone()[0])
+            else:
+                batch_id = batch
+            rows = [dataclasses.replace(job, batch_id=batch_id) for job in jobs]
+            inserted = inserts.insert_jobs(conn, rows, now) if rows else []
+            if seal:
+                conn.execute(_QUERIES["seal_batch"], {"id": batch_id})
+                after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+            return batch_id, inserted
+
+        result = await self._run(work, write=True)
+        self._notify()
+        return result
+
+    async def get_batch(self, batch_id: int) -> batches.Batch | None:
+        row = await self._run(lambda conn: conn.execute(_QUERIES["get_batch"], {"id": batch_id})
+                              .fetchone(), write=False)
+        return None if row is None else _batch_of(row)
+
+    async def list_batches(self, limit: int) -> list[batches.Batch]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["list_batches"],
+                                                         {"limit": limit}).fetchall(),
+                               write=False)
+        return [_batch_of(row) for row in rows]
+
+    async def cancel_batch(self, batch_id: int, now: datetime) -> bool:
+        params = {"id": batch_id, "now": convert.to_micros(now)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(_QUERIES["cancel_batch"], params).fetchone() is None:
+                return False
+            after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+            return True
+
+        return await self._run(work, write=True)
+
+    async def prune_batches(self, finished_before: datetime, limit: int) -> int:
+        params = {"before": convert.to_micros(finished_before), "limit": limit}
+        return await self._run(lambda conn: conn.execute(_QUERIES["prune_batches"], params)
+                               .rowcount, write=True)
+
+    async def repair(self, now: datetime, max_errors: int) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(_QUERIES["unresolved"], {"limit": 1000}).fetchall()
+            after_final(conn, [orchestrate.Final.of(row) for row in rows], now, max_errors)
+            return len(rows)
+
+        return await self._run(work, write=True)
+
+    # -- cron schedules ---------------------------------------------------------------
+
+    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str]],
+                             now: datetime) -> None:
+        params = [{"name": name, "expression": expression, "timezone": timezone,
+                   "now": convert.to_micros(now)} for name, expression, timezone in schedules]
+        await self._run(lambda conn: conn.executemany(_QUERIES["add_schedule"], params),
+                        write=True)
+
+    async def schedules(self) -> list[base.ScheduleState]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["schedules"]).fetchall(),
+                               write=False)
+        return [base.ScheduleState(row["name"], row["expression"], row["timezone"],
+                                   convert.from_micros(row["last_slot"]) or convert.EPOCH,
+                                   bool(row["paused"])) for row in rows]
+
+    async def fire_schedule(self, name: str, seen: datetime, slot: datetime,
+                            jobs: Sequence[model.NewJob], now: datetime) -> bool:
+        params = {"name": name, "seen": convert.to_micros(seen),
+                  "slot": convert.to_micros(slot), "now": convert.to_micros(now)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if conn.execute(_QUERIES["advance_schedule"], params).fetchone() is None:
+                return False
+            if jobs:
+                inserts.insert_jobs(conn, jobs, now)
+            return True
+
+        fired = await self._run(work, write=True)
+        if fired:
+            self._notify()
+        return fired
+
+    async def pause_schedule(self, name: str, paused: bool, now: datetime) -> bool:
+        params = {"name": name, "paused": int(paused), "now": convert.to_micros(now)}
+        row = await self._run(lambda conn: conn.execute(_QUERIES["pause_schedule"], params)
+                              .fetchone(), write=True)
+        return row is not None
+
+
+def _batch_of(row: sqlite3.Row) -> batches.Batch:
+    return batches.batch_of(row, convert.from_micros(row["created_at"]) or convert.EPOCH,
+                            convert.from_micros(row["cancelled_at"]),
+                            convert.from_micros(row["finished_at"]))
+
+
+def after_final(conn: sqlite3.Connection, finals: list[orchestrate.Final], now: datetime,
+                 max_errors: int, touched_batches: Sequence[int] = ()) -> None:
+    if finals or touched_batches:
+        plan = orchestrate.after_final(finals, now, max_errors, touched_batches)
+        orchestration.drive(conn, plan, inserts.insert_jobs)
