@@ -14,10 +14,10 @@ from bench import throughput
 
 
 def run(url: str, name: str, jobs: int, processes: int, concurrency: int) -> float:
-    rate, done = throughput.process_rate(url, jobs, processes, concurrency, job_name=name)
-    if done != jobs:
-        raise SystemExit(f"only {done} of {jobs} {name} jobs completed")
-    return rate
+    got = throughput.process_rate(url, jobs, processes, concurrency, job_name=name)
+    if got.done != jobs:
+        raise SystemExit(f"only {got.done} of {jobs} {name} jobs completed")
+    return got.rate
 
 
 def main() -> None:

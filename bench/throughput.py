@@ -11,102 +11,85 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
+import dataclasses
 import time
-from pathlib import Path
+from collections.abc import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import bench_app, databases, workers
+from bench.databases import reset
 
-
-def reset(url: str) -> None:
-    if url.startswith("sqlite"):
-        from conveyor.backends.sqlite.backend import path_of
-
-        for suffix in ("", "-wal", "-shm"):
-            Path(path_of(url) + suffix).unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            tables = [row[0] for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename LIKE 'conveyor\\_%'")]
-            for table in tables:  # every Conveyor table, whatever the migrations added
-                conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+__all__ = ["ProcessRun", "enqueue_rates", "process_rate", "reset", "run_workers"]
 
 
 def enqueue_rates(url: str, n: int) -> dict[str, float]:
-    os.environ["CONVEYOR_URL"] = url
-    from bench import bench_app
-
-    app = bench_app.app
+    """Jobs/s enqueueing `n` no-ops one at a time (blocking, then async) and in one call."""
+    app = bench_app.build(url)
     app.migrate()
+    noop = app.registry.get("noop")
     rates = {}
     start = time.perf_counter()
     for i in range(n):
-        bench_app.noop.enqueue(i)
+        noop.enqueue(i)
     rates["enqueue one (blocking)"] = n / (time.perf_counter() - start)
 
     async def one_by_one() -> float:
         began = time.perf_counter()
         for i in range(n):
-            await bench_app.noop.aenqueue(i)
+            await noop.aenqueue(i)
         await app.aclose()
         return n / (time.perf_counter() - began)
 
     rates["enqueue one (async)"] = asyncio.run(one_by_one())
+    calls: list[tuple[tuple[int], dict[str, int]]] = [((i,), {}) for i in range(n)]
     start = time.perf_counter()
-    bench_app.noop.enqueue_many([((i,), {}) for i in range(n)])
+    noop.enqueue_many(calls)
     rates["enqueue bulk"] = n / (time.perf_counter() - start)
     app.close()
     return rates
 
 
-def process_rate(url: str, n: int, processes: int, concurrency: int,
-                 job_name: str = "noop") -> tuple[float, int]:
-    """Queue `n` jobs of `job_name`, work them with burst workers; rate and count done."""
-    reset(url)
-    os.environ["CONVEYOR_URL"] = url
-    from bench import bench_app
+@dataclasses.dataclass
+class ProcessRun:
+    rate: float
+    done: int
+    rss: list[workers.Rss]
 
-    app = bench_app.app
+
+def process_rate(url: str, n: int, processes: int, concurrency: int, job_name: str = "noop",
+                 prefill: int = 0, sample_rss: bool = False) -> ProcessRun:
+    """Queue `n` jobs of `job_name` (after `prefill` completed ones), work them with burst
+    workers; the rate from first start to last finish and how many completed."""
+    reset(url)
+    app = bench_app.build(url)
     app.migrate()
+    app.close()
+    if prefill:
+        databases.fill_finished(url, prefill)
+    after = databases.max_id(url) if prefill else 0
+    app = bench_app.build(url)
     job_type = app.registry.get(job_name)
     for chunk in range(0, n, 10_000):
         job_type.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
     app.close()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "conveyor", "--app", "bench.bench_app:app", "worker",
-               "--burst", "--concurrency", str(concurrency), "--no-migrate"]
-    workers = [subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-               for _ in range(processes)]
-    for proc in workers:
-        proc.wait()
-    first, last, done = _span(url)
-    return done / (last - first), done
+    command = workers.conveyor_command("--burst", "--concurrency", str(concurrency))
+    return run_workers(url, command, processes, n, sample_rss,
+                       lambda: databases.span(url, after))
 
 
-def _span(url: str) -> tuple[float, float, int]:
-    if url.startswith("sqlite"):
-        import sqlite3
-
-        from conveyor.backends.sqlite.backend import path_of
-
-        with sqlite3.connect(path_of(url)) as conn:
-            lo, hi, count = conn.execute(
-                "SELECT min(attempted_at), max(finalized_at), count(*) FROM conveyor_jobs "
-                "WHERE state = 'completed'").fetchone()
-        return lo / 1e6, hi / 1e6, count
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT extract(epoch FROM min(attempted_at)), extract(epoch FROM max(finalized_at)),"
-            " count(*) FROM conveyor_jobs WHERE state = 'completed'").fetchone()
-        assert row is not None
-        return float(row[0]), float(row[1]), int(row[2])
+def run_workers(url: str, command: list[str], processes: int, n: int, sample_rss: bool,
+                read_span: Callable[[], tuple[float, float, int]]) -> ProcessRun:
+    """Start `processes` burst workers, wait for them, read the span back (a callable
+    returning first start, last finish, count)."""
+    procs = workers.start(command, url, processes)
+    sampler = workers.Sampler([p.pid for p in procs]) if sample_rss else None
+    if sampler:
+        sampler.start()
+    workers.wait_all(procs, timeout=60 + n / 200)
+    if sampler:
+        sampler.stop()
+    first, last, done = read_span()
+    rss = sampler.summary(first, last) if sampler else []
+    return ProcessRun(rate=done / (last - first) if last > first else 0.0, done=done, rss=rss)
 
 
 def main() -> None:
@@ -119,8 +102,8 @@ def main() -> None:
     reset(args.url)
     for name, rate in enqueue_rates(args.url, args.jobs).items():
         print(f"{name:28s} {rate:>10,.0f} jobs/s")
-    rate, done = process_rate(args.url, args.jobs, args.processes, args.concurrency)
-    print(f"{'process no-op':28s} {rate:>10,.0f} jobs/s  ({done} completed, "
+    run = process_rate(args.url, args.jobs, args.processes, args.concurrency)
+    print(f"{'process no-op':28s} {run.rate:>10,.0f} jobs/s  ({run.done} completed, "
           f"{args.processes} processes x concurrency {args.concurrency})")
 
 

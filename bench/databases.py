@@ -1,0 +1,123 @@
+"""Databases for the benchmarks: a throw-away one per backend, emptying it, raw reads.
+
+SQLite gets a file in a temporary directory; PostgreSQL a fresh database on the server
+(created here, dropped at the end). `span` reads a run's rate back from the jobs table, and
+`fill_finished` inserts a million completed jobs with one raw statement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> str:
+    from conveyor.backends.sqlite.backend import path_of
+
+    return path_of(url)
+
+
+@contextlib.contextmanager
+def temporary(backend: str, server: str = PG_SERVER) -> Iterator[str]:
+    """The URL of an empty database for `backend` ("sqlite" or "postgres"), gone afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    name = f"conveyor_bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_dbname(server, name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _with_dbname(url: str, name: str) -> str:
+    params = conninfo_to_dict(url)
+    user = params.get("user", "postgres")
+    host = params.get("host", "127.0.0.1")
+    port = params.get("port", "5432")
+    return f"postgresql://{user}@{host}:{port}/{name}"
+
+
+def reset(url: str) -> None:
+    """Drop every Conveyor table (or the SQLite file): the next app migrates from scratch."""
+    if is_sqlite(url):
+        for suffix in ("", "-wal", "-shm"):
+            Path(sqlite_path(url) + suffix).unlink(missing_ok=True)
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+            "AND tablename LIKE 'conveyor\\_%'")]
+        for table in tables:  # every Conveyor table, whatever the migrations added
+            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+
+
+def max_id(url: str, table: str = "conveyor_jobs") -> int:
+    if is_sqlite(url):
+        with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn:
+            return int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+    with psycopg.connect(url) as pg:
+        row = pg.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def span(url: str, after_id: int = 0) -> tuple[float, float, int]:
+    """First start, last finish (epoch seconds) and count of the completed jobs past `after_id`."""
+    if is_sqlite(url):
+        with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn:
+            lo, hi, count = conn.execute(
+                "SELECT min(attempted_at), max(finalized_at), count(*) FROM conveyor_jobs "
+                "WHERE state = 'completed' AND id > ?", (after_id,)).fetchone()
+        return (lo or 0) / 1e6, (hi or 0) / 1e6, int(count)
+    with psycopg.connect(url) as pg:
+        row = pg.execute(
+            "SELECT extract(epoch FROM min(attempted_at)), extract(epoch FROM max(finalized_at)),"
+            " count(*) FROM conveyor_jobs WHERE state = 'completed' AND id > %s",
+            (after_id,)).fetchone()
+        assert row is not None
+        return float(row[0] or 0), float(row[1] or 0), int(row[2])
+
+
+def fill_finished(url: str, count: int) -> None:
+    """Insert `count` completed no-op jobs, finished minutes ago (well inside retention, so
+    the leader does not prune them during the run), in one statement; then let PostgreSQL
+    analyze the table as autovacuum would after such an insert."""
+    if is_sqlite(url):
+        now = int(time.time() * 1e6)
+        with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn, conn:
+            conn.execute(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
+                "INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, "
+                " run_at, inserted_at, attempted_at, finalized_at, attempted_by, result) "
+                "SELECT 'noop', 'default', 'completed', '[' || n || ']', 1, 20, "
+                " ? - 600000000, ? - 600000000, ? - 599000000, ? - 598000000, 'prefill', "
+                " 'null' FROM g", (count, now, now, now, now))
+        return
+    with psycopg.connect(url, autocommit=True) as pg:
+        pg.execute(
+            "INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, run_at,"
+            " inserted_at, attempted_at, finalized_at, attempted_by, result) "
+            "SELECT 'noop', 'default', 'completed', jsonb_build_array(g), 1, 20, "
+            " now() - interval '10 min', now() - interval '10 min', "
+            " now() - interval '599 s', now() - interval '598 s', 'prefill', 'null' "
+            "FROM generate_series(1, %s) AS g", (count,))
+        pg.execute("VACUUM ANALYZE conveyor_jobs")

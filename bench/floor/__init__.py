@@ -1,0 +1,44 @@
+"""The raw floor: the least code that is still a durable queue, one module per engine.
+
+One table (id, payload, state, attempt, started_at, finished_at) and a partial index on the
+waiting rows. Enqueue is one INSERT committed per job (PostgreSQL notifies in the same
+statement), or one transaction for a bulk. Each worker process runs one asyncio loop that,
+in one transaction, completes the jobs it just ran and claims up to N more (PostgreSQL:
+`UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT N) RETURNING`; SQLite:
+`UPDATE ... RETURNING` inside `BEGIN IMMEDIATE`), then runs them as no-op async tasks. Idle
+workers wait on LISTEN (PostgreSQL) or poll (SQLite). No retries, no leases, no limits:
+what is left is what the engine itself costs, and Conveyor's figures are read against it.
+
+    python -m bench.floor --url postgresql://postgres@127.0.0.1:5432/bench --jobs 20000
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench import databases, workers
+from bench.floor import pg, sqlite
+
+FIGURES = ("enqueue one", "enqueue bulk", "process")
+
+
+def engine(url: str) -> type[sqlite.Floor] | type[pg.Floor]:
+    return sqlite.Floor if databases.is_sqlite(url) else pg.Floor
+
+
+def measure(url: str, jobs: int, processes: int = 2, claim: int = 200) -> dict[str, float]:
+    """Jobs/s of the floor on `url`: enqueue one, enqueue bulk, and processing the bulk
+    with `processes` worker processes (first start to last finish, counted completed)."""
+    floor = engine(url)
+    floor.setup(url)
+    one = floor.enqueue_one(url, jobs)
+    floor.setup(url)
+    bulk = floor.enqueue_bulk(url, jobs)
+    command = [sys.executable, "-m", "bench.floor.worker", "--url", url, "--claim", str(claim),
+               "--burst"]
+    procs = workers.start(command, url, processes)
+    workers.wait_all(procs, timeout=60 + jobs / 200)
+    first, last, done = floor.span(url)
+    if done != jobs:
+        raise SystemExit(f"raw floor: only {done} of {jobs} jobs completed")
+    return {"enqueue one": one, "enqueue bulk": bulk, "process": done / (last - first)}

@@ -1,0 +1,143 @@
+"""The suite's table: figure | SQLite | SQLite/floor | PostgreSQL | PG/floor | target.
+
+Targets are the ones of the performance issue (2-core machine). A value cell carries ✓ or ✗
+when its figure has a target; a floor cell does when the target is a fraction of the floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rich.table import Table
+
+BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    at_least: float | None = None
+    at_most: float | None = None
+    floor_at_least: float | None = None
+
+    def value_ok(self, value: float) -> bool | None:
+        if self.at_least is not None:
+            return value >= self.at_least
+        if self.at_most is not None:
+            return value <= self.at_most
+        return None
+
+    def floor_ok(self, fraction: float) -> bool | None:
+        return None if self.floor_at_least is None else fraction >= self.floor_at_least
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    label: str
+    key: str
+    unit: str = "/s"            # "/s" jobs per second, "ms", "MB", "%"
+    floor: str | None = None    # the floor figure this one is read against
+    goals: dict[str, Goal] = dataclasses.field(default_factory=dict)
+    target: str = ""
+
+
+def _both(goal: Goal) -> dict[str, Goal]:
+    return {"sqlite": goal, "postgres": goal}
+
+
+ONE = "floor enqueue one"
+BULK = "floor enqueue bulk"
+PROC = "floor process"
+ENQUEUE_ONE = {"sqlite": Goal(at_least=15_000), "postgres": Goal(floor_at_least=0.9)}
+ROWS = [
+    Row("raw floor: enqueue one", ONE),
+    Row("raw floor: enqueue bulk", BULK),
+    Row("raw floor: process, 2 processes", PROC),
+    Row("enqueue one (blocking)", "enqueue one (blocking)", floor=ONE, goals=ENQUEUE_ONE,
+        target="SQLite ≥ 15,000/s; PG ≥ 90% floor"),
+    Row("enqueue one (async)", "enqueue one (async)", floor=ONE, goals=ENQUEUE_ONE,
+        target="SQLite ≥ 15,000/s; PG ≥ 90% floor"),
+    Row("enqueue bulk", "enqueue bulk", floor=BULK,
+        goals={"sqlite": Goal(at_least=100_000), "postgres": Goal(at_least=50_000)},
+        target="SQLite ≥ 100,000/s; PG ≥ 50,000/s"),
+    Row("process no-op, 2 processes", "process", floor=PROC,
+        goals=_both(Goal(at_least=10_000, floor_at_least=0.7)),
+        target="≥ 10,000/s; ≥ 70% floor"),
+    Row("latency p50 at 100/s", "latency p50", unit="ms",
+        goals={"sqlite": Goal(at_most=5), "postgres": Goal(at_most=2)},
+        target="SQLite ≤ 5 ms; PG ≤ 2 ms"),
+    Row("latency p99 at 100/s", "latency p99", unit="ms",
+        goals={"sqlite": Goal(at_most=20), "postgres": Goal(at_most=10)},
+        target="SQLite ≤ 20 ms; PG ≤ 10 ms"),
+    Row("process, {prefill} finished in table", "process, finished in table", floor=PROC),
+    Row("  ... vs empty table", "prefilled vs empty", unit="%",
+        goals=_both(Goal(at_least=0.8)), target="≥ 80% (≤ 20% slower)"),
+    Row("process, {rss_jobs}-job RSS run", "process, RSS run", floor=PROC),
+    Row("worker RSS start/peak/end", "worker RSS", unit="rss"),
+    Row("worker RSS growth, 2nd half", "worker RSS growth", unit="MB",
+        goals=_both(Goal(at_most=3)), target="flat (≤ 3 MB)"),
+    Row("process rate-limited (500 keys)", "process rate-limited", floor=PROC),
+    Row("unique: enqueue one, new keys", "unique: enqueue one, new keys", floor=ONE),
+    Row("unique: enqueue one, duplicates", "unique: enqueue one, duplicates", floor=ONE),
+    Row("unique: enqueue bulk, new keys", "unique: enqueue bulk, new keys", floor=BULK),
+    Row("batch of {batch} from an iterable", "batch from iterable", floor=BULK),
+    Row("  ... peak RSS of the enqueuer", "batch peak RSS", unit="MB"),
+]
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else (" [green]✓[/]" if ok else " [red]✗[/]")
+
+
+def _value(value: Any, unit: str) -> str:
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "ms":
+        return f"{value:.2f} ms"
+    if unit == "MB":
+        return f"{value:.1f} MB"
+    if unit == "%":
+        return f"{value:.0%}"
+    if unit == "rss":
+        return "\n".join(f"{w['start']:.0f}/{w['peak']:.0f}/{w['end']:.0f} MB" for w in value)
+    return str(value)
+
+
+def cells(row: Row, backend: str, results: dict[str, Any]) -> tuple[str, str]:
+    """The value cell and the floor cell of one row for one backend."""
+    if row.key not in results:
+        return "-", "-"
+    value = results[row.key]
+    goal = row.goals.get(backend, Goal())
+    shown = _value(value, row.unit) + (_mark(goal.value_ok(value)) if row.unit != "rss" else "")
+    if row.floor is None or not results.get(row.floor):
+        return shown, ""
+    fraction = value / results[row.floor]
+    return shown, f"{fraction:.0%}{_mark(goal.floor_ok(fraction))}"
+
+
+def _short(n: int) -> str:
+    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
+
+
+def table(title: str, by_backend: dict[str, dict[str, Any]], sizes: dict[str, int]) -> Table:
+    """One round's table; `sizes` fills the labels (prefill, rss_jobs, batch)."""
+    labels = {name: _short(n) for name, n in sizes.items()}
+    out = Table(title=title, title_justify="left")
+    out.add_column("figure")
+    for backend in by_backend:
+        name = BACKENDS[backend]
+        out.add_column(name, justify="right")
+        out.add_column(f"{'PG' if backend == 'postgres' else name}/floor", justify="right")
+    out.add_column("target")
+    for row in ROWS:
+        line = [row.label.format(**labels)]
+        for backend, results in by_backend.items():
+            line.extend(cells(row, backend, results))
+        out.add_row(*line, row.target)
+    return out
+
+
+def errors(by_backend: dict[str, dict[str, Any]]) -> list[str]:
+    return [f"{BACKENDS[b]} {group}: {message}" for b, results in by_backend.items()
+            for group, message in results.get("errors", {}).items()]
