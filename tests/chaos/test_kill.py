@@ -1,0 +1,83 @@
+"""Scenario 1: SIGKILL a random worker every 2-3 s while thousands of jobs run.
+
+Pass criteria (issue 7): no job lost, duplicates at most kills x concurrency and only for jobs
+that were running in a killed process, each orphan started again within lease timeout + 2 s
+of the kill, plus the invariants every scenario keeps (`harness.check_invariants`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from conveyor import JobState
+from tests.chaos import chaos_app, harness
+
+pytestmark = pytest.mark.slow
+JOBS = 20_000 if harness.SOAK else 3_000
+CONCURRENCY = 8
+WORKERS = 4
+
+
+def test_sigkill_a_random_worker_every_few_seconds(url: str, tmp_path: Path) -> None:
+    app = harness.make_app(url)
+    ledger, log = tmp_path / "ledger.db", tmp_path / "workers.log"
+    tokens = harness.enqueue(app, chaos_app.work, (([f"t{i}", 0.1], {}) for i in range(JOBS)))
+    tokens |= harness.plant_secret(app)
+    rng = random.Random(7)
+    supervisor = harness.Supervisor(url, ledger, log, WORKERS, "--concurrency", str(CONCURRENCY))
+    started = time.monotonic()
+    try:
+        deadline = started + (1800 if harness.SOAK else 180)
+        while harness.counts_by_state(app).get(JobState.COMPLETED, 0) < JOBS:
+            assert time.monotonic() < deadline, f"not done: {harness.counts_by_state(app)}"
+            time.sleep(rng.uniform(2.0, 3.0))
+            if harness.counts_by_state(app).get(JobState.COMPLETED, 0) < JOBS:
+                supervisor.kill_random(rng)
+        elapsed = time.monotonic() - started
+    finally:
+        exit_codes = supervisor.stop()
+    assert exit_codes == [0] * WORKERS
+    kills = supervisor.kills
+    assert len(kills) >= 3 and supervisor.exit_codes == [-9] * len(kills)
+    states = harness.check_invariants(app, url, ledger, tokens, [log])
+    assert states == {"completed": JOBS, "discarded": 1}
+
+    runs_of: dict[int, list[harness.Run]] = {}
+    for run in harness.runs(ledger):
+        if run.job_id is not None:
+            runs_of.setdefault(run.job_id, []).append(run)
+    assert set(runs_of) == set(tokens)
+    duplicated = {job_id: rs for job_id, rs in runs_of.items() if len(rs) > 1}
+    assert len(duplicated) <= len(kills) * CONCURRENCY
+    kill_of = {k.pid: k for k in kills}
+    bound = chaos_app.SETTINGS.lease_timeout + 2.0
+    delays: list[float] = []
+    leader_alive: list[float] = []
+    """Delays of orphans whose leader was not killed before it could rescue them."""
+    for job_id, attempts in duplicated.items():
+        assert [r.attempt for r in attempts] == list(range(1, len(attempts) + 1)), attempts
+        for run, again in itertools.pairwise(attempts):
+            # Repeated only because it was running in a process that was then killed (its
+            # run may have ended: the completion was not written yet, settling is batched).
+            kill = kill_of.get(run.pid)
+            assert kill is not None and run.started < kill.at, (job_id, attempts, kill)
+            delays.append(again.started - kill.at)
+            if not kill.leader and not any(k.leader and kill.at < k.at < kill.at + bound
+                                           for k in kills):
+                leader_alive.append(again.started - kill.at)
+    leader_kills = sum(k.leader for k in kills)
+    print(f"\n[scenario 1 {url.split(':')[0]}] {JOBS} jobs in {elapsed:.1f}s, {WORKERS} workers "
+          f"x {CONCURRENCY}, {len(kills)} SIGKILLs ({leader_kills} of the leader), "
+          f"{len(duplicated)} jobs ran twice (bound {len(kills) * CONCURRENCY}), orphan restart "
+          f"max {max(delays, default=0):.2f}s, mean {sum(delays) / max(1, len(delays)):.2f}s, "
+          f"max while the leader lived {max(leader_alive, default=0):.2f}s (bound {bound:.1f}s)")
+    assert max(leader_alive, default=0.0) <= bound, (sorted(leader_alive)[-5:], bound)
+    # Issue 7 asks this of every orphan, also when the leader itself was killed.
+    assert max(delays, default=0.0) <= bound, (sorted(delays)[-5:], bound)
+    app.close()
+
