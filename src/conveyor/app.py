@@ -50,6 +50,8 @@ class Settings:
     result_limit: int = 64 * 1024
     max_errors: int = 20
     error_limit: int = 16 * 1024
+    crash_limit: int = 3
+    """Process crashes (segfault, os._exit, OOM kill) after which a job is discarded at once."""
     heartbeat_interval: float = 5.0
     lease_timeout: float = 60.0
     rescue_interval: float = 15.0

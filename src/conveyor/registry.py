@@ -228,5 +228,8 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._types)
 
+    def types(self) -> list[JobType[Any, Any]]:
+        return list(self._types.values())
+
     def queues(self) -> list[str]:
         return sorted({t.defaults.queue or job_options.DEFAULT_QUEUE for t in self._types.values()})

@@ -136,6 +136,12 @@ def isolated(action: str) -> object:
         sum(range(1000))
 
 
+@app.job(name="crashes", isolation="process", max_attempts=10, backoff=[0])
+def crashes() -> None:
+    """Takes its process down on every attempt."""
+    os._exit(3)
+
+
 @app.job(name="limited_a", rate_limit="10/s", rate_key="A")
 def limited_a(token: str) -> str:
     started = time.time()

@@ -64,6 +64,18 @@ def test_a_crashing_child_fails_the_job_not_the_worker(proc_app: Conveyor) -> No
     proc_app.close()
 
 
+def test_a_job_that_keeps_crashing_is_quarantined(proc_app: Conveyor) -> None:
+    job_type = proc_app.registry.get("crashes")
+    row = job_type.new_job([], {}, job_type.defaults)
+    job_id = proc_app.blocking.run(lambda: proc_app.insert([row]))[0].id
+    proc_app.drain()
+    stored = proc_app.get(job_id)
+    assert (stored.state, stored.attempt, stored.max_attempts) == (JobState.DISCARDED, 3, 10)
+    assert [e.type for e in stored.errors] == ["ChildCrashed"] * 3
+    assert "quarantined after 3 crashes" in stored.errors[-1].message
+    proc_app.close()
+
+
 def test_children_exit_when_their_worker_is_killed(url: str, tmp_path: object) -> None:
     import signal
 
@@ -75,22 +87,29 @@ def test_children_exit_when_their_worker_is_killed(url: str, tmp_path: object) -
     ledger = tmp_path / "ledger.db"  # type: ignore[operator]
     worker = harness.start_worker(url, ledger)
     try:
-        harness.wait_for(lambda: _children_of(worker.pid), 30, "the isolated child")
-        child = _children_of(worker.pid)[0]
+        harness.wait_for(lambda: _isolated_children(worker.pid), 30, "the isolated child")
+        helpers = _isolated_children(worker.pid) + _children_of(worker.pid)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
-        harness.wait_for(lambda: not _alive(child), 5, "the orphaned child to exit")
+        harness.wait_for(lambda: not any(map(_alive, helpers)), 5,
+                         "the orphaned child and the fork server to exit")
     finally:
         if worker.poll() is None:
             worker.kill()
     app.close()
 
 
-def _children_of(pid: int) -> list[int]:
+def _isolated_children(worker: int) -> list[int]:
+    """Job processes: children of the worker's fork server, or spawned children."""
+    forked = [c for server in _children_of(worker, "forkserver") for c in _children_of(server)]
+    return forked or _children_of(worker, "spawn_main")
+
+
+def _children_of(pid: int, pattern: str = "") -> list[int]:
     import subprocess
 
-    out = subprocess.run(["pgrep", "-P", str(pid), "-f", "spawn_main"], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["pgrep", "-P", str(pid), *(["-f", pattern] if pattern else [])],
+                         capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 

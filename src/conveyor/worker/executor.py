@@ -71,6 +71,8 @@ class Executor:
         except control.Retry as exc:
             delay = exc.in_ if exc.in_ is not None else job_type.backoff(job.attempt)
             return self._fail(job, exc, delay=delay)
+        except isolation.ChildCrashed as exc:
+            return self._crashed(job, exc, job_type.backoff(job.attempt))
         except Exception as exc:
             if ctx.cancel_requested.is_set():  # a cooperative job stopped on request
                 return self.cancelled(job, "cancelled by operator")
@@ -81,7 +83,7 @@ class Executor:
         timeout = job.meta.get("timeout") or job_type.defaults.timeout
         if job_type.isolation == "process":
             if self._processes is None:
-                self._processes = isolation.ProcessPool(self._threads)
+                self._processes = isolation.ProcessPool(self._threads, self._isolated_modules())
             func = job_type.func
             return await self._processes.run(func.__module__, func.__qualname__,
                                              list(job.args), dict(job.kwargs), timeout)
@@ -92,6 +94,11 @@ class Executor:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, lambda: context.run(job_type.func, *job.args, **job.kwargs))
+
+    def _isolated_modules(self) -> list[str]:
+        """Modules a process-isolated job lives in: imported once, ahead of the first child."""
+        return sorted({t.func.__module__ for t in self.app.registry.types()
+                       if t.isolation == "process" and t.func.__module__ != "__main__"})
 
     def _rate_limited(self, job: model.Job, exc: control.RateLimited) -> Ran:
         """Back off the whole key for every worker; this job waits too, attempt refunded."""
@@ -121,6 +128,15 @@ class Executor:
             # The work is done; running it again would not make the result storable.
             return self._fail(job, exc, final=True)
         return Ran(outcome.Completed(job.id, job.attempt, result), job)
+
+    def _crashed(self, job: model.Job, exc: isolation.ChildCrashed, delay: float) -> Ran:
+        """Quarantine a job that keeps taking its process down, whatever attempts it has left."""
+        crashes = 1 + sum(e.type == "ChildCrashed" for e in job.errors)
+        limit = self.app.settings.crash_limit
+        if crashes < limit:
+            return self._fail(job, exc, delay=delay)
+        quarantined = isolation.ChildCrashed(f"{exc}; quarantined after {crashes} crashes")
+        return self._fail(job, quarantined, final=True)
 
     def _unknown(self, job: model.Job) -> Ran:
         """A name this deploy does not know: retry later (a newer deploy may), never drop."""
