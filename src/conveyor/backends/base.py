@@ -148,9 +148,8 @@ class Backend(Protocol):
                      witness_since: datetime | None = None) -> int:
         """Running jobs of workers silent since `stale_before`: retry now, or discard when
         out of attempts; return how many. With a `witness` (the rescuing worker), nothing is
-        rescued unless the witness has been up since `stale_before` and heartbeat since
-        `witness_since`: if it could not, the database was stalled for everyone and silence
-        proves nothing."""
+        rescued unless the witness has been up and has heartbeat since `witness_since`: if
+        it could not, the database was stalled for everyone and silence proves nothing."""
         ...
 
     async def get(self, job_id: int) -> model.Job | None: ...

@@ -45,9 +45,10 @@ class Leader:
 
     async def run_once(self, *, force_rescue: bool = False) -> None:
         settings = self.app.settings
-        # A dead leader is replaced within min(5 s, lease timeout): its orphans are rescued
-        # about as soon as the lease timeout allows, and staging never stalls for long.
-        ttl = max(settings.stage_interval * 3, min(5.0, settings.lease_timeout))
+        # A dead leader is replaced within a third of a lease timeout (5 s at most), well
+        # before its own orphans turn stale: they are rescued as soon as the timeout allows,
+        # even when the next leader dies too.
+        ttl = max(settings.stage_interval * 3, min(5.0, settings.lease_timeout / 3))
         started = asyncio.get_running_loop().time()
         self.is_leader = await self.backend.lease(LEASE_NAME, self.holder, ttl,
                                                   self.app.clock.now())
@@ -83,7 +84,12 @@ class Leader:
         self._last_round = now
 
     def _stall_limit(self) -> float:
-        return max(self.app.settings.stage_interval * 3, self.app.settings.heartbeat_interval)
+        """A stall shorter than half a lease timeout cannot make a live worker look silent
+        (its heartbeat is at most one interval older than the stall), so a slow round under
+        load does not hold rescue back."""
+        settings = self.app.settings
+        return max(settings.stage_interval * 3, settings.heartbeat_interval,
+                   settings.lease_timeout / 2)
 
     async def resign(self) -> None:
         if self.is_leader:
@@ -123,9 +129,9 @@ async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
 
 
 async def rescue(app: Conveyor, backend: base.Backend, witness: str | None = None) -> int:
-    """Rescue jobs of silent workers. The `witness` (this worker) must have been up for a
-    lease timeout and heartbeat within half of one, so a database stall that silenced
-    everyone rescues nothing."""
+    """Rescue jobs of silent workers. The `witness` (this worker) must have been up and
+    heartbeat within half a lease timeout, so a database stall that silenced everyone, or a
+    worker that just started after one, rescues nothing."""
     now = app.clock.now()
     repaired = await backend.repair(now, app.settings.max_errors)
     if repaired:

@@ -99,6 +99,10 @@ class Worker:
             if free == 0:
                 continue
             jobs = await self._claim(backend, free)
+            if self._stopping.is_set():  # signalled while the claim was in flight
+                for job in jobs:  # hand them back unstarted, attempt refunded
+                    settler.add(self.executor.interrupted(job))
+                break
             if jobs:
                 self._empty_rounds = 0
             for job in jobs:
@@ -126,7 +130,7 @@ class Worker:
 
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
         queues = list(self.config.queues) or await _queues_with_work(backend)
-        if not queues:
+        if not queues or self._stopping.is_set():
             return []
         try:
             return await backend.claim(queues, limit, self.id, self.app.clock.now())

@@ -298,7 +298,7 @@ UPDATE conveyor_jobs AS j
    AND (%(witness)s::text IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
                                               WHERE me.id = %(witness)s::text
                                                 AND me.heartbeat_at >= %(witness_since)s
-                                                AND me.started_at <= %(stale_before)s))
+                                                AND me.started_at <= %(witness_since)s))
 RETURNING {{settled}}
 
 -- name: get

@@ -195,7 +195,7 @@ UPDATE conveyor_jobs
    AND (:witness IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
                                      WHERE me.id = :witness
                                        AND me.heartbeat_at >= :witness_since
-                                       AND me.started_at <= :stale_before))
+                                       AND me.started_at <= :witness_since))
 RETURNING {{settled}}
 
 -- name: get
