@@ -54,3 +54,29 @@ def test_sql_files_parse_into_named_statements() -> None:
         sqlfile.parse("-- name: a\nSELECT 1\n-- name: a\nSELECT 2\n")
     for package in ("conveyor.backends.sqlite",):
         assert {"start", "complete", "fail", "stage", "rescue"} <= set(sqlfile.load(package))
+
+
+def test_argument_checks_agree_with_the_signature() -> None:
+    """Positional calls are checked by counting; the answer must be what binding says."""
+    import inspect
+
+    from conveyor import InvalidArguments
+
+    app = Conveyor("sqlite:///unused.db")
+
+    def plain(a: int, b: int, c: int = 0) -> None: ...
+    def spread(a: int, *rest: int) -> None: ...
+    def keyword(a: int, *, shop: int) -> None: ...
+    def only(a: int, /, b: int = 1, *, flag: bool = False) -> None: ...
+
+    calls = [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), (1, 2, 3, 4, 5)]
+    for func in (plain, spread, keyword, only):
+        job_type = app.job(name=func.__name__)(func)
+        for args in calls:
+            try:
+                inspect.signature(func).bind(*args)
+            except TypeError:
+                with pytest.raises(InvalidArguments, match=func.__name__):
+                    job_type.check_arguments(args, {})
+            else:
+                job_type.check_arguments(args, {})
