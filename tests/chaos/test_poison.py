@@ -21,7 +21,7 @@ from tests.chaos import chaos_app, harness
 from tests.conftest import raw
 
 pytestmark = pytest.mark.slow
-NORMAL = 5_000 if harness.SOAK else 800
+NORMAL = 5_000 if harness.SOAK else 1_500
 CRASHES = ("segfault", "exit", "oom")
 
 
@@ -76,9 +76,11 @@ def test_poison_jobs_do_not_stop_the_worker(url: str, tmp_path: Path) -> None:
     fails = runs_of["fails"]  # exactly max_attempts runs, spaced by the backoff
     assert len(fails) == chaos_app.always_fails.defaults.max_attempts == 4
     gaps = [b.started - a.started for a, b in itertools.pairwise(fails)]
-    # Never early; late only by the backlog queued before its retry time (FIFO by run_at).
-    assert all(want <= gap <= want + 10.0
-               for want, gap in zip([0.5, 1.0, 1.5], gaps, strict=True)), gaps
+    # Never early; late only by the backlog queued before its retry time (FIFO by run_at):
+    # at most the ordinary jobs enqueued with it, worked at their measured rate, plus 2 s.
+    backlog = NORMAL / _throughput(ledger, "a") + 2.0
+    assert all(want <= gap <= want + backlog
+               for want, gap in zip([0.5, 1.0, 1.5], gaps, strict=True)), (gaps, backlog)
 
     spin = job_of["spin"]
     assert len(runs_of["spin"]) == 2 and all(r.ended is None for r in runs_of["spin"])

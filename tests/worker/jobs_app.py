@@ -128,6 +128,8 @@ def isolated(action: str) -> object:
     """Runs in a child process: returns, raises, spins past its timeout or kills itself."""
     if action == "pid":
         return os.getpid()
+    if action == "nice":
+        return os.nice(0)
     if action == "raise":
         raise KeyError("missing sku")
     if action == "exit":

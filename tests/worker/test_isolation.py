@@ -36,6 +36,14 @@ def test_runs_in_another_process(proc_app: Conveyor) -> None:
     proc_app.close()
 
 
+def test_children_run_at_a_lower_cpu_priority(proc_app: Conveyor) -> None:
+    from conveyor.worker.isolation import CHILD_NICENESS
+
+    state, _, _, niceness = run(proc_app, "nice")
+    assert (state, niceness) == (JobState.COMPLETED, min(19, os.nice(0) + CHILD_NICENESS))
+    proc_app.close()
+
+
 def test_remote_exception_keeps_its_type_and_traceback(proc_app: Conveyor) -> None:
     job_id = enqueue(proc_app, "raise")
     proc_app.drain()

@@ -79,14 +79,23 @@ class Executor:
             return self._fail(job, exc, delay=job_type.backoff(job.attempt))
         return self._complete(job, value)
 
+    def warm_up(self) -> None:
+        """Start the process pool's fork server now if any job type is process-isolated,
+        so the first such job does not pay for a fresh interpreter."""
+        if any(t.isolation == "process" for t in self.app.registry.types()):
+            self._process_pool().start_server()
+
+    def _process_pool(self) -> isolation.ProcessPool:
+        if self._processes is None:
+            self._processes = isolation.ProcessPool(self._threads, self._isolated_modules())
+        return self._processes
+
     async def _call(self, job_type: registry.JobType[..., Any], job: model.Job) -> Any:
         timeout = job.meta.get("timeout") or job_type.defaults.timeout
         if job_type.isolation == "process":
-            if self._processes is None:
-                self._processes = isolation.ProcessPool(self._threads, self._isolated_modules())
             func = job_type.func
-            return await self._processes.run(func.__module__, func.__qualname__,
-                                             list(job.args), dict(job.kwargs), timeout)
+            return await self._process_pool().run(func.__module__, func.__qualname__,
+                                                  list(job.args), dict(job.kwargs), timeout)
         if job_type.is_async:
             return await asyncio.wait_for(job_type.func(*job.args, **job.kwargs), timeout)
         if self._pool is None:

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from multiprocessing import forkserver
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -30,6 +31,9 @@ from conveyor import encoding
 _CONTEXT = (multiprocessing.get_context("forkserver")
             if "forkserver" in multiprocessing.get_all_start_methods()
             else multiprocessing.get_context("spawn"))
+
+
+CHILD_NICENESS = 10
 
 
 class ChildCrashed(Exception):
@@ -69,6 +73,12 @@ class ProcessPool:
         if _CONTEXT.get_start_method() == "forkserver":
             _CONTEXT.set_forkserver_preload(["conveyor.worker.isolation", *preload])
 
+    def start_server(self) -> None:
+        """Start the fork server in the background (a no-op where children are spawned)."""
+        if _CONTEXT.get_start_method() == "forkserver":
+            threading.Thread(target=forkserver.ensure_running, daemon=True,
+                             name="conveyor-forkserver").start()
+
     async def run(self, module: str, qualname: str, args: Any, kwargs: Any,
                   timeout: float | None) -> Any:
         """Run `module.qualname(*args, **kwargs)` in a child; kill it on timeout or cancel."""
@@ -107,8 +117,13 @@ def _unpack(reply: Any) -> Any:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, worker: int) -> None:
-    """Child loop: import the job function, run it, send back JSON. One job at a time."""
+    """Child loop: import the job function, run it, send back JSON. One job at a time.
+
+    Children run at a lower CPU priority: a CPU-bound job must not starve its worker's loop
+    (claims, completions of the other jobs) on a busy machine."""
     threading.Thread(target=_exit_with_worker, args=(worker,), daemon=True).start()
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice here
+        os.nice(CHILD_NICENESS)
     while True:
         try:
             module, qualname, args, kwargs = orjson.loads(conn.recv_bytes())

@@ -78,6 +78,7 @@ class Worker:
         settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, queues)
+        self.executor.warm_up()
         log.info("worker %s started: queues=%s concurrency=%d", self.id,
                  ",".join(queues) or "*", self.config.concurrency)
         try:
