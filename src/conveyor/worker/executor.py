@@ -22,6 +22,7 @@ from conveyor.worker import isolation
 
 log = logging.getLogger("conveyor.worker")
 _UNKNOWN_JOB_BACKOFF = backoff.exponential(base=30.0, cap=3600.0)
+LOGGED_MESSAGE_LIMIT = 500
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,7 +160,7 @@ class Executor:
             retry_at = None
         level = logging.ERROR if retry_at is None else logging.WARNING
         log.log(level, "job %s %s attempt %d/%d failed: %s: %s", job.id, job.name, job.attempt,
-                job.max_attempts, type(exc).__name__, exc)
+                job.max_attempts, type(exc).__name__, _clipped(str(exc)))
         failed = outcome.Failed(job.id, job.attempt, self._error(job, exc), retry_at)
         return Ran(failed, job, exc)
 
@@ -176,6 +177,12 @@ class Executor:
             attempt=job.attempt, at=self.app.clock.now(), type=kind,
             message=str(exc)[: limit // 4], traceback=trace[-(limit // 2):])
         return encoding.dumps(entry.to_json(), what="error")
+
+
+def _clipped(message: str, limit: int = LOGGED_MESSAGE_LIMIT) -> str:
+    """A job's error message as logged: one bounded line (the full one is on the job)."""
+    line = " ".join(message[: limit + 1].split())
+    return line if len(line) <= limit else f"{line[:limit]}... ({len(message)} characters)"
 
 
 def _past_deadline(job: model.Job, retry_at: datetime | None) -> bool:
