@@ -106,6 +106,24 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(url: str, ledger: 
     proc_app.close()
 
 
+def test_sigterm_while_the_app_is_still_loading_is_a_clean_stop(url: str,
+                                                                 tmp_path: Path) -> None:
+    import sys
+
+    marker = tmp_path / "loading"
+    env = {**os.environ, "CONVEYOR_URL": url, "SLOW_APP_MARKER": str(marker),
+           "PYTHONPATH": str(harness.ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "--app",
+                             "tests.worker.slow_app:app", "worker"], cwd=harness.ROOT, env=env)
+    try:
+        harness.wait_for(marker.exists, 30, "the application to start loading")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_supervisor_replaces_a_dead_worker_process(url: str, ledger: Path,
                                                    proc_app: Conveyor) -> None:
     proc_app.migrate()

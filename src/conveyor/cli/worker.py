@@ -33,6 +33,7 @@ def worker(obj: context.CliContext, queues: str, concurrency: int, processes: in
     """Run jobs."""
     if processes > 1:
         sys.exit(supervisor.supervise(_child_command(obj, processes), processes))
+    runner.catch_early_signals()
     app = obj.app()
     if no_migrate:
         app.settings = dataclasses.replace(app.settings, auto_migrate=False)

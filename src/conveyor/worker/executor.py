@@ -80,12 +80,6 @@ class Executor:
             return self._fail(job, exc, delay=job_type.backoff(job.attempt))
         return self._complete(job, value)
 
-    def warm_up(self) -> None:
-        """Start the process pool's fork server now if any job type is process-isolated,
-        so the first such job does not pay for a fresh interpreter."""
-        if any(t.isolation == "process" for t in self.app.registry.types()):
-            self._process_pool().start_server()
-
     def _process_pool(self) -> isolation.ProcessPool:
         if self._processes is None:
             self._processes = isolation.ProcessPool(self._threads, self._isolated_modules())

@@ -20,7 +20,6 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
-from multiprocessing import forkserver
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -72,12 +71,6 @@ class ProcessPool:
         self._slots = asyncio.Semaphore(size)
         if _CONTEXT.get_start_method() == "forkserver":
             _CONTEXT.set_forkserver_preload(["conveyor.worker.isolation", *preload])
-
-    def start_server(self) -> None:
-        """Start the fork server in the background (a no-op where children are spawned)."""
-        if _CONTEXT.get_start_method() == "forkserver":
-            threading.Thread(target=forkserver.ensure_running, daemon=True,
-                             name="conveyor-forkserver").start()
 
     async def run(self, module: str, qualname: str, args: Any, kwargs: Any,
                   timeout: float | None) -> Any:

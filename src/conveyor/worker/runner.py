@@ -78,7 +78,6 @@ class Worker:
         settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, queues)
-        self.executor.warm_up()
         log.info("worker %s started: queues=%s concurrency=%d", self.id,
                  ",".join(queues) or "*", self.config.concurrency)
         try:
@@ -276,6 +275,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_signal, sig)
+        if _EARLY_SIGNALS:  # signalled while the app was still loading: a clean stop
+            self._on_signal(_EARLY_SIGNALS[0])
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self._signals += 1
@@ -285,6 +286,16 @@ class Worker:
         log.info("%s: stop claiming, finishing running jobs (grace %.0fs)", sig.name,
                  self.config.grace)
         self.request_stop()
+
+
+_EARLY_SIGNALS: list[signal.Signals] = []
+
+
+def catch_early_signals() -> None:
+    """Remember SIGTERM/SIGINT that arrive before the worker's loop takes them over
+    (importing the application, migrating), so stopping then still exits cleanly."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: _EARLY_SIGNALS.append(signal.Signals(signum)))
 
 
 async def _first(*aws: object) -> None:
