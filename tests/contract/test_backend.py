@@ -274,3 +274,11 @@ async def test_database_enforces_the_invariants(backend: base.Backend, url: str,
     await backend.insert([new()], NOW)
     with pytest.raises(Exception, match=r"(?i)check|constraint"):
         raw(url, statement)
+
+
+async def test_a_patient_holder_takes_an_expired_lease_only_later(backend: base.Backend) -> None:
+    assert await backend.lease("leader", "old", 10, NOW)
+    later = NOW + timedelta(seconds=12)  # expired 2 s ago
+    assert not await backend.lease("leader", "young", 10, later, patience=5)
+    assert await backend.lease("leader", "young", 10, later + timedelta(seconds=3), patience=5)
+    assert await backend.lease("leader", "young", 10, later + timedelta(seconds=4), patience=5)

@@ -131,8 +131,11 @@ class Backend(Protocol):
         """Sleep until jobs may be available in `queues` or `timeout` passes; True if woken."""
         ...
 
-    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        """Take or renew the named lease for `ttl` seconds; False if someone else holds it."""
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime,
+                    patience: float = 0.0) -> bool:
+        """Take or renew the named lease for `ttl` seconds; False if someone else holds it.
+        Another holder's lease is taken over only once it has been expired for `patience`
+        seconds."""
         ...
 
     async def release(self, name: str, holder: str) -> None:

@@ -33,6 +33,7 @@ class Leader:
         self._last_prune = 0.0
         self._last_round: float | None = None
         self._steady_since = float("-inf")
+        self._born: float | None = None
         self.scheduler = cron.Scheduler(app.schedules, backend)
 
     async def run_forever(self) -> None:
@@ -50,8 +51,15 @@ class Leader:
         # even when the next leader dies too.
         ttl = max(settings.stage_interval * 3, min(5.0, settings.lease_timeout / 3))
         started = asyncio.get_running_loop().time()
+        if self._born is None:
+            self._born = started
+        # Seniority: a worker too young to witness a rescue takes a dead leader's place only
+        # when no older worker has for two lease terms, so a killed leader's orphans are not
+        # held up by its freshly started replacement.
+        young = started - self._born < settings.lease_timeout / 2
         self.is_leader = await self.backend.lease(LEASE_NAME, self.holder, ttl,
-                                                  self.app.clock.now())
+                                                  self.app.clock.now(),
+                                                  patience=2 * ttl if young else 0.0)
         self._note_stalls(started)
         if not self.is_leader:
             return

@@ -265,8 +265,10 @@ class PostgresBackend(store.BatchesAndSchedules):
             if conn is not None:
                 await conn.close()
 
-    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        params = {"name": name, "holder": holder, "now": now,
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime,
+                    patience: float = 0.0) -> bool:
+        params = {"name": name, "holder": holder,
+                  "takeover_before": now - timedelta(seconds=patience),
                   "expires_at": now + timedelta(seconds=ttl)}
         return await self._column("lease", params) == [holder]
 

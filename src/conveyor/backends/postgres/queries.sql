@@ -257,7 +257,8 @@ DELETE FROM conveyor_workers WHERE id = %(worker)s
 INSERT INTO conveyor_leases (name, holder, expires_at)
 VALUES (%(name)s, %(holder)s, %(expires_at)s)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
- WHERE conveyor_leases.holder = excluded.holder OR conveyor_leases.expires_at <= %(now)s
+ WHERE conveyor_leases.holder = excluded.holder
+    OR conveyor_leases.expires_at <= %(takeover_before)s
 RETURNING holder
 
 -- name: release

@@ -237,8 +237,10 @@ class SqliteBackend(store.BatchesAndSchedules):
             return self.poll_interval
         return max(self.poll_interval, 0.01 if quiet < 10.0 else 0.05)
 
-    async def lease(self, name: str, holder: str, ttl: float, now: datetime) -> bool:
-        params = {"name": name, "holder": holder, "now": convert.to_micros(now),
+    async def lease(self, name: str, holder: str, ttl: float, now: datetime,
+                    patience: float = 0.0) -> bool:
+        params = {"name": name, "holder": holder,
+                  "takeover_before": convert.to_micros(now - timedelta(seconds=patience)),
                   "expires_at": convert.to_micros(now + timedelta(seconds=ttl))}
         row = await self._run(lambda conn: conn.execute(_QUERIES["lease"], params).fetchone(),
                               write=True)

@@ -166,7 +166,7 @@ DELETE FROM conveyor_workers WHERE id = :worker
 INSERT INTO conveyor_leases (name, holder, expires_at)
 VALUES (:name, :holder, :expires_at)
 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
- WHERE conveyor_leases.holder = excluded.holder OR conveyor_leases.expires_at <= :now
+ WHERE conveyor_leases.holder = excluded.holder OR conveyor_leases.expires_at <= :takeover_before
 RETURNING holder
 
 -- name: release
