@@ -3,7 +3,7 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from conveyor.app import Conveyor, Settings
+from conveyor.app import Conveyor
 from conveyor.backends.base import JobFilter
 from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
@@ -28,6 +28,7 @@ from conveyor.errors import (
 from conveyor.limits import Concurrency, Rate
 from conveyor.model import Job, JobError, JobState
 from conveyor.registry import JobType, Signature
+from conveyor.settings import Settings
 
 __all__ = [
     "Batch", "BatchClosed", "BatchNotFound", "Cancel", "Clock", "Concurrency",

@@ -36,7 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import admission, inserts, store
+from conveyor.backends.postgres import admission, flow, inserts, store
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 
@@ -50,7 +50,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(store.BatchesAndSchedules):
+class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
@@ -342,35 +342,6 @@ class PostgresBackend(store.BatchesAndSchedules):
     async def oldest_available(self) -> Mapping[str, datetime]:
         rows = await self._run(lambda conn: dict_rows(conn, "oldest_available", {}))
         return {row["queue"]: row["min"] for row in rows}
-
-    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
-        async def work(conn: Conn) -> None:
-            async with conn.cursor() as cur:
-                await cur.executemany(_QUERIES["block_key"],
-                                      [{"key": key, "until": until} for key in keys])
-
-        await self._run(work, atomic=True)
-
-    async def pause(self, *, queue: str | None = None, key: str | None = None,
-                    paused: bool, actor: str, now: datetime) -> None:
-        if queue is not None:
-            name = "pause_queue" if paused else "resume_queue"
-            params: dict[str, Any] = {"queue": queue, "now": now, "actor": actor}
-        else:
-            name, params = "pause_key", {"key": key, "paused": paused}
-        await self._rowcount(name, params)
-        if not paused:
-            self._notify()
-
-    async def flow(self) -> base.FlowState:
-        rows = await self._run(lambda conn: dict_rows(conn, "flow_keys", {}))
-        keys = [base.KeyInfo(row["key"], row["tat"], row["blocked_until"], row["paused"],
-                             row["waiting"]) for row in rows]
-        return base.FlowState(keys, await self._column("paused_queues", {}))
-
-    async def next_unblock(self, now: datetime) -> datetime | None:
-        found: datetime | None = (await self._column("next_unblock", {"now": now}))[0]
-        return found
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         rows = await self._run(lambda conn: dict_rows(conn, "counts", {}))

@@ -27,7 +27,7 @@ import orjson
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import admission, inserts, store
+from conveyor.backends.sqlite import admission, flow, inserts, store
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(store.BatchesAndSchedules):
+class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
@@ -327,39 +327,6 @@ class SqliteBackend(store.BatchesAndSchedules):
         rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
                                .fetchall(), write=False)
         return {row[0]: convert.from_micros(row[1]) or convert.EPOCH for row in rows}
-
-    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
-        params = [{"key": key, "until": convert.to_micros(until)} for key in keys]
-        await self._run(lambda conn: conn.executemany(_QUERIES["block_key"], params),
-                        write=True)
-
-    async def pause(self, *, queue: str | None = None, key: str | None = None,
-                    paused: bool, actor: str, now: datetime) -> None:
-        if queue is not None:
-            name = "pause_queue" if paused else "resume_queue"
-            params: dict[str, Any] = {"queue": queue, "now": convert.to_micros(now),
-                                      "actor": actor}
-        else:
-            name, params = "pause_key", {"key": key, "paused": int(paused)}
-        await self._run(lambda conn: conn.execute(_QUERIES[name], params), write=True)
-        if not paused:
-            self._notify()
-
-    async def flow(self) -> base.FlowState:
-        def work(conn: sqlite3.Connection) -> base.FlowState:
-            keys = [base.KeyInfo(row["key"], convert.from_micros(row["tat"]) or convert.EPOCH,
-                                 convert.from_micros(row["blocked_until"]) or convert.EPOCH,
-                                 bool(row["paused"]), row["waiting"])
-                    for row in conn.execute(_QUERIES["flow_keys"])]
-            queues = [row[0] for row in conn.execute(_QUERIES["paused_queues"])]
-            return base.FlowState(keys, queues)
-
-        return await self._run(work, write=False)
-
-    async def next_unblock(self, now: datetime) -> datetime | None:
-        row = await self._run(lambda conn: conn.execute(
-            _QUERIES["next_unblock"], {"now": convert.to_micros(now)}).fetchone(), write=False)
-        return convert.from_micros(row[0]) if row and row[0] is not None else None
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),

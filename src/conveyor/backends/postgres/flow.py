@@ -1,0 +1,61 @@
+"""Flow control on PostgreSQL: blocking and pausing rate keys and queues, and reading their
+state. A mixin of `PostgresBackend`, kept apart so each module has one job (admission itself
+is `admission.py`, inside the claim transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import psycopg
+
+from conveyor.backends import base, sqlfile
+from conveyor.backends.postgres.statements import dict_rows
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
+_QUERIES = sqlfile.load("conveyor.backends.postgres")
+
+
+class FlowControl:
+    """`Backend.block_keys` ... `next_unblock` for `PostgresBackend`."""
+
+    if TYPE_CHECKING:
+        async def _run(self, work: Callable[[Conn], Awaitable[T]], *,
+                       atomic: bool = False) -> T: ...
+
+        async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]: ...
+
+        async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int: ...
+
+        def _notify(self) -> None: ...
+
+    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
+        async def work(conn: Conn) -> None:
+            async with conn.cursor() as cur:
+                await cur.executemany(_QUERIES["block_key"],
+                                      [{"key": key, "until": until} for key in keys])
+
+        await self._run(work, atomic=True)
+
+    async def pause(self, *, queue: str | None = None, key: str | None = None,
+                    paused: bool, actor: str, now: datetime) -> None:
+        if queue is not None:
+            name = "pause_queue" if paused else "resume_queue"
+            params: dict[str, Any] = {"queue": queue, "now": now, "actor": actor}
+        else:
+            name, params = "pause_key", {"key": key, "paused": paused}
+        await self._rowcount(name, params)
+        if not paused:
+            self._notify()
+
+    async def flow(self) -> base.FlowState:
+        rows = await self._run(lambda conn: dict_rows(conn, "flow_keys", {}))
+        keys = [base.KeyInfo(row["key"], row["tat"], row["blocked_until"], row["paused"],
+                             row["waiting"]) for row in rows]
+        return base.FlowState(keys, await self._column("paused_queues", {}))
+
+    async def next_unblock(self, now: datetime) -> datetime | None:
+        found: datetime | None = (await self._column("next_unblock", {"now": now}))[0]
+        return found

@@ -1,0 +1,58 @@
+"""Flow control on SQLite: blocking and pausing rate keys and queues, and reading their state.
+A mixin of `SqliteBackend`, kept apart so each module has one job (admission itself happens
+inside the claim transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from conveyor.backends import base, sqlfile
+from conveyor.backends.sqlite import rows as convert
+
+T = TypeVar("T")
+_QUERIES = sqlfile.load("conveyor.backends.sqlite")
+
+
+class FlowControl:
+    """`Backend.block_keys` ... `next_unblock` for `SqliteBackend`."""
+
+    if TYPE_CHECKING:
+        async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...
+
+        def _notify(self) -> None: ...
+
+    async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
+        params = [{"key": key, "until": convert.to_micros(until)} for key in keys]
+        await self._run(lambda conn: conn.executemany(_QUERIES["block_key"], params),
+                        write=True)
+
+    async def pause(self, *, queue: str | None = None, key: str | None = None,
+                    paused: bool, actor: str, now: datetime) -> None:
+        if queue is not None:
+            name = "pause_queue" if paused else "resume_queue"
+            params: dict[str, Any] = {"queue": queue, "now": convert.to_micros(now),
+                                      "actor": actor}
+        else:
+            name, params = "pause_key", {"key": key, "paused": int(paused)}
+        await self._run(lambda conn: conn.execute(_QUERIES[name], params), write=True)
+        if not paused:
+            self._notify()
+
+    async def flow(self) -> base.FlowState:
+        def work(conn: sqlite3.Connection) -> base.FlowState:
+            keys = [base.KeyInfo(row["key"], convert.from_micros(row["tat"]) or convert.EPOCH,
+                                 convert.from_micros(row["blocked_until"]) or convert.EPOCH,
+                                 bool(row["paused"]), row["waiting"])
+                    for row in conn.execute(_QUERIES["flow_keys"])]
+            queues = [row[0] for row in conn.execute(_QUERIES["paused_queues"])]
+            return base.FlowState(keys, queues)
+
+        return await self._run(work, write=False)
+
+    async def next_unblock(self, now: datetime) -> datetime | None:
+        row = await self._run(lambda conn: conn.execute(
+            _QUERIES["next_unblock"], {"now": convert.to_micros(now)}).fetchone(), write=False)
+        return convert.from_micros(row[0]) if row and row[0] is not None else None
