@@ -115,3 +115,9 @@ def raw(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[call-overload]
         return list(cur.fetchall()) if cur.description else []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The chaos scenarios run last: they measure timings and throughput, and by then the
+    write-back of the fresh install no longer competes with them for the disk."""
+    items.sort(key=lambda item: "tests/chaos/" in item.nodeid.replace("\\", "/"))
