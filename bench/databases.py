@@ -99,8 +99,10 @@ def span(url: str, after_id: int = 0) -> tuple[float, float, int]:
 
 def fill_finished(url: str, count: int) -> None:
     """Insert `count` completed no-op jobs, finished minutes ago (well inside retention, so
-    the leader does not prune them during the run), in one statement; then let PostgreSQL
-    analyze the table as autovacuum would after such an insert."""
+    the leader does not prune them during the run), in one statement; then settle the
+    database as it would be after a day of such jobs: SQLite checkpoints its WAL (else the
+    workers would copy the whole insert into the file during the timed run), PostgreSQL
+    vacuums and analyzes as autovacuum would."""
     if is_sqlite(url):
         now = int(time.time() * 1e6)
         with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn, conn:
@@ -111,6 +113,8 @@ def fill_finished(url: str, count: int) -> None:
                 "SELECT 'noop', 'default', 'completed', '[' || n || ']', 1, 20, "
                 " ? - 600000000, ? - 600000000, ? - 599000000, ? - 598000000, 'prefill', "
                 " 'null' FROM g", (count, now, now, now, now))
+        with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return
     with psycopg.connect(url, autocommit=True) as pg:
         pg.execute(
