@@ -4,32 +4,18 @@ is `admission.py`, inside the claim transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import psycopg
+from typing import Any
 
 from conveyor.backends import base, sqlfile
-from conveyor.backends.postgres.statements import dict_rows
+from conveyor.backends.postgres.statements import BackendPart, Conn, dict_rows
 
-T = TypeVar("T")
-Conn = psycopg.AsyncConnection[Any]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 
 
-class FlowControl:
+class FlowControl(BackendPart):
     """`Backend.block_keys` ... `next_unblock` for `PostgresBackend`."""
-
-    if TYPE_CHECKING:
-        async def _run(self, work: Callable[[Conn], Awaitable[T]], *,
-                       atomic: bool = False) -> T: ...
-
-        async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]: ...
-
-        async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int: ...
-
-        def _notify(self) -> None: ...
 
     async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
         async def work(conn: Conn) -> None:

@@ -4,34 +4,20 @@ beyond jobs. A mixin of `PostgresBackend`, kept apart so each module has one job
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import psycopg
+from typing import Any
 
 from conveyor import batches, model, orchestrate
 from conveyor.backends import base, sqlfile
 from conveyor.backends.postgres import inserts, orchestration
-from conveyor.backends.postgres.statements import column, dict_rows
+from conveyor.backends.postgres.statements import BackendPart, Conn, column, dict_rows
 
-T = TypeVar("T")
-Conn = psycopg.AsyncConnection[Any]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 
 
-class BatchesAndSchedules:
+class BatchesAndSchedules(BackendPart):
     """`Backend.insert_batch` ... `pause_schedule` for `PostgresBackend`."""
-
-    if TYPE_CHECKING:
-        async def _run(self, work: Callable[[Conn], Awaitable[T]], *,
-                       atomic: bool = False) -> T: ...
-
-        async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]: ...
-
-        async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int: ...
-
-        def _notify(self) -> None: ...
 
     # -- batches ----------------------------------------------------------------------
 

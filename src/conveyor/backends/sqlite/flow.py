@@ -5,24 +5,19 @@ inside the claim transaction)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from conveyor.backends import base, sqlfile
 from conveyor.backends.sqlite import rows as convert
+from conveyor.backends.sqlite.part import BackendPart
 
-T = TypeVar("T")
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
 
 
-class FlowControl:
+class FlowControl(BackendPart):
     """`Backend.block_keys` ... `next_unblock` for `SqliteBackend`."""
-
-    if TYPE_CHECKING:
-        async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...
-
-        def _notify(self) -> None: ...
 
     async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
         params = [{"key": key, "until": convert.to_micros(until)} for key in keys]

@@ -5,26 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
 
 from conveyor import batches, model, orchestrate
 from conveyor.backends import base, sqlfile
 from conveyor.backends.sqlite import inserts, orchestration
 from conveyor.backends.sqlite import rows as convert
+from conveyor.backends.sqlite.part import BackendPart
 
-T = TypeVar("T")
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
 
 
-class BatchesAndSchedules:
+class BatchesAndSchedules(BackendPart):
     """`Backend.insert_batch` ... `pause_schedule` for `SqliteBackend`."""
-
-    if TYPE_CHECKING:
-        async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...
-
-        def _notify(self) -> None: ...
 
     # -- batches ----------------------------------------------------------------------
 
