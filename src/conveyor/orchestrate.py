@@ -13,7 +13,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from conveyor import batches, encoding, errors, model
 
@@ -54,7 +54,26 @@ class Insert:
 
 
 Step = Query | Insert
+T = TypeVar("T")
 Plan = Generator[Step, Sequence[Any], None]
+
+
+def run(plan: Generator[Step, Sequence[Any], T], insert: Callable[[Insert], Any],
+        execute: Callable[[Query], Sequence[Any]]) -> T:
+    """Drive `plan` on a blocking connection: `insert` its inserts, `execute` its queries
+    and feed their rows back; return what the plan returns. (The async driver is
+    PostgreSQL's `adrive`.)"""
+    try:
+        step = next(plan)
+        while True:
+            if isinstance(step, Insert):
+                insert(step)
+                step = plan.send([])
+            else:
+                step = plan.send(execute(step))
+    except StopIteration as done:
+        result: T = done.value
+        return result
 
 
 def grow_batches(jobs: Sequence[model.NewJob]) -> Generator[Step, Sequence[Any], None]:

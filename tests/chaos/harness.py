@@ -16,7 +16,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,9 +29,8 @@ from conveyor.cli.main import cli
 from conveyor.registry import JobType
 from tests.chaos import chaos_app
 from tests.conftest import raw
-from tests.worker.harness import wait_for
+from tests.worker.harness import start_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.chaos.chaos_app:app"
 SOAK = os.environ.get("CONVEYOR_SOAK") == "1"
 SECRET = "sk-live-CHAOS-SENTINEL-4d1e"
@@ -61,18 +59,6 @@ class Signal:
     """Wall-clock time (the ledger's clock)."""
     leader: bool = False
     """The victim held the leader lease when it was signalled."""
-
-
-def start_worker(url: str, ledger: Path, *args: str, log: Path | None = None,
-                 app: str = APP) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CONVEYOR_URL": url, "LEDGER": str(ledger), "PYTHONPATH": str(ROOT)}
-    stderr = None if log is None else log.open("ab")
-    try:
-        return subprocess.Popen([sys.executable, "-m", "conveyor", "--app", app, "worker",
-                                 *args], cwd=ROOT, env=env, stderr=stderr)
-    finally:
-        if stderr is not None:
-            stderr.close()
 
 
 class Supervisor:

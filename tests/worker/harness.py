@@ -14,14 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.worker.jobs_app:app"
 
 
-def start_worker(url: str, ledger: Path, *args: str,
-                 log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(url: str, ledger: Path, *args: str, log: Path | None = None,
+                 app: str = APP) -> subprocess.Popen[bytes]:
     """A `conveyor worker` process; with `log`, its stderr is appended to that file."""
     env = {**os.environ, "CONVEYOR_URL": url, "LEDGER": str(ledger),
            "PYTHONPATH": str(ROOT)}
     stderr = None if log is None else log.open("ab")
     try:
-        return subprocess.Popen([sys.executable, "-m", "conveyor", "--app", APP, "worker",
+        return subprocess.Popen([sys.executable, "-m", "conveyor", "--app", app, "worker",
                                  *args], cwd=ROOT, env=env, stderr=stderr)
     finally:
         if stderr is not None:

@@ -45,17 +45,9 @@ async def adrive(conn: psycopg.AsyncConnection[Any], plan: Steps[T],
 
 def drive(conn: psycopg.Connection[Any], plan: Steps[T], insert: Inserter) -> T:
     """The same on a blocking connection."""
-    try:
-        step = next(plan)
-        while True:
-            if isinstance(step, orchestrate.Insert):
-                insert(conn, step.jobs, step.now)
-                step = plan.send([])
-                continue
-            with conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(QUERIES[step.name], step.params)
-                rows = cur.fetchall() if cur.description is not None else []
-            step = plan.send(rows)
-    except StopIteration as done:
-        result: T = done.value
-        return result
+    def execute(step: orchestrate.Query) -> list[dict[str, Any]]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(QUERIES[step.name], step.params)
+            return cur.fetchall() if cur.description is not None else []
+
+    return orchestrate.run(plan, lambda step: insert(conn, step.jobs, step.now), execute)

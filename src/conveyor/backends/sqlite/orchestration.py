@@ -22,18 +22,9 @@ def drive(conn: sqlite3.Connection, plan: Generator[orchestrate.Step, Sequence[A
           insert: Inserter) -> T:
     """Run every step of `plan`, feeding each statement's rows back to it; return what the
     plan returns."""
-    try:
-        step = next(plan)
-        while True:
-            if isinstance(step, orchestrate.Insert):
-                insert(conn, step.jobs, step.now)
-                step = plan.send([])
-            else:
-                rows = conn.execute(QUERIES[step.name], bind(step.params)).fetchall()
-                step = plan.send(rows)
-    except StopIteration as done:
-        result: T = done.value
-        return result
+    return orchestrate.run(
+        plan, lambda step: insert(conn, step.jobs, step.now),
+        lambda step: conn.execute(QUERIES[step.name], bind(step.params)).fetchall())
 
 
 def bind(params: dict[str, Any]) -> dict[str, Any]:
