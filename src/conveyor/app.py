@@ -9,29 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import os
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar, overload
 
 from conveyor import (
     admin,
-    backoff,
     batches,
     blocking,
     context,
     cron,
+    declare,
     encoding,
     errors,
     flows,
-    limits,
     model,
-    options,
     redact,
     registry,
-    unique,
 )
 from conveyor import clock as clocks
 from conveyor.backends import base, transactional
@@ -82,32 +77,7 @@ class Conveyor:
         return lambda f: self._register(f, config)
 
     def _register(self, func: Callable[P, R], config: dict[str, Any]) -> registry.JobType[P, R]:
-        config = dict(config)
-        name = config.pop("name", None) or f"{func.__module__}.{func.__qualname__}"
-        on_discard = config.pop("on_discard", None)
-        unique_policy = _unique_policy(name, config)
-        flow = limits.declare(name, config)
-        isolation = config.pop("isolation", "thread")
-        if isolation not in ("thread", "process"):
-            raise errors.ConfigurationError(
-                f'job {name!r}: isolation={isolation!r} is invalid; use "thread" or "process"')
-        try:
-            policy = backoff.resolve(config.pop("backoff", None))
-        except (TypeError, ValueError) as exc:
-            raise errors.ConfigurationError(f"job {name!r}: backoff is invalid: {exc}") from None
-        defaults = options.build(name, **config)
-        is_async = inspect.iscoroutinefunction(func)
-        if defaults.timeout is not None and not is_async and isolation == "thread":
-            warnings.warn(
-                f"job {name!r}: timeout={defaults.timeout:g}s is not enforced for a plain def "
-                "job (a thread cannot be stopped); use isolation=\"process\" or async def "
-                "to have it stopped at the deadline", stacklevel=3)
-        job_type = registry.JobType(
-            app=self, name=name, func=func, defaults=defaults, backoff=policy,
-            on_discard=on_discard, unique=unique_policy, limits=flow, isolation=isolation,
-            is_async=is_async,
-            signature=inspect.signature(func),
-        )
+        job_type = declare.job_type(self, func, config)
         self.registry.add(job_type)
         return job_type
 
@@ -336,29 +306,6 @@ class Conveyor:
 
     def drain(self, queues: Sequence[str] | None = None, concurrency: int = 10) -> int:
         return self.blocking.run(lambda: self.adrain(queues, concurrency))
-
-
-def _unique_policy(name: str, config: dict[str, Any]) -> registry.UniquePolicy | None:
-    """Pop the unique_* options: `unique=True`, `unique_for=seconds`, `unique_key=callable`,
-    `unique_states=[...]`; any of them makes the job type unique."""
-    flag = config.pop("unique", False)
-    period = config.pop("unique_for", None)
-    key_function = config.pop("unique_key", None)
-    states = config.pop("unique_states", None)
-    if not (flag or period is not None or key_function is not None or states is not None):
-        return None
-    if period is not None and (not isinstance(period, int | float) or period <= 0):
-        raise errors.ConfigurationError(
-            f"job {name!r}: unique_for={period!r} is invalid; it is a number of seconds > 0")
-    if key_function is not None and not callable(key_function):
-        raise errors.ConfigurationError(f"job {name!r}: unique_key must be a callable")
-    try:
-        mask = unique.states_mask(states if states is not None else unique.DEFAULT_STATES)
-    except ValueError as exc:
-        raise errors.ConfigurationError(f"job {name!r}: unique_states: {exc}") from None
-    if not mask:
-        raise errors.ConfigurationError(f"job {name!r}: unique_states must not be empty")
-    return registry.UniquePolicy(key_function, None if period is None else float(period), mask)
 
 
 def _close_all(runner: blocking.BlockingRunner,
