@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from conveyor import backoff, errors, limits, options, registry, unique
+from conveyor import arguments, backoff, errors, limits, options, registry, unique
 
 if TYPE_CHECKING:
     from conveyor.app import Conveyor
@@ -33,6 +33,8 @@ def job_type(app: Conveyor, func: Callable[P, R], config: dict[str, Any],
             f"job {name!r}: on_discard must be a function (job, exception), got {on_discard!r:.60}")
     unique_policy = _unique_policy(name, config)
     flow = limits.declare(name, config)
+    for label, key_function in _argument_functions(unique_policy, flow):
+        arguments.check_accepts(name, label, key_function, signature)
     isolation = config.pop("isolation", "thread")
     if isolation not in ("thread", "process"):
         raise errors.ConfigurationError(
@@ -88,6 +90,14 @@ def _signature(name: str, func: Callable[..., Any]) -> inspect.Signature:
     except (TypeError, ValueError) as exc:
         raise errors.ConfigurationError(
             f"job {name!r}: the signature of {func!r:.60} cannot be read: {exc}") from None
+
+
+def _argument_functions(policy: registry.UniquePolicy | None, flow: limits.JobLimits | None,
+                        ) -> list[tuple[str, arguments.ArgumentFunction]]:
+    found = [] if flow is None else flow.functions()
+    if policy is not None and policy.key_function is not None:
+        found.append(("unique_key", policy.key_function))
+    return found
 
 
 def _unique_policy(name: str, config: dict[str, Any]) -> registry.UniquePolicy | None:

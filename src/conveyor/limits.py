@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from conveyor import errors
+from conveyor import arguments, errors
 
 MARGIN_SECONDS = 0.05
 """Added to each period before dividing it into slots: covers jitter between a job's
@@ -27,6 +27,8 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
 
 KeyFunction = Callable[..., Any]
+MAX_COST = 2**31 - 1
+"""Slots one job may take: the database stores a cost as a 32-bit integer."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,18 +72,41 @@ class JobLimits:
     rates: tuple[Rate, ...] = ()
     concurrency: Concurrency | None = None
     cost: Callable[..., int] | int = 1
+    _plan: tuple[tuple[KeyFunction | str | None, str, str, float], ...] = dataclasses.field(
+        init=False, repr=False, compare=False, default=())
+    """Per rate, worked out once: (key, its name in errors, key suffix, interval)."""
 
-    def resolve(self, job: str, args: Sequence[Any], kwargs: Mapping[str, Any],
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_plan", tuple(
+            (rate.key, f"the key of rate {rate.spec!r}", f"@{rate.spec}", rate.interval(""))
+            for rate in self.rates))
+
+    def functions(self) -> list[tuple[str, KeyFunction]]:
+        """The functions of the job's arguments among these limits, with how they are named
+        in errors."""
+        found: list[tuple[str, KeyFunction]] = [
+            (f"the key of rate {rate.spec!r}", rate.key) for rate in self.rates
+            if callable(rate.key)]
+        if self.concurrency is not None and callable(self.concurrency.key):
+            found.append(("concurrency_key", self.concurrency.key))
+        if callable(self.cost):
+            found.append(("cost", self.cost))
+        return found
+
+    def resolve(self, job: str, named: Mapping[str, Any] | None,
                 cost: int | None) -> ResolvedLimits:
-        rate_keys = [(f"{_key(job, rate.key, args, kwargs)}@{rate.spec}", rate.interval(job))
-                     for rate in self.rates]
+        """Keys and cost of one call; `named` is the call's arguments by name (see
+        `arguments`), needed when `functions()` is not empty."""
+        rate_keys = [(_key(job, label, key, named) + suffix, interval)
+                     for key, label, suffix, interval in self._plan]
         concurrency_key = None if self.concurrency is None else \
-            _key(job, self.concurrency.key, args, kwargs)
+            _key(job, "concurrency_key", self.concurrency.key, named)
         units = cost if cost is not None else (
-            self.cost(*args, **kwargs) if callable(self.cost) else self.cost)
-        if type(units) is not int or units < 1:
-            raise errors.InvalidArguments(f"job {job!r}: cost must be an integer >= 1, "
-                                          f"got {units!r}")
+            arguments.call(job, "cost", self.cost, named or {}) if callable(self.cost)
+            else self.cost)
+        if type(units) is not int or not 1 <= units <= MAX_COST:
+            raise errors.InvalidArguments(f"job {job!r}: cost must be an integer from 1 to "
+                                          f"{MAX_COST}, got {units!r:.60}")
         return ResolvedLimits(tuple(rate_keys), concurrency_key,
                               None if self.concurrency is None else self.concurrency.limit,
                               units)
@@ -95,16 +120,13 @@ class ResolvedLimits:
     cost: int
 
 
-def _key(job: str, spec: KeyFunction | str | None, args: Sequence[Any],
-         kwargs: Mapping[str, Any]) -> str:
+def _key(job: str, label: str, spec: KeyFunction | str | None,
+         named: Mapping[str, Any] | None) -> str:
     if spec is None:
         return job
     if isinstance(spec, str):
         return spec
-    try:
-        return str(spec(*args, **kwargs))
-    except TypeError as exc:
-        raise errors.InvalidArguments(f"limit key of job {job!r} failed: {exc}") from None
+    return str(arguments.call(job, label, spec, named or {}))
 
 
 def declare(job: str, config: dict[str, Any]) -> JobLimits | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from conveyor import backoff, encoding, errors, model, unique
+from conveyor import arguments, backoff, encoding, errors, model, unique
 from conveyor import limits as job_limits
 from conveyor import options as job_options
 
@@ -49,9 +49,14 @@ class JobType(Generic[P, R]):
     _arity: tuple[int, float] | None = dataclasses.field(init=False, repr=False, default=None)
     """(required, most) positional arguments, when a call without keywords can be checked by
     counting; binding through `inspect` costs ~5 us a row, a third of a bulk enqueue."""
+    _binder: arguments.Binder | None = dataclasses.field(init=False, repr=False, default=None)
+    """Binds a call's arguments by name, for unique jobs and for key and cost functions,
+    which take them that way (see `arguments`); None when nothing needs them."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_arity", _positional_arity(self.signature))
+        if self.unique is not None or (self.limits is not None and self.limits.functions()):
+            object.__setattr__(self, "_binder", arguments.Binder(self.name, self.signature))
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.func(*args, **kwargs)
@@ -70,7 +75,9 @@ class JobType(Generic[P, R]):
     def new_job(self, args: Sequence[Any], kwargs: dict[str, Any],
                 opts: job_options.EnqueueOptions, now: datetime | None = None) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the options."""
-        self.check_arguments(args, kwargs)
+        call = None if self._binder is None else self._binder.bind(args, kwargs)
+        if call is None:
+            self.check_arguments(args, kwargs)
         now = now or self.app.clock.now()
         limit = self.app.settings.payload_limit
         args_json = encoding.dumps(list(args), what=f"arguments of job {self.name!r}",
@@ -78,12 +85,12 @@ class JobType(Generic[P, R]):
         kwargs_json = "{}" if not kwargs else encoding.dumps(
             kwargs, what=f"keyword arguments of job {self.name!r}", limit=limit - len(args_json))
         unique_key, unique_states = None, 0
-        if self.unique is not None:
-            unique_key = unique.key_for(self.name, self.signature, args, kwargs,
-                                        self.unique.key_function, self.unique.period, now)
+        if self.unique is not None and call is not None:
+            unique_key = unique.key_for(self.name, call, self.unique.key_function,
+                                        self.unique.period, now)
             unique_states = self.unique.states_mask
-        flow = None if self.limits is None else \
-            self.limits.resolve(self.name, args, kwargs, opts.cost)
+        flow = None if self.limits is None else self.limits.resolve(
+            self.name, None if call is None else call.named, opts.cost)
         meta: dict[str, Any] = {}
         if opts.retry_until is not None:
             meta["retry_until"] = opts.retry_until.isoformat()
@@ -107,12 +114,7 @@ class JobType(Generic[P, R]):
         arity = self._arity
         if not kwargs and arity is not None and arity[0] <= len(args) <= arity[1]:
             return
-        try:
-            self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise errors.InvalidArguments(
-                f"arguments for job {self.name!r} do not match "
-                f"{self.name}{self.signature}: {exc}") from None
+        arguments.bind(self.name, self.signature, args, kwargs)
 
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
         """This job with these arguments, not yet enqueued (for batches, chains, callbacks).

@@ -9,14 +9,13 @@ enqueue falls in, so a new job is accepted once a new period starts.
 from __future__ import annotations
 
 import hashlib
-import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from conveyor import errors, model
+from conveyor import arguments, errors, model
 
 S = model.JobState
 DEFAULT_STATES: frozenset[model.JobState] = frozenset(
@@ -31,19 +30,12 @@ def states_mask(states: Iterable[model.JobState]) -> int:
     return sum(STATE_BITS[model.JobState(state)] for state in set(states))
 
 
-def key_for(name: str, signature: inspect.Signature, args: Sequence[Any],
-            kwargs: Mapping[str, Any], key_function: KeyFunction | None,
+def key_for(name: str, call: arguments.Call, key_function: KeyFunction | None,
             period: float | None, now: datetime) -> str:
-    """A short stable key: job name, key material (default: all arguments) and period."""
-    if key_function is not None:
-        try:
-            material: Any = key_function(*args, **kwargs)
-        except TypeError as exc:
-            raise errors.InvalidArguments(f"unique_key of job {name!r} failed: {exc}") from None
-    else:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        material = dict(bound.arguments)
+    """A short stable key: job name, key material (default: all arguments, bound by the
+    job's signature) and period. A key function gets the arguments by name."""
+    material: Any = call.bound if key_function is None else \
+        arguments.call(name, "unique_key", key_function, call.named)
     window = None if period is None else int(now.timestamp() // period)
     try:
         text = orjson.dumps([name, material, window], option=orjson.OPT_SORT_KEYS)

@@ -86,7 +86,7 @@ def _race(url: str, rounds: int, tasks: int, barrier: multiprocessing.synchroniz
           errors: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     app = Conveyor(url)
 
-    @app.job(name="contended", unique_key=lambda round_, *_: round_)
+    @app.job(name="contended", unique_key=lambda round_, **_: round_)
     def contended(round_: int, who: int) -> None: ...
 
     async def main() -> None:

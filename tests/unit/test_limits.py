@@ -77,7 +77,8 @@ def test_keys_resolve_from_arguments() -> None:
     declared = limits.JobLimits(rates=(Rate("80/s", key=lambda account, **_: f"wa:{account}"),),
                                 concurrency=Concurrency(1, key="shop"),
                                 cost=lambda account, recipients: len(recipients))
-    resolved = declared.resolve("broadcast", [7], {"recipients": ["a", "b", "c"]}, None)
+    resolved = declared.resolve("broadcast", {"account": 7, "recipients": ["a", "b", "c"]},
+                                None)
     assert resolved.rate_keys == (("wa:7@80/s", pytest.approx((1 + 0.05) / 80)),)
     assert (resolved.concurrency_key, resolved.concurrency_limit, resolved.cost) == \
         ("shop", 1, 3)
