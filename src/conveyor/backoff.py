@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+
+from conveyor import options
 
 BackoffPolicy = Callable[[int], float]
 """Maps the attempt that just failed (1-based) to seconds until the next one."""
@@ -25,8 +27,9 @@ def from_list(delays: Sequence[float]) -> BackoffPolicy:
     """Attempt n waits `delays[n-1]`; attempts past the end reuse the last delay."""
     if not delays:
         raise ValueError("a backoff list needs at least one delay")
-    if any(d < 0 for d in delays):
-        raise ValueError(f"backoff delays must be >= 0, got {list(delays)}")
+    if not all(options.is_seconds(d, positive=False) for d in delays):
+        raise ValueError(f"backoff delays are numbers of seconds from 0 to "
+                         f"{options.MAX_SECONDS}, got {list(delays)!r:.80}")
     fixed = [float(d) for d in delays]
 
     def delay(attempt: int) -> float:
@@ -40,7 +43,10 @@ def resolve(spec: BackoffPolicy | Sequence[float] | float | None) -> BackoffPoli
     if spec is None:
         return exponential()
     if isinstance(spec, int | float):
-        return from_list([float(spec)])
+        return from_list([spec])
     if callable(spec):
         return spec
+    if isinstance(spec, str | bytes) or not isinstance(spec, Iterable):
+        raise ValueError(f"use a number of seconds, a list of them or a function of the "
+                         f"attempt, got {spec!r:.60}")
     return from_list(list(spec))

@@ -109,14 +109,15 @@ def _unique_policy(name: str, config: dict[str, Any]) -> registry.UniquePolicy |
     states = config.pop("unique_states", None)
     if not (flag or period is not None or key_function is not None or states is not None):
         return None
-    if period is not None and (not isinstance(period, int | float) or period <= 0):
+    if period is not None and not options.is_seconds(period, positive=True):
         raise errors.ConfigurationError(
-            f"job {name!r}: unique_for={period!r} is invalid; it is a number of seconds > 0")
+            f"job {name!r}: unique_for={period!r:.60} is invalid; it is a number of seconds "
+            f"> 0, at most {options.MAX_SECONDS}")
     if key_function is not None and not callable(key_function):
         raise errors.ConfigurationError(f"job {name!r}: unique_key must be a callable")
     try:
         mask = unique.states_mask(states if states is not None else unique.DEFAULT_STATES)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise errors.ConfigurationError(f"job {name!r}: unique_states: {exc}") from None
     if not mask:
         raise errors.ConfigurationError(f"job {name!r}: unique_states must not be empty")

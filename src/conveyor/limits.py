@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from conveyor import arguments, errors
+from conveyor import arguments, errors, options
 
 MARGIN_SECONDS = 0.05
 """Added to each period before dividing it into slots: covers jitter between a job's
@@ -24,11 +24,12 @@ admission and its real start, so N+1 starts never fit in one period."""
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
           "hour": 3600, "d": 86_400, "day": 86_400}
-_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+?)s?\s*$")
+_SPEC = re.compile(r"^\s*([0-9]{1,10})\s*/\s*([0-9]{0,10})\s*([a-z]+?)s?\s*$")
+MAX_COUNT = 10**9
 
 KeyFunction = Callable[..., Any]
-MAX_COST = 2**31 - 1
-"""Slots one job may take: the database stores a cost as a 32-bit integer."""
+MAX_COST = options.MAX_INT32
+"""Slots one job may take, and the largest concurrency limit: stored as 32-bit integers."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,11 +59,14 @@ def parse_rate(spec: str, job: str) -> tuple[int, float]:
     """"80/s" -> (80, 1.0); "5/10m" -> (5, 600.0). Raises naming the job and the value."""
     match = _SPEC.match(spec.lower()) if isinstance(spec, str) else None
     unit = _UNITS.get(match[3]) if match else None
-    if match is None or unit is None or int(match[1]) < 1 or match[2] == "0":
+    period = int(match[2] or 1) * unit if match and unit else 0
+    if match is None or not 1 <= int(match[1]) <= MAX_COUNT \
+            or not 0 < period <= options.MAX_SECONDS:
         raise errors.ConfigurationError(
-            f"job {job!r}: rate {spec!r} is invalid; write COUNT/UNIT like '10/s', '80/s', "
-            "'500/m', '250000/d' or '5/10m' (count >= 1; units s, m, h, d)")
-    return int(match[1]), float(int(match[2] or 1) * unit)
+            f"job {job!r}: rate {spec!r:.60} is invalid; write COUNT/UNIT like '10/s', "
+            f"'80/s', '500/m', '250000/d' or '5/10m' (count from 1 to {MAX_COUNT}; units s, "
+            "m, h, d; a period of at most a century)")
+    return int(match[1]), float(period)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -140,6 +144,10 @@ def declare(job: str, config: dict[str, Any]) -> JobLimits | None:
     if limit is not None:
         declared.append(Concurrency(limit, limit_key))
     cost = config.pop("cost", 1)
+    if not (callable(cost) or (type(cost) is int and 1 <= cost <= MAX_COST)):
+        raise errors.ConfigurationError(f"job {job!r}: cost={cost!r:.60} is invalid; an "
+                                        f"integer from 1 to {MAX_COST} or a function of the "
+                                        "job's arguments")
     if not declared:
         return None
     rates = tuple(item for item in declared if isinstance(item, Rate))
@@ -148,9 +156,6 @@ def declare(job: str, config: dict[str, Any]) -> JobLimits | None:
         _check(job, item)
     if len(pools) > 1:
         raise errors.ConfigurationError(f"job {job!r}: at most one concurrency limit")
-    if not (callable(cost) or (type(cost) is int and cost >= 1)):
-        raise errors.ConfigurationError(f"job {job!r}: cost={cost!r} is invalid; an integer "
-                                        ">= 1 or a function of the job's arguments")
     return JobLimits(rates, pools[0] if pools else None, cost)
 
 
@@ -158,9 +163,10 @@ def _check(job: str, item: Any) -> None:
     if isinstance(item, Rate):
         parse_rate(item.spec, job)
     elif isinstance(item, Concurrency):
-        if type(item.limit) is not int or item.limit < 1:
+        if type(item.limit) is not int or not 1 <= item.limit <= MAX_COST:
             raise errors.ConfigurationError(
-                f"job {job!r}: concurrency limit {item.limit!r} is invalid; an integer >= 1")
+                f"job {job!r}: concurrency limit {item.limit!r:.60} is invalid; an integer "
+                f"from 1 to {MAX_COST}")
     else:
         raise errors.ConfigurationError(
             f"job {job!r}: limits must be Rate(...) or Concurrency(...), got {item!r:.60}")
