@@ -91,7 +91,7 @@ class Conveyor:
         naming the schedule and the field. `misfire` decides what happens to slots missed
         while no worker ran: "skip", "run_once" (default) or "catch_up" (up to
         `catch_up_limit`)."""
-        call = job if isinstance(job, registry.Signature) else job.s(*args, **(kwargs or {}))
+        call = cron.call_of(expression, job, args, kwargs, name)
         label = name or call.name
         if label in self.schedules:
             raise errors.InvalidSchedule(

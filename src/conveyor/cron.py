@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from conveyor import encoding, errors, model, unique
+from conveyor import encoding, errors, model, options, registry, unique
 
 if TYPE_CHECKING:
     from conveyor.backends.base import Backend, ScheduleState
-    from conveyor.registry import Signature
 
 log = logging.getLogger("conveyor.cron")
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
@@ -42,7 +41,7 @@ class Schedule:
     """As written (an alias such as @hourly is kept); `fields` is what is evaluated."""
     fields: str
     tz: ZoneInfo
-    call: Signature
+    call: registry.Signature
     misfire: str = "run_once"
     """Slots missed while no scheduler ran: "skip" them, "run_once" for the latest, or
     "catch_up" every one of them (the newest `catch_up_limit`)."""
@@ -87,7 +86,33 @@ def _backwards(fields: str, start: datetime) -> Iterator[datetime]:
         yield slot.astimezone(UTC)
 
 
-def build(name: str, expression: Any, call: Signature, *, tz: Any = "UTC",
+def call_of(expression: Any, job: Any, args: Any, kwargs: Any, name: Any) -> registry.Signature:
+    """The call a schedule enqueues: a declared job with `args`/`kwargs`, or a signature
+    (`job.s(...)`) carrying its own; anything else is an `InvalidSchedule`."""
+    label = name if name is not None else getattr(job, "name", None) or expression
+
+    def fail(problem: str) -> errors.InvalidSchedule:
+        return errors.InvalidSchedule(f"cron schedule {label!r}: {problem}")
+
+    if name is not None and (not isinstance(name, str) or not name.strip()
+                             or not name.isprintable()):
+        raise fail("name= must be a non-empty printable string")
+    if not isinstance(args, list | tuple):
+        raise fail(f"args= must be a list or tuple of arguments, got {type(args).__name__}")
+    if kwargs is not None and (not isinstance(kwargs, dict)
+                               or not all(isinstance(key, str) for key in kwargs)):
+        raise fail(f"kwargs= must be a dict with str keys, got {kwargs!r:.60}")
+    if isinstance(job, registry.Signature):
+        if args or kwargs:
+            raise fail("give the arguments in job.s(...) or in args=/kwargs=, not both")
+        return job
+    if not isinstance(job, registry.JobType):
+        raise fail(f"{job!r:.60} is not a job; declare it with @app.job (and pass what "
+                   "that returns) or pass job.s(...)")
+    return job.s(*args, **(kwargs or {}))
+
+
+def build(name: str, expression: Any, call: registry.Signature, *, tz: Any = "UTC",
           misfire: str = "run_once", catch_up_limit: int = 10,
           grace: float = 60.0) -> Schedule:
     """Validate everything now, so no scheduler starts with a half-valid configuration."""
@@ -104,8 +129,9 @@ def build(name: str, expression: Any, call: Signature, *, tz: Any = "UTC",
         raise fail(f"misfire={misfire!r} is invalid; use one of {', '.join(MISFIRE_POLICIES)}")
     if type(catch_up_limit) is not int or not 1 <= catch_up_limit <= 1000:
         raise fail(f"catch_up_limit={catch_up_limit!r} is invalid; use 1 to 1000")
-    if not isinstance(grace, int | float) or grace < 0:
-        raise fail(f"grace={grace!r} is invalid; it is a number of seconds >= 0")
+    if not options.is_seconds(grace, positive=False):
+        raise fail(f"grace={grace!r:.60} is invalid; it is a number of seconds from 0 to "
+                   f"{options.MAX_SECONDS}")
     return Schedule(name, str(expression), fields, zone, call, misfire, catch_up_limit,
                     float(grace))
 
