@@ -136,7 +136,14 @@ def _key(job: str, label: str, spec: KeyFunction | str | None,
 def declare(job: str, config: dict[str, Any]) -> JobLimits | None:
     """Pop limit options from `@app.job(...)`: rate_limit/rate_key, concurrency/
     concurrency_key, limits=[...], cost. Validates everything now (registration time)."""
-    declared: list[Limit] = list(config.pop("limits", None) or ())
+    given = config.pop("limits", None)
+    if isinstance(given, Rate | Concurrency):
+        given = [given]
+    elif given is not None and not isinstance(given, list | tuple):
+        raise errors.ConfigurationError(
+            f"job {job!r}: limits={given!r:.60} is invalid; it takes a Rate(...), a "
+            "Concurrency(...) or a list of them")
+    declared: list[Limit] = list(given or ())
     rate, rate_key = config.pop("rate_limit", None), config.pop("rate_key", None)
     if rate is not None:
         declared.append(Rate(rate, rate_key))

@@ -37,6 +37,19 @@ def test_bad_concurrency_and_limits_lists() -> None:
         app.job(name="d", rate_limit="1/s", cost=0)(lambda: None)
 
 
+def test_a_single_limit_needs_no_list() -> None:
+    app = Conveyor("sqlite:///unused.db")
+    rated = app.job(name="rated", limits=Rate("80/s", key=lambda account_id: account_id))(
+        lambda account_id: None)
+    pooled = app.job(name="pooled", limits=Concurrency(2, key="shop"))(lambda: None)
+    assert rated.s(7).new_job().rate_key == "7@80/s"
+    assert (pooled.s().new_job().concurrency_key, pooled.s().new_job().concurrency_limit) == \
+        ("shop", 2)
+    for bad in ("80/s", 80, {Rate("1/s")}):
+        with pytest.raises(ConfigurationError, match=r"job 'odd': limits=.* is invalid"):
+            app.job(name="odd", limits=bad)(lambda: None)
+
+
 def cand(job_id: int, *keys: tuple[str, float], cost: int = 1, ckey: str | None = None,
          climit: int | None = None) -> limits.Candidate:
     return limits.Candidate(job_id, (0, 0, job_id), tuple(keys), cost, ckey, climit)
