@@ -1,22 +1,21 @@
 """Strict JSON for everything Conveyor stores: arguments, results, errors. Never pickle.
 
 orjson rejects sets, arbitrary objects and non-string keys, but silently writes NaN and
-infinities as `null`; a cheap second check catches those so a value is either stored exactly
-as given or refused with a message that says where and why. Two conversions are accepted
-because their text form is unambiguous: tuples become lists and UUIDs become strings.
+infinities as `null`, UUIDs as strings and enums as their values; a second check
+(`jsoncheck`) catches those so a value is either stored exactly as given or refused with a
+message that says where and why. One conversion is accepted: tuples become lists.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
 
-from conveyor import errors
+from conveyor import errors, jsoncheck
 
-# Datetimes, dataclasses, UUIDs and numpy values would not round-trip to the same type:
-# pass them through to `default`, which refuses them.
+# Datetimes and dataclasses would not round-trip to the same type: pass them through to
+# `default`, which refuses them (`jsoncheck` finds what orjson encodes anyway).
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
@@ -32,24 +31,15 @@ def dumps(value: Any, *, what: str, limit: int | None = None) -> str:
     try:
         data = orjson.dumps(value, default=_refuse, option=_OPTIONS)
     except TypeError as exc:
-        raise errors.Unserializable(f"{what} cannot be stored as JSON: {exc}") from None
-    if b"null" in data:
-        _reject_non_finite(value, what)
+        raise errors.Unserializable(
+            f"{what} cannot be stored as JSON: {jsoncheck.problem(value) or exc}") from None
     if limit is not None and len(data) > limit:
         raise errors.PayloadTooLarge(
             f"{what}: {len(data)} bytes as JSON, over the limit of {limit} bytes"
         )
+    if not jsoncheck.is_exact(value) and (problem := jsoncheck.problem(value)) is not None:
+        raise errors.Unserializable(f"{what} cannot be stored as JSON: {problem}")
     return data.decode()
-
-
-def _reject_non_finite(value: Any, what: str) -> None:
-    """`null` in the output is either None or a NaN/inf orjson replaced; tell them apart."""
-    try:
-        json.dumps(value, allow_nan=False)
-    except ValueError:
-        raise errors.Unserializable(
-            f"{what} cannot be stored as JSON: NaN and infinity are not JSON numbers"
-        ) from None
 
 
 def loads(text: str | bytes | None) -> Any:

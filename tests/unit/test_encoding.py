@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import enum
 import math
 import uuid
 from typing import Any
@@ -39,9 +40,74 @@ def test_non_json_values_are_refused(value: Any) -> None:
         encoding.dumps([value], what="arguments of job 'j'")
 
 
-def test_uuids_are_stored_as_their_text() -> None:
-    value = uuid.uuid4()
-    assert encoding.loads(encoding.dumps([value], what="x")) == [str(value)]
+class Colour(enum.Enum):
+    RED = "red"
+
+
+class Size(enum.IntEnum):
+    BIG = 2
+
+
+class Label(str):
+    pass
+
+
+@pytest.mark.parametrize(("value", "kind", "hint"), [
+    (uuid.UUID(int=1), "a uuid.UUID", "str(value)"),
+    (Colour.RED, "a tests.unit.test_encoding.Colour", "its .value"),
+    (Size.BIG, "a tests.unit.test_encoding.Size", "its .value"),
+    (Label("x"), "a tests.unit.test_encoding.Label (a subclass of str)", ""),
+    (datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), "a datetime.datetime",
+     "value.isoformat()"),
+    (decimal.Decimal("1.5"), "a decimal.Decimal", "str(value)"),
+    (Point(1), "a tests.unit.test_encoding.Point", "dataclasses.asdict(value)"),
+    ({1, 2}, "a set", "sorted(value)"),
+])
+def test_one_rule_for_every_non_json_type_with_path_and_type(value: Any, kind: str,
+                                                            hint: str) -> None:
+    """UUIDs and enums used to be stored as text or numbers while datetimes and Decimals
+    were refused: now every non-JSON type is refused alike, naming where it is."""
+    payload = [1, {"order": {"items": [0, value]}}]
+    with pytest.raises(errors.Unserializable) as caught:
+        encoding.dumps(payload, what="arguments of job 'j'")
+    message = str(caught.value)
+    assert message.startswith(
+        f"arguments of job 'j' cannot be stored as JSON: [1]['order']['items'][1] is {kind}; "
+        "only JSON types are stored"), message
+    assert (f"e.g. {hint}" in message) if hint else "convert it" not in message
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ({"a": [math.nan]}, "['a'][0] is nan; NaN and infinity"),
+    ([{"k": 1}, {2: "x"}], "[1] has the key 2 (int); JSON object keys are str"),
+    ([[2**64]], "[0][0] is an integer beyond 64 bits"),
+    (uuid.UUID(int=2), "the value is a uuid.UUID"),
+])
+def test_the_path_is_named(value: Any, fragment: str) -> None:
+    with pytest.raises(errors.Unserializable) as caught:
+        encoding.dumps(value, what="result")
+    assert fragment in str(caught.value)
+
+
+def test_a_value_that_contains_itself_is_refused_not_looped_over() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(errors.Unserializable, match="nested more than 250 levels"):
+        encoding.dumps(loop, what="x")
+    deep: Any = "leaf"
+    for _ in range(200):
+        deep = [deep]
+    assert encoding.loads(encoding.dumps(deep, what="x")) == deep
+
+
+def test_exact_check_agrees_with_the_diagnosis() -> None:
+    from conveyor import jsoncheck
+
+    samples: list[Any] = [[1, "a", None, True, 1.5], {"a": {"b": [1, (2, 3)]}}, [math.nan],
+                          [uuid.UUID(int=3)], {"k": Colour.RED}, [Label("x")], {1: 2},
+                          [[[{}]]], (), [2**63 - 1, -(2**63)], [math.inf, 1]]
+    for sample in samples:
+        assert jsoncheck.is_exact(sample) == (jsoncheck.problem(sample) is None), sample
 
 
 def test_none_alone_is_fine_even_though_nan_becomes_null() -> None:
