@@ -159,14 +159,20 @@ class Conveyor:
         return jobs
 
     def insert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
-        """Insert on the caller's connection, in its transaction (transactional enqueue)."""
+        """Insert on the caller's connection, in its transaction (transactional enqueue).
+        Until this app has seen its database migrated, the tables are checked first (reads
+        only): `NotMigrated` leaves the caller's transaction as it was."""
         now = self.clock.now()
-        inserted = transactional.insert_on(connection, self.url, rows, now)
+        inserted = transactional.insert_on(connection, self.url, rows, now,
+                                           check_schema=not self._migrated)
+        self._migrated = True
         return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
 
     async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
         now = self.clock.now()
-        inserted = await transactional.ainsert_on(connection, self.url, rows, now)
+        inserted = await transactional.ainsert_on(connection, self.url, rows, now,
+                                                  check_schema=not self._migrated)
+        self._migrated = True
         return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
 
     def enqueue(self, job_name: str, /, *args: Any, **kwargs: Any) -> model.Job:

@@ -57,3 +57,8 @@ class StorageUnavailable(ConveyorError):
 
 class MalformedJob(ConveyorError):
     """A stored row cannot be decoded (set by hand, or written by an incompatible version)."""
+
+
+class NotMigrated(ConveyorError):
+    """The database, or its Conveyor tables, do not exist yet, or are older than this version
+    (and this app may not create or upgrade them): run `conveyor migrate`."""

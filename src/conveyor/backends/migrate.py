@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 from importlib import resources
+
+from conveyor import errors
 
 _FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
@@ -33,3 +36,17 @@ def discover(package: str) -> list[Migration]:
 
 def pending(available: list[Migration], applied: set[int]) -> list[Migration]:
     return [m for m in available if m.version not in applied]
+
+
+def require(available: list[Migration], applied: Collection[int] | None, where: str) -> None:
+    """Raise `NotMigrated` unless every migration of `available` is in `applied` (None: the
+    database has no migrations table at all)."""
+    if not applied:
+        raise errors.NotMigrated(
+            f"{where} has no Conveyor tables; create them with `conveyor migrate` "
+            "(workers also do when they start, unless --no-migrate)")
+    missing = [m.version for m in pending(available, set(applied))]
+    if missing:
+        raise errors.NotMigrated(
+            f"{where} lacks Conveyor migration(s) {', '.join(map(str, missing))}; "
+            "upgrade it with `conveyor migrate`")

@@ -7,38 +7,69 @@ and SQLAlchemy connections and sessions (unwrapped to the driver connection).
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from conveyor import errors, model
+from conveyor.backends import migrate
 from conveyor.backends.sqlite import backend as sqlite_backend
 from conveyor.backends.sqlite import inserts as sqlite_inserts
 
 
-def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob],
-              now: datetime) -> list[model.Inserted]:
-    """Insert on a blocking connection (sqlite3, psycopg.Connection, SQLAlchemy sync)."""
+def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
+              check_schema: bool = True) -> list[model.Inserted]:
+    """Insert on a blocking connection (sqlite3, psycopg.Connection, SQLAlchemy sync).
+
+    With `check_schema`, a database without this version's tables is refused with
+    `NotMigrated` by reads alone, before anything is written: the caller's transaction is
+    left as it was (on PostgreSQL a failed insert would have aborted it)."""
     raw = driver_connection(connection)
     if isinstance(raw, sqlite3.Connection):
         _same_sqlite_file(raw, url)
+        if check_schema:
+            _sqlite_schema(raw)
         return sqlite_inserts.insert_jobs(raw, jobs, now)
     from conveyor.backends.postgres import inserts as pg_inserts
 
-    return pg_inserts.insert_on(raw, url, jobs, now)
+    return pg_inserts.insert_on(raw, url, jobs, now, check_schema=check_schema)
 
 
-async def ainsert_on(connection: Any, url: str, jobs: Sequence[model.NewJob],
-                     now: datetime) -> list[model.Inserted]:
+async def ainsert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: datetime,
+                     *, check_schema: bool = True) -> list[model.Inserted]:
     """Insert on an async connection (psycopg.AsyncConnection); blocking ones also work."""
     raw = driver_connection(connection)
     if isinstance(raw, sqlite3.Connection):
-        return insert_on(raw, url, jobs, now)
+        return insert_on(raw, url, jobs, now, check_schema=check_schema)
     from conveyor.backends.postgres import inserts as pg_inserts
 
-    return await pg_inserts.ainsert_on(raw, url, jobs, now)
+    return await pg_inserts.ainsert_on(raw, url, jobs, now, check_schema=check_schema)
+
+
+def require_schema(available: str, applied: Collection[int] | None, where: str) -> None:
+    """`migrate.require` for a caller's connection: says that nothing was touched."""
+    try:
+        migrate.require(migrations(available), applied, where)
+    except errors.NotMigrated as exc:
+        raise errors.NotMigrated(
+            f"{exc}. Transactional enqueue creates no tables: nothing was written and the "
+            "transaction is as it was") from None
+
+
+@functools.cache
+def migrations(package: str) -> list[migrate.Migration]:
+    return migrate.discover(package)
+
+
+def _sqlite_schema(conn: sqlite3.Connection) -> None:
+    applied = None
+    if conn.execute(sqlite_inserts.QUERIES["has_migrations"]).fetchone() is not None:
+        applied = {row[0] for row in conn.execute(sqlite_inserts.QUERIES["applied_migrations"])}
+    require_schema("conveyor.backends.sqlite", applied,
+                   "the SQLite database of this connection")
 
 
 def driver_connection(connection: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
@@ -185,26 +186,56 @@ def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.New
     return results(jobs, ids, existing, now)
 
 
-def insert_on(conn: Any, url: str, jobs: Sequence[model.NewJob],
-              now: datetime) -> list[model.Inserted]:
+def insert_on(conn: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
+              check_schema: bool = True) -> list[model.Inserted]:
     if not isinstance(conn, psycopg.Connection):
         raise errors.ConfigurationError(
             f"transactional enqueue needs a sqlite3, psycopg or SQLAlchemy connection, "
             f"got {type(conn).__name__}")
-    _same_database(conn.info.dbname, url)
+    _usable(conn.info, url)
+    if check_schema:
+        with conn.cursor() as cur:
+            exists = cur.execute(QUERIES["has_migrations"]).fetchone()
+            applied = [row[0] for row in cur.execute(QUERIES["applied_migrations"])] \
+                if exists and exists[0] else None
+        _require_schema(conn.info.dbname, applied)
     return insert_jobs_blocking(conn, jobs, now)
 
 
-async def ainsert_on(conn: Any, url: str, jobs: Sequence[model.NewJob],
-                     now: datetime) -> list[model.Inserted]:
+async def ainsert_on(conn: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
+                     check_schema: bool = True) -> list[model.Inserted]:
     if isinstance(conn, psycopg.Connection):
-        return insert_on(conn, url, jobs, now)
+        return insert_on(conn, url, jobs, now, check_schema=check_schema)
     if not isinstance(conn, psycopg.AsyncConnection):
         raise errors.ConfigurationError(
             f"transactional enqueue needs a psycopg or SQLAlchemy connection, "
             f"got {type(conn).__name__}")
-    _same_database(conn.info.dbname, url)
+    _usable(conn.info, url)
+    if check_schema:
+        async with conn.cursor() as cur:
+            exists = await (await cur.execute(QUERIES["has_migrations"])).fetchone()
+            applied = [row[0] for row in await (
+                await cur.execute(QUERIES["applied_migrations"])).fetchall()] \
+                if exists and exists[0] else None
+        _require_schema(conn.info.dbname, applied)
     return await insert_jobs(conn, jobs, now)
+
+
+def _usable(info: Any, url: str) -> None:
+    """Same database as the app, and a transaction that can still run statements."""
+    _same_database(info.dbname, url)
+    if info.transaction_status == pq.TransactionStatus.INERROR:
+        raise errors.ConfigurationError(
+            "the connection's transaction has already failed (a statement in it raised); "
+            "roll it back before enqueueing on it")
+
+
+def _require_schema(dbname: str, applied: list[int] | None) -> None:
+    """Raise `NotMigrated` (read before anything is written: the transaction stays usable)."""
+    from conveyor.backends import transactional  # it imports this module lazily, too
+
+    transactional.require_schema("conveyor.backends.postgres", applied,
+                                 f"the PostgreSQL database {dbname!r} of this connection")
 
 
 def _same_database(dbname: str, url: str) -> None:

@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS conveyor_migrations (
 -- name: applied_migrations
 SELECT version FROM conveyor_migrations
 
+-- name: has_migrations
+-- Whether the migrations table exists (checked before reading it: nothing is created).
+SELECT to_regclass('conveyor_migrations') IS NOT NULL
+
 -- name: record_migration
 INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, now())
 

@@ -3,6 +3,13 @@
 -- one statement; `+state` keeps the planner from scanning by state, so each batch row is one
 -- primary-key lookup. Timestamps are integer microseconds since the epoch.
 
+-- name: has_migrations
+-- Whether the migrations table exists (checked before reading it: nothing is created).
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conveyor_migrations'
+
+-- name: applied_migrations
+SELECT version FROM conveyor_migrations
+
 -- name: insert_job
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                            run_at, inserted_at, rate_keys, rate_key, concurrency_key,
