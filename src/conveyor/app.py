@@ -196,6 +196,8 @@ class Conveyor:
     # -- reading jobs ---------------------------------------------------------------------
 
     async def aget(self, job_id: int) -> model.Job:
+        if not _is_id(job_id):  # an id no job can have, not a database overflow
+            raise errors.JobNotFound(f"no job with id {job_id!r:.40}: ids are integers >= 1")
         job = await (await self.storage()).get(job_id)
         if job is None:
             raise errors.JobNotFound(f"no job with id {job_id}")
@@ -323,6 +325,10 @@ def _close_all(runner: blocking.BlockingRunner,
             await backend.close()
 
     runner.close(close_this_loops)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63
 
 
 def _system_clock() -> clocks.Clock:

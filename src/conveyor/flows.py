@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from conveyor import batches, changes, context, errors, model
+from conveyor import batches, changes, context, errors, model, registry
 from conveyor.backends import base
 
 if TYPE_CHECKING:
@@ -29,10 +29,14 @@ async def open_batch(app: Conveyor, calls: Iterable[Signature], *, name: str = "
     chunk is written atomically; a longer one is sealed after its last chunk (it cannot
     finish before) and, if building it fails half-way, cancelled before the error is
     raised."""
-    spec = base.BatchSpec(name=str(name), allow_failures=bool(allow_failures),
+    if not isinstance(name, str):
+        raise errors.InvalidArguments(f"batch name={name!r:.60} is invalid; it is a string")
+    spec = base.BatchSpec(name=name, allow_failures=bool(allow_failures),
                           callbacks_json=batches.encode_callbacks({
-                              "on_success": _row(on_success), "on_failure": _row(on_failure),
-                              "on_complete": _row(on_complete)}))
+                              when: None if call is None else _row_of(call, when)
+                              for when, call in (("on_success", on_success),
+                                                 ("on_failure", on_failure),
+                                                 ("on_complete", on_complete))}))
     backend = await app.storage()
     chunks = _chunks(calls, chunk)
     first, more = next(chunks, ([], False))
@@ -49,6 +53,7 @@ async def open_batch(app: Conveyor, calls: Iterable[Signature], *, name: str = "
 
 async def add_to_batch(app: Conveyor, batch_id: int, calls: Iterable[Signature]) -> int:
     """Add jobs to an open batch (e.g. from one of its own jobs); returns how many."""
+    check_batch_id(batch_id)
     backend = await app.storage()
     added = 0
     for rows, _ in _chunks(calls, CHUNK):
@@ -58,6 +63,7 @@ async def add_to_batch(app: Conveyor, batch_id: int, calls: Iterable[Signature])
 
 
 async def get_batch(app: Conveyor, batch_id: int) -> batches.Batch:
+    check_batch_id(batch_id)
     found = await (await app.storage()).get_batch(batch_id)
     if found is None:
         raise errors.BatchNotFound(f"no batch with id {batch_id}")
@@ -67,6 +73,7 @@ async def get_batch(app: Conveyor, batch_id: int) -> batches.Batch:
 async def cancel_batch(app: Conveyor, batch_id: int, *, actor: str = "api") -> int:
     """Cancel the batch: waiting jobs at once, running ones by request; returns how many
     jobs the cancel reached."""
+    check_batch_id(batch_id)
     if not await (await app.storage()).cancel_batch(batch_id, app.clock.now()):
         raise errors.BatchNotFound(f"no batch with id {batch_id}")
     result = await app.admin.aapply(changes.CancelJobs(), base.JobFilter(batch_ids=[batch_id]),
@@ -86,8 +93,8 @@ async def chain(app: Conveyor, calls: Iterable[Signature]) -> list[model.Job]:
     """Enqueue `calls` so each runs after the one before it completed (one transaction).
     If one fails for good, the rest are cancelled."""
     rows = []
-    for index, call in enumerate(calls):
-        row = call.new_job()
+    for index, call in enumerate(_iterate(calls, "chain()")):
+        row = _row_of(call, "chain()")
         if index:
             row = _after_row(row, index - 1)
         rows.append(row)
@@ -112,15 +119,38 @@ def _after_row(row: model.NewJob, index: int) -> model.NewJob:
     return dataclasses.replace(row, depends_on_rows=(*row.depends_on_rows, index))
 
 
-def _row(call: Signature | None) -> model.NewJob | None:
-    return None if call is None else call.new_job()
+def check_batch_id(batch_id: Any) -> None:
+    """An id no batch can have is reported as such, not as a database overflow."""
+    if isinstance(batch_id, bool) or not isinstance(batch_id, int) \
+            or not 1 <= batch_id < 2**63:
+        raise errors.BatchNotFound(f"no batch with id {batch_id!r:.40}: ids are integers >= 1")
+
+
+def _iterate(calls: Any, where: str) -> Iterator[Any]:
+    try:
+        return iter(calls)
+    except TypeError:
+        raise errors.InvalidArguments(
+            f"{where} takes job calls made with job.s(...), got {calls!r:.60}") from None
+
+
+def _row_of(call: Any, where: str) -> model.NewJob:
+    """The row of a call made with `job.s(...)`; a job itself or anything else is refused."""
+    if isinstance(call, registry.Signature):
+        return call.new_job()
+    if isinstance(call, registry.JobType):
+        raise errors.InvalidArguments(
+            f"{where}: got the job {call.name!r} itself; pass a call, job.s(...) with its "
+            "arguments")
+    raise errors.InvalidArguments(f"{where} takes job calls made with job.s(...), got "
+                                  f"{call!r:.60}")
 
 
 def _chunks(calls: Iterable[Signature], size: int) -> Iterator[tuple[list[model.NewJob], bool]]:
     """Rows in chunks of `size`, each with whether more follow (one call of look-ahead)."""
-    source = iter(calls)
-    chunk = [call.new_job() for call in itertools.islice(source, size)]
+    source = _iterate(calls, "a batch")
+    chunk = [_row_of(call, "a batch") for call in itertools.islice(source, size)]
     while chunk:
-        following = [call.new_job() for call in itertools.islice(source, size)]
+        following = [_row_of(call, "a batch") for call in itertools.islice(source, size)]
         yield chunk, bool(following)
         chunk = following

@@ -221,6 +221,10 @@ def _flow_fields(flow: job_limits.ResolvedLimits | None) -> dict[str, Any]:
 
 
 def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:
+    if not isinstance(calls, Iterable):
+        raise errors.InvalidArguments(
+            f"enqueue_many for job {name!r} takes an iterable of (args, kwargs) pairs, "
+            f"got {calls!r:.60}")
     for index, call in enumerate(calls):
         if not (isinstance(call, tuple | list) and len(call) == 2
                 and isinstance(call[0], tuple | list) and isinstance(call[1], dict)):

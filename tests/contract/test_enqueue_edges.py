@@ -3,11 +3,22 @@ backend; just past the edges they are refused before anything is written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from conveyor import ConfigurationError, Conveyor, FrozenClock, JobFilter, options
+from conveyor import (
+    BatchNotFound,
+    ConfigurationError,
+    Conveyor,
+    FrozenClock,
+    InvalidArguments,
+    JobFilter,
+    JobNotFound,
+    options,
+)
 
 
 def test_extreme_valid_options_round_trip(app: Conveyor, clock: FrozenClock) -> None:
@@ -42,3 +53,31 @@ def test_values_past_the_edges_write_nothing(app: Conveyor, field: str, value: o
     with pytest.raises(ConfigurationError, match=field):
         edge.options(**{field: value}).enqueue()
     assert len(app.jobs(JobFilter(limit=10))) == 1
+
+
+def test_calls_that_are_not_calls_are_refused_before_anything_is_written(app: Conveyor) -> None:
+    @app.job(name="step")
+    def step(n: int = 0) -> None: ...
+
+    refused: list[Callable[[], Any]] = [
+        lambda: step.enqueue_many(5),  # type: ignore[arg-type]
+        lambda: app.batch(5),  # type: ignore[arg-type]
+        lambda: app.batch([step.s(1), 2]),  # type: ignore[list-item]
+        lambda: app.batch([step.s(1)], on_success=step),  # type: ignore[arg-type]
+        lambda: app.batch([step.s(1)], name=7),  # type: ignore[arg-type]
+        lambda: app.chain(step.s(1), step),  # type: ignore[arg-type]
+    ]
+    for call in refused:
+        with pytest.raises(InvalidArguments, match=r"step|job\.s\(|name=7|iterable"):
+            call()
+    assert app.jobs(JobFilter(limit=10)) == [] and app.batches() == []
+
+
+@pytest.mark.parametrize("bad_id", [10**30, 0, -1, "1", True, None])
+def test_ids_no_job_or_batch_can_have(app: Conveyor, bad_id: Any) -> None:
+    with pytest.raises(JobNotFound, match="ids are integers"):
+        app.get(bad_id)
+    with pytest.raises(BatchNotFound, match="ids are integers"):
+        app.add_to_batch(bad_id, [])
+    with pytest.raises(BatchNotFound, match="ids are integers"):
+        app.get_batch(bad_id)
