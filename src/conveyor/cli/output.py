@@ -1,7 +1,10 @@
-"""How commands print: rich tables for people, `--json` for scripts."""
+"""How commands print: rich tables for people at a terminal, plain tab-separated rows when
+stdout is a pipe or a file (so `grep`, `cut` and `wc` see one line per row, never a wrapped
+cell), and `--json` for scripts."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,17 +38,35 @@ def emit_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
 
 
+def to_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A titled table at a terminal; a header line and one tab-separated line per row
+    otherwise (tabs and line breaks inside a cell are written as \\t and \\n)."""
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    if not to_terminal():
+        for line in [list(columns), *cells]:
+            click.echo("\t".join(_plain(cell) for cell in line))
+        return
     grid = Table(title=title, title_justify="left")
     for column in columns:
         grid.add_column(column, overflow="fold")
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    for row in cells:
+        grid.add_row(*row)
     Console().print(grid)
 
 
+def _plain(cell: str) -> str:
+    return cell.replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+
+
 def jobs_table(title: str, jobs: Sequence[model.Job]) -> None:
+    """At a terminal, run times to the second and errors cut at 60 characters; piped, whole."""
     columns = ["id", "name", "queue", "state", "priority", "attempt", "run_at", "last_error"]
     rows = [[s[c] if c != "attempt" else f"{s['attempt']}/{s['max_attempts']}" for c in columns]
             for s in map(job_summary, jobs)]
-    table(title, columns, [[*row[:6], row[6][:19], (row[7] or "")[:60]] for row in rows])
+    if to_terminal():
+        rows = [[*row[:6], row[6][:19], (row[7] or "")[:60]] for row in rows]
+    table(title, columns, rows)
