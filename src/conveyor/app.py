@@ -124,14 +124,19 @@ class Conveyor:
     # -- storage --------------------------------------------------------------------------
 
     async def storage(self, *, migrate: bool = True) -> base.Backend:
-        """The backend for the running event loop, migrated on first use if configured."""
+        """The backend for the running event loop, migrated on first use if configured
+        (`Settings.auto_migrate`), else checked once: `NotMigrated` if its tables are
+        missing or behind."""
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
         if backend is None:
-            backend = base.open_backend(self.url)
+            backend = base.open_backend(self.url, create=self.settings.auto_migrate)
             self._backends[loop] = backend
-        if migrate and self.settings.auto_migrate and not self._migrated:
-            await backend.migrate()
+        if migrate and not self._migrated:
+            if self.settings.auto_migrate:
+                await backend.migrate()
+            else:  # nothing may be created: a missing database or table is reported
+                await backend.check_schema()
             self._migrated = True
         return backend
 

@@ -29,3 +29,5 @@ class Settings:
     )
     """Seconds a final job is kept after it was finalized, per state."""
     auto_migrate: bool = True
+    """Create or upgrade the tables on first use. Off: nothing is created (not even a SQLite
+    file), and a database without up-to-date tables raises `NotMigrated` on first use."""

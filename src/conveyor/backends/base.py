@@ -92,7 +92,13 @@ class Backend(Protocol):
     url: str
 
     async def migrate(self) -> list[int]:
-        """Apply pending numbered migrations; return the versions applied."""
+        """Apply pending numbered migrations; return the versions applied. Creates the
+        database (a SQLite file and its directory) when it does not exist."""
+        ...
+
+    async def check_schema(self) -> None:
+        """Raise `NotMigrated` when the database or any migration this version ships is
+        missing; create and change nothing."""
         ...
 
     async def close(self) -> None: ...
@@ -276,14 +282,15 @@ def check_url(url: str) -> None:
         )
 
 
-def open_backend(url: str) -> Backend:
-    """Create (without connecting) the backend a URL names."""
+def open_backend(url: str, *, create: bool = True) -> Backend:
+    """Create (without connecting) the backend a URL names. Without `create`, a SQLite file
+    that does not exist is reported (`NotMigrated`) instead of created, until `migrate`."""
     check_url(url)
     scheme = scheme_of(url)
     if scheme == "sqlite":
         from conveyor.backends.sqlite import backend as sqlite_backend
 
-        return sqlite_backend.SqliteBackend(url)
+        return sqlite_backend.SqliteBackend(url, create=create)
     if scheme in ("postgresql", "postgres"):
         from conveyor.backends.postgres import backend as postgres_backend
 

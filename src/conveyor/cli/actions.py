@@ -172,7 +172,7 @@ def _parse_args(text: str) -> dict[str, Any]:
 @click.pass_obj
 def stats(obj: context.CliContext, as_json: bool) -> None:
     """Jobs per queue and state, and how long the oldest available job has waited."""
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         snapshot = app.admin.stats()
     states = [s.value for s in model.JobState]
     rows = [[queue, *(snapshot.counts.get((queue, model.JobState(s)), 0) for s in states),
@@ -191,7 +191,7 @@ def stats(obj: context.CliContext, as_json: bool) -> None:
 @click.pass_obj
 def monitor(obj: context.CliContext, max_wait: float, queues: tuple[str, ...]) -> None:
     """Exit 1 when a queue's oldest available job waited longer than --max-wait."""
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         snapshot = app.admin.stats()
     late = {q: snapshot.waiting_seconds(q) for q in (queues or snapshot.queues())
             if snapshot.waiting_seconds(q) > max_wait}

@@ -56,9 +56,14 @@ def load_app(spec: str) -> app_module.Conveyor:
 
 
 @contextlib.contextmanager
-def failing_cleanly(obj: CliContext) -> Iterator[app_module.Conveyor]:
-    """Yield the app; Conveyor errors become a one-line message and exit status 1."""
+def failing_cleanly(obj: CliContext, *, read_only: bool = False
+                    ) -> Iterator[app_module.Conveyor]:
+    """Yield the app; Conveyor errors become a one-line message and exit status 1.
+    `read_only` commands create nothing: a missing database or missing tables is an error
+    (`NotMigrated`), not a reason to create them."""
     app = obj.app()
+    if read_only:
+        app.settings = dataclasses.replace(app.settings, auto_migrate=False)
     try:
         yield app
     except errors.ConveyorError as exc:

@@ -47,7 +47,7 @@ def resume(obj: context.CliContext, queue: str | None, key: str | None, actor: s
 @click.pass_obj
 def limits(obj: context.CliContext, as_json: bool) -> None:
     """Rate-limit keys (next free slot, blocked until, paused, waiting jobs), paused queues."""
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         flow = app.admin.flow()
     rows = [[k.key, k.next_slot.isoformat(), k.blocked_until.isoformat(), k.paused, k.waiting]
             for k in flow.keys]

@@ -37,7 +37,7 @@ def list_jobs(obj: context.CliContext, states: tuple[str, ...], queues: tuple[st
 @click.pass_obj
 def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
     """Everything about one job, with its errors."""
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         detail = output.job_detail(app.get(job_id))
     if as_json:
         output.emit_json(detail)
@@ -60,7 +60,7 @@ def failed(obj: context.CliContext, limit: int, as_json: bool) -> None:
 
 
 def show_list(obj: context.CliContext, where: JobFilter, title: str, as_json: bool) -> None:
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         found = app.jobs(where)
     if as_json:
         output.emit_json([output.job_summary(job) for job in found])

@@ -8,10 +8,23 @@ import sys
 
 import click
 
+from conveyor import errors
 from conveyor.cli import actions, admin, context, flow, jobs, orchestration, worker
 
 
-@click.group()
+class _Commands(click.Group):
+    """Any Conveyor error a command lets through (a worker that cannot start: database
+    down, tables missing) ends as one `Error: ...` line and exit status 1, never a
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except errors.ConveyorError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands)
 @click.option("--app", "app_spec", envvar="CONVEYOR_APP", metavar="MODULE:ATTR",
               help="Where the Conveyor application lives, e.g. shop.jobs:app "
                    "(default: $CONVEYOR_APP).")

@@ -17,7 +17,7 @@ def cron(ctx: click.Context, as_json: bool) -> None:
     """List cron schedules with their next runs; `cron pause|resume NAME`."""
     if ctx.invoked_subcommand is not None:
         return
-    with context.failing_cleanly(ctx.obj) as app:
+    with context.failing_cleanly(ctx.obj, read_only=True) as app:
         infos = app.cron_schedules()
     columns = ["name", "expression", "timezone", "job", "misfire", "paused", "next_runs"]
     rows = [[i.name, i.expression, i.timezone, i.job, i.misfire, i.paused,
@@ -66,7 +66,7 @@ def batches(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List batches with their progress, newest first; `batches show|cancel|retry ID`."""
     if ctx.invoked_subcommand is not None:
         return
-    with context.failing_cleanly(ctx.obj) as app:
+    with context.failing_cleanly(ctx.obj, read_only=True) as app:
         rows = [_row(b) for b in app.batches(limit)]
     if as_json:
         output.emit_json([dict(zip(_COLUMNS, row, strict=True)) for row in rows])
@@ -79,7 +79,7 @@ def batches(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def show_batch(obj: context.CliContext, batch_id: int) -> None:
     """One batch's progress and the callbacks it has fired (JSON)."""
-    with context.failing_cleanly(obj) as app:
+    with context.failing_cleanly(obj, read_only=True) as app:
         batch = app.get_batch(batch_id)
     output.emit_json({**dict(zip(_COLUMNS, _row(batch), strict=True)),
                       "callbacks_fired": list(batch.callbacks_fired),

@@ -159,6 +159,15 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
             done.append(version)
         return done
 
+    async def check_schema(self) -> None:
+        async def work(conn: Conn) -> list[int] | None:
+            if not (await column(conn, "has_migrations", {}))[0]:
+                return None
+            return await column(conn, "applied_migrations", {})
+
+        applied = await self._run(work)
+        migrate.require(migrate.discover("conveyor.backends.postgres"), applied, self._where)
+
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()

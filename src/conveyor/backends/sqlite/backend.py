@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+import urllib.parse
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -54,9 +55,11 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
-                 poll_interval: float | None = None) -> None:
+                 poll_interval: float | None = None, create: bool = True) -> None:
         self.url = url
         self.path = path_of(url)
+        self.create = create
+        """Create the file (and its directory) on first use; `migrate` always may."""
         query = parse_qs(urlsplit(url).query)
         self.busy_deadline = busy_deadline or float(query.get("busy_timeout", ["60"])[0])
         self.poll_interval = poll_interval or float(query.get("poll", ["0.002"])[0])
@@ -77,12 +80,22 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
             raise errors.ConfigurationError(
                 f"SQLite {sqlite3.sqlite_version} is too old; Conveyor needs 3.38 or newer"
             )
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if self.create:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        elif not Path(self.path).is_file():
+            raise errors.NotMigrated(
+                f"there is no SQLite database at {self.path!r}; create it with "
+                "`conveyor migrate` (workers also do when they start, unless --no-migrate)")
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # mode=rw: a file deleted since the check above is not created again.
+            target = self.path if self.create else \
+                f"file:{urllib.parse.quote(str(Path(self.path).resolve()))}?mode=rw"
+            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False,
+                                   uri=not self.create)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 0")
-            self._retry_sync(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            if self.create:  # an existing Conveyor database is in WAL mode already
+                self._retry_sync(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise errors.StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") \
@@ -125,6 +138,8 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
     # -- the seam -------------------------------------------------------------------------
 
     async def migrate(self) -> list[int]:
+        self.create = True
+
         def work(conn: sqlite3.Connection) -> list[int]:
             conn.execute("CREATE TABLE IF NOT EXISTS conveyor_migrations ("
                          "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -140,6 +155,16 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
             return done
 
         return await self._run(work, write=True)
+
+    async def check_schema(self) -> None:
+        def work(conn: sqlite3.Connection) -> set[int] | None:
+            if conn.execute(_QUERIES["has_migrations"]).fetchone() is None:
+                return None
+            return {row[0] for row in conn.execute(_QUERIES["applied_migrations"])}
+
+        applied = await self._run(work, write=False)
+        migrate.require(migrate.discover("conveyor.backends.sqlite"), applied,
+                        f"the SQLite database {self.path!r}")
 
     async def close(self) -> None:
         if self._conn is not None:
