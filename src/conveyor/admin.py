@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 class ActionResult:
     verb: str
     count: int
+    """Jobs the action reached (or would reach, in a dry run)."""
     dry_run: bool
+    requested: int = 0
+    """Of `count`, running jobs that got a cancel request: their worker stops them at its
+    next heartbeat; the others changed state at once."""
 
 
 class Admin:
@@ -40,9 +44,13 @@ class Admin:
         if where.ids:
             await self._require_ids(backend, where.ids)
         if dry_run:
-            return ActionResult(change.verb, await backend.count(narrowed), True)
-        count = await backend.change(narrowed, change, self.app.clock.now(), actor)
-        return ActionResult(change.verb, count, False)
+            running = dataclasses.replace(narrowed, states=[model.JobState.RUNNING]) \
+                if model.JobState.RUNNING in states and isinstance(change, changes.CancelJobs) \
+                else None
+            return ActionResult(change.verb, await backend.count(narrowed), True,
+                                await backend.count(running) if running else 0)
+        done = await backend.change(narrowed, change, self.app.clock.now(), actor)
+        return ActionResult(change.verb, done.count, False, done.requested)
 
     def apply(self, change: changes.Change, where: base.JobFilter, *, actor: str = "api",
               dry_run: bool = False) -> ActionResult:
@@ -122,8 +130,9 @@ class Admin:
 
     def _check_edit(self, job: model.Job, change: changes.EditJobs) -> None:
         if job.state not in changes.EDITABLE:
+            editable = ", ".join(sorted(state.value for state in changes.EDITABLE))
             raise errors.ConveyorError(
-                f"job {job.id} is {job.state}; only {sorted(changes.EDITABLE)} jobs can be edited")
+                f"job {job.id} is {job.state.value}; only {editable} jobs can be edited")
         if change.priority is not None or change.queue is not None or change.run_at is not None:
             options.build(job.name, priority=change.priority, queue=change.queue,
                           run_at=change.run_at)

@@ -34,3 +34,44 @@ def test_piped_tables_print_one_whole_line_per_row_even_in_narrow_terminals(
     assert "shop.jobs.sync_product_with_a_long_name" in listed.output
     stats = run(failures, "stats", columns=60).output.splitlines()
     assert stats[1].split("\t") == ["sync", "0", "0", "1", "0", "0", "0", "4", "0", "0.0"]
+
+
+def _claim_one(app: Conveyor, queue: str) -> None:
+    async def claim() -> None:
+        backend = await app.storage()
+        assert len(await backend.claim([queue], 1, "worker-1", app.clock.now())) == 1
+
+    app.blocking.run(claim)
+
+
+def test_cancel_counts_cancelled_jobs_and_running_ones_asked_to_stop(app: Conveyor) -> None:
+    @app.job(name="work")
+    def work(n: int) -> None: ...
+
+    ids = [str(work.enqueue(n).id) for n in range(4)]
+    _claim_one(app, "default")  # the first one runs
+    dry = run(app, "cancel", *ids, "--dry-run")
+    assert dry.output.strip() == ("would cancel 3 jobs; would ask 1 running job to stop "
+                                  "(at its worker's next heartbeat)")
+    done = run(app, "cancel", *ids)
+    assert (done.exit_code, done.output.strip()) == (
+        0, "did cancel 3 jobs; asked 1 running job to stop (at its worker's next heartbeat)")
+    again = run(app, "cancel", ids[0])
+    assert again.output.strip() == \
+        "asked 1 running job to stop (at its worker's next heartbeat)"
+
+
+@pytest.mark.parametrize("args", [["flush"], ["retry", "--all-failed"],
+                                  ["cancel", "--queue", "no-such-queue"],
+                                  ["delete", "--state", "completed", "--dry-run"]])
+def test_actions_with_nothing_to_do_succeed_and_say_so(app: Conveyor, args: list[str]) -> None:
+    result = run(app, *args)
+    assert result.exit_code == 0
+    assert result.output.startswith("nothing to do: no matching job to ")
+
+
+def test_refused_edit_names_states_plainly(failures: Conveyor) -> None:
+    result = run(failures, "edit", "1", "--priority", "1")
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: job 1 is discarded; only available, pending, "
+                                     "retryable, scheduled jobs can be edited")

@@ -79,6 +79,15 @@ class ScheduleState:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Changed:
+    """What `change` did: how many jobs it reached, of which `requested` were running and
+    got a cancel request (their worker stops them) rather than a new state."""
+
+    count: int
+    requested: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settled:
     """What `finish` did: ids whose outcome was written, and ids whose lease was lost."""
 
@@ -180,9 +189,9 @@ class Backend(Protocol):
         ...
 
     async def change(self, where: JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> int:
+                     actor: str) -> Changed:
         """Apply an operator action to every job matching `where` (limit ignored) and record
-        it in the audit table, in one transaction; return how many jobs changed."""
+        it in the audit table, in one transaction."""
         ...
 
     async def prune(self, state: model.JobState, finalized_before: datetime,

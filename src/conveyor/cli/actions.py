@@ -12,7 +12,7 @@ from typing import Any
 import click
 import orjson
 
-from conveyor import JobFilter, changes, model
+from conveyor import JobFilter, admin, changes, model
 from conveyor.cli import context, output
 from conveyor.cli.jobs import STATES
 from conveyor.worker import leader
@@ -49,10 +49,26 @@ def _act(obj: context.CliContext, change: changes.Change, where: JobFilter, dry_
                                "--args-contains, --since, --until)")
     with context.failing_cleanly(obj) as app:
         result = app.admin.apply(change, where, actor=actor, dry_run=dry_run)
+    click.echo(describe(result))
+
+
+def describe(result: admin.ActionResult) -> str:
+    """What an action did (or would do): jobs changed, and running jobs asked to stop."""
     if result.count == 0:
-        raise click.ClickException(f"no job matches: nothing to {result.verb}")
-    done = "would" if dry_run else "did"
-    click.echo(f"{done} {result.verb} {result.count} job{'s' if result.count != 1 else ''}")
+        return f"nothing to do: no matching job to {result.verb}"
+    changed = result.count - result.requested
+    said = []
+    if changed or not result.requested:
+        said.append(f"{'would' if result.dry_run else 'did'} {result.verb} {_jobs(changed)}")
+    if result.requested:
+        said.append(f"{'would ask' if result.dry_run else 'asked'} "
+                    f"{_jobs(result.requested, 'running job')} to stop (at its worker's "
+                    "next heartbeat)")
+    return "; ".join(said)
+
+
+def _jobs(count: int, noun: str = "job") -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _filter(ids: tuple[int, ...], states: tuple[str, ...], queues: tuple[str, ...],

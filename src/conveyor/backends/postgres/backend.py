@@ -317,7 +317,7 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
         return count
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> int:
+                     actor: str) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": now}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue, args=change.args_json,
@@ -325,21 +325,23 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
         audit = {"now": now, "actor": actor, "action": change.verb,
                  "filter_json": base.describe_filter(where)}
 
-        async def work(conn: Conn) -> int:
+        async def work(conn: Conn) -> base.Changed:
+            requested = 0
             if change.verb in ("cancel", "delete"):
                 rows = await dict_rows(conn, f"change_{change.verb}", params)
                 count = len(rows)
+                requested = sum(row["state"] == "running" for row in rows)
                 await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                                   orchestrate.DEFAULT_MAX_ERRORS)
+                                        orchestrate.DEFAULT_MAX_ERRORS)
             else:
                 count = (await conn.execute(_QUERIES[f"change_{change.verb}"], params)).rowcount
             await conn.execute(_QUERIES["audit"], {**audit, "count": count})
             if count and change.verb in ("retry", "edit"):
                 await conn.execute(_QUERIES["wake"])
-            return count
+            return base.Changed(count, requested)
 
         changed = await self._run(work, atomic=True)
-        if changed:
+        if changed.count:
             self._notify()
         return changed
 

@@ -315,7 +315,7 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
                                    .fetchone()[0], write=False))
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> int:
+                     actor: str) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue,
@@ -324,20 +324,22 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
         audit = {"now": params["now"], "actor": actor, "action": change.verb,
                  "filter_json": base.describe_filter(where)}
 
-        def work(conn: sqlite3.Connection) -> int:
+        def work(conn: sqlite3.Connection) -> base.Changed:
             cursor = conn.execute(_QUERIES[f"change_{change.verb}"], params)
+            requested = 0
             if change.verb in ("cancel", "delete"):
                 rows = cursor.fetchall()
                 count = len(rows)
+                requested = sum(row["state"] == "running" for row in rows)
                 store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                             orchestrate.DEFAULT_MAX_ERRORS)
+                                  orchestrate.DEFAULT_MAX_ERRORS)
             else:
                 count = cursor.rowcount
             conn.execute(_QUERIES["audit"], {**audit, "count": count})
-            return count
+            return base.Changed(count, requested)
 
         changed = await self._run(work, write=True)
-        if changed:
+        if changed.count:
             self._notify()
         return changed
 
