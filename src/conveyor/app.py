@@ -265,7 +265,7 @@ class Conveyor:
         return self.blocking.run(lambda: self.aget_batch(batch_id))
 
     async def abatches(self, limit: int = 50) -> list[batches.Batch]:
-        return await (await self.storage()).list_batches(limit)
+        return await (await self.storage()).list_batches(base.check_limit(limit))
 
     def batches(self, limit: int = 50) -> list[batches.Batch]:
         return self.blocking.run(lambda: self.abatches(limit))

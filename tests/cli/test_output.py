@@ -75,3 +75,23 @@ def test_refused_edit_names_states_plainly(failures: Conveyor) -> None:
     assert result.exit_code == 1
     assert result.output.strip() == ("Error: job 1 is discarded; only available, pending, "
                                      "retryable, scheduled jobs can be edited")
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args", [
+    ["batches", "--limit", "-1"], ["batches", "--limit", HUGE], ["batches", "show", HUGE],
+    ["batches", "cancel", "0"], ["jobs", "list", "--limit", "0"],
+    ["jobs", "list", "--after-id", HUGE], ["jobs", "show", HUGE], ["failed", "--limit", "-5"],
+    ["cancel", HUGE], ["retry", "0"], ["delete", "--", "-3"], ["edit", "1", "--priority", HUGE],
+    ["edit", HUGE, "--priority", "1"], ["monitor", "--max-wait", "nan"],
+    ["monitor", "--max-wait", "-1"], ["worker", "--grace", "nan"],
+    ["worker", "--max-time", "inf"],
+], ids=" ".join)
+def test_numbers_out_of_range_are_usage_errors(failures: Conveyor, args: list[str]) -> None:
+    before = [(j.id, j.state, j.priority) for j in failures.jobs()]
+    result = run(failures, *args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value" in result.output and "Traceback" not in result.output
+    assert [(j.id, j.state, j.priority) for j in failures.jobs()] == before

@@ -141,3 +141,21 @@ async def test_prune_removes_only_jobs_past_retention(app: Conveyor, sync_produc
     assert remaining == {failed.id, fresh.id}  # discarded jobs are kept 7 days
     assert old.id not in remaining
     await app.aclose()
+
+
+def test_ids_and_limits_out_of_range_are_refused_the_same_on_every_backend(
+        app: Conveyor) -> None:
+    from conveyor import BatchNotFound, ConfigurationError
+
+    app.migrate()
+    with pytest.raises(ConfigurationError, match="limit=-1 is invalid"):
+        app.batches(limit=-1)
+    with pytest.raises(ConfigurationError, match="limit=0 is invalid"):
+        JobFilter(limit=0)
+    with pytest.raises(JobNotFound, match="no job with id 1180591620717411303424"):
+        app.get(2**70)
+    with pytest.raises(BatchNotFound, match="no batch with id"):
+        app.get_batch(2**64)
+    with pytest.raises(ConfigurationError, match="job id"):
+        JobFilter(after_id=2**63)
+    assert app.jobs(JobFilter(ids=[2**63 - 1])) == []

@@ -18,9 +18,33 @@ import orjson
 from conveyor import batches, changes, errors, model, orchestrate, outcome
 
 
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit signed integers on every backend."""
+MAX_LIMIT = 1_000_000
+"""Most rows one query returns."""
+
+
+def check_id(value: object, what: str = "job id") -> int:
+    """`value` if both backends can look it up (a larger number would overflow), else
+    `ConfigurationError`."""
+    if type(value) is not int or not -MAX_ID <= value <= MAX_ID:
+        raise errors.ConfigurationError(
+            f"{what} {value!r:.40} is invalid; ids are integers of at most {MAX_ID}")
+    return value
+
+
+def check_limit(value: object, what: str = "limit") -> int:
+    """A row limit from 1 to `MAX_LIMIT` (SQLite would read -1 as "no limit")."""
+    if type(value) is not int or not 1 <= value <= MAX_LIMIT:
+        raise errors.ConfigurationError(
+            f"{what}={value!r:.40} is invalid; it is an integer from 1 to {MAX_LIMIT}")
+    return value
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobFilter:
-    """Which jobs a query looks at. Empty fields match everything."""
+    """Which jobs a query looks at. Empty fields match everything. Ids and the limit are
+    range-checked when the filter is made (`ConfigurationError`)."""
 
     ids: Sequence[int] = ()
     states: Sequence[model.JobState] = ()
@@ -38,6 +62,13 @@ class JobFilter:
     match_none: bool = False
     """Set when narrowing left no state to look at: matches no job at all."""
     batch_ids: Sequence[int] = ()
+
+    def __post_init__(self) -> None:
+        check_limit(self.limit)
+        for job_id in (*self.ids, *([] if self.after_id is None else [self.after_id])):
+            check_id(job_id)
+        for batch_id in self.batch_ids:
+            check_id(batch_id, "batch id")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import click
 import orjson
 
 from conveyor import JobFilter, admin, changes, model
-from conveyor.cli import context, output
+from conveyor.cli import context, output, params
 from conveyor.cli.jobs import STATES
 from conveyor.worker import leader
 
@@ -23,7 +23,7 @@ _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Job ids as arguments, or a filter: --state/--queue/--name (repeatable)."""
     options = [
-        click.argument("ids", nargs=-1, type=int),
+        click.argument("ids", nargs=-1, type=params.ID),
         click.option("--state", "states", multiple=True, type=STATES),
         click.option("--queue", "queues", multiple=True),
         click.option("--name", "names", multiple=True),
@@ -148,8 +148,8 @@ def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
 
 
 @click.command()
-@click.argument("job_id", type=int)
-@click.option("--priority", type=int)
+@click.argument("job_id", type=params.ID)
+@click.option("--priority", type=params.PRIORITY)
 @click.option("--queue")
 @click.option("--run-at", type=click.DateTime(_TIME_FORMATS),
               help="With a UTC offset, e.g. 2026-05-01T09:00:00+02:00.")
@@ -201,7 +201,7 @@ def stats(obj: context.CliContext, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--max-wait", required=True, type=click.FloatRange(0),
+@click.option("--max-wait", required=True, type=params.Seconds(),
               help="Seconds the oldest available job of a queue may wait.")
 @click.option("--queue", "queues", multiple=True, help="Only these queues (repeatable).")
 @click.pass_obj

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from conveyor import JobFilter, model
-from conveyor.cli import context, output
+from conveyor.cli import context, output, params
 
 STATES = click.Choice([s.value for s in model.JobState])
 
@@ -19,8 +19,8 @@ def jobs() -> None:
 @click.option("--state", "states", multiple=True, type=STATES, help="Repeatable.")
 @click.option("--queue", "queues", multiple=True, help="Repeatable.")
 @click.option("--name", "names", multiple=True, help="Job name; repeatable.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--after-id", type=int, help="Page: only ids after this one.")
+@click.option("--limit", default=50, show_default=True, type=params.LIMIT)
+@click.option("--after-id", type=params.AFTER_ID, help="Page: only ids after this one.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def list_jobs(obj: context.CliContext, states: tuple[str, ...], queues: tuple[str, ...],
@@ -32,7 +32,7 @@ def list_jobs(obj: context.CliContext, states: tuple[str, ...], queues: tuple[st
 
 
 @jobs.command("show")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=params.ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
@@ -50,7 +50,7 @@ def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=50, show_default=True, type=params.LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def failed(obj: context.CliContext, limit: int, as_json: bool) -> None:

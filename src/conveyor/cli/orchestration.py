@@ -7,7 +7,7 @@ import getpass
 import click
 
 from conveyor import batches as batch_model
-from conveyor.cli import context, output
+from conveyor.cli import context, output, params
 
 
 @click.group(invoke_without_command=True)
@@ -59,7 +59,7 @@ _COLUMNS = ["id", "name", "total", "pending", "completed", "failed", "cancelled"
 
 
 @click.group(invoke_without_command=True)
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=params.LIMIT)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def batches(ctx: click.Context, limit: int, as_json: bool) -> None:
@@ -75,7 +75,7 @@ def batches(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @batches.command("show")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=params.ID)
 @click.pass_obj
 def show_batch(obj: context.CliContext, batch_id: int) -> None:
     """One batch's progress and the callbacks it has fired (JSON)."""
@@ -87,7 +87,7 @@ def show_batch(obj: context.CliContext, batch_id: int) -> None:
 
 
 @batches.command("cancel")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=params.ID)
 @click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
 @click.pass_obj
 def cancel_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:
@@ -98,7 +98,7 @@ def cancel_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:
 
 
 @batches.command("retry")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=params.ID)
 @click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
 @click.pass_obj
 def retry_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from conveyor.cli import context
+from conveyor.cli import context, params
 from conveyor.worker import runner, supervisor
 
 
@@ -22,9 +22,9 @@ from conveyor.worker import runner, supervisor
               help="Worker processes; dead ones are replaced.")
 @click.option("--burst", is_flag=True, help="Exit when no job is due.")
 @click.option("--max-jobs", type=click.IntRange(1), help="Exit after starting this many jobs.")
-@click.option("--max-time", type=click.FloatRange(0, min_open=True),
+@click.option("--max-time", type=params.Seconds(min_open=True),
               help="Exit after this many seconds.")
-@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
+@click.option("--grace", default=30.0, show_default=True, type=params.Seconds(),
               help="Seconds running jobs get to finish after SIGTERM.")
 @click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
 @click.pass_obj
