@@ -38,8 +38,13 @@ def states(app: Conveyor) -> dict[int, JobState]:
 
 def test_list_show_failed_and_stats_as_json(shop: Conveyor) -> None:
     listed = orjson.loads(run(shop, "jobs", "list", "--json").output)
-    assert [(j["id"], j["state"]) for j in listed] == [(1, "discarded"), (2, "available"),
-                                                      (3, "scheduled")]
+    assert [(j["id"], j["state"]) for j in listed] == [(3, "scheduled"), (2, "available"),
+                                                      (1, "discarded")]
+    oldest = orjson.loads(run(shop, "jobs", "list", "--oldest-first", "--json").output)
+    assert [j["id"] for j in oldest] == [1, 2, 3]
+    page = orjson.loads(run(shop, "jobs", "list", "--limit", "1", "--before-id", "3",
+                            "--json").output)
+    assert [j["id"] for j in page] == [2]
     shown = orjson.loads(run(shop, "jobs", "show", "1", "--json").output)
     assert shown["errors"][0]["message"] == "negative product id"
     assert shown["args"] == [-1, 1]

@@ -159,3 +159,16 @@ def test_ids_and_limits_out_of_range_are_refused_the_same_on_every_backend(
     with pytest.raises(ConfigurationError, match="job id"):
         JobFilter(after_id=2**63)
     assert app.jobs(JobFilter(ids=[2**63 - 1])) == []
+
+
+def test_listing_newest_first_pages_by_keyset(app: Conveyor, sync_product: Job) -> None:
+    ids = [sync_product.enqueue(n, 1).id for n in range(5)]
+
+    def page(**fields: object) -> list[int]:
+        return [j.id for j in app.jobs(JobFilter(**fields))]
+
+    assert page() == ids
+    assert page(newest_first=True, limit=2) == [ids[4], ids[3]]
+    assert page(newest_first=True, limit=2, before_id=ids[3]) == [ids[2], ids[1]]
+    assert page(newest_first=True, before_id=ids[3], after_id=ids[0]) == [ids[2], ids[1]]
+    assert page(limit=2, after_id=ids[1]) == [ids[2], ids[3]]

@@ -58,14 +58,19 @@ class JobFilter:
     inserted_before: datetime | None = None
     limit: int = 100
     after_id: int | None = None
-    """Keyset paging: only ids greater than this, in ascending order."""
+    """Keyset paging: only ids greater than this (the next page, oldest first)."""
+    before_id: int | None = None
+    """Keyset paging: only ids smaller than this (the next page, newest first)."""
+    newest_first: bool = False
+    """Return the highest ids first (default: ascending ids)."""
     match_none: bool = False
     """Set when narrowing left no state to look at: matches no job at all."""
     batch_ids: Sequence[int] = ()
 
     def __post_init__(self) -> None:
         check_limit(self.limit)
-        for job_id in (*self.ids, *([] if self.after_id is None else [self.after_id])):
+        bounds = [b for b in (self.after_id, self.before_id) if b is not None]
+        for job_id in (*self.ids, *bounds):
             check_id(job_id)
         for batch_id in self.batch_ids:
             check_id(batch_id, "batch id")
@@ -204,7 +209,8 @@ class Backend(Protocol):
     async def get(self, job_id: int) -> model.Job | None: ...
 
     async def query(self, where: JobFilter) -> list[model.Job]:
-        """Jobs matching `where`, ascending id, at most `where.limit`."""
+        """Jobs matching `where`, by ascending id (descending with `newest_first`), at most
+        `where.limit`."""
         ...
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
@@ -293,10 +299,21 @@ def ended_by_change(verb: str, rows: Sequence[Mapping[str, Any]]) -> list[orches
     return orchestrate.finals_of(rows)
 
 
+PAGING = ("limit", "after_id", "before_id", "newest_first")
+"""`JobFilter` fields that page a listing rather than choose jobs."""
+
+
+def page_params(where: JobFilter) -> dict[str, int]:
+    """The paging bounds of a query statement (`query`, `query_newest`)."""
+    return {"after_id": where.after_id or 0,
+            "before_id": MAX_ID if where.before_id is None else where.before_id,
+            "limit": where.limit}
+
+
 def describe_filter(where: JobFilter) -> str:
     """A filter as compact JSON, for the audit table and logs."""
     fields = {f.name: getattr(where, f.name) for f in dataclasses.fields(where)
-              if f.name not in ("limit", "after_id") and getattr(where, f.name)}
+              if f.name not in PAGING and getattr(where, f.name)}
     return orjson.dumps(fields, default=str).decode()
 
 

@@ -20,14 +20,18 @@ def jobs() -> None:
 @click.option("--queue", "queues", multiple=True, help="Repeatable.")
 @click.option("--name", "names", multiple=True, help="Job name; repeatable.")
 @click.option("--limit", default=50, show_default=True, type=params.LIMIT)
-@click.option("--after-id", type=params.AFTER_ID, help="Page: only ids after this one.")
+@click.option("--oldest-first", is_flag=True, help="Lowest ids first (default: newest first).")
+@click.option("--before-id", type=params.ID, help="Page: only ids below this one.")
+@click.option("--after-id", type=params.AFTER_ID, help="Page: only ids above this one.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def list_jobs(obj: context.CliContext, states: tuple[str, ...], queues: tuple[str, ...],
-              names: tuple[str, ...], limit: int, after_id: int | None, as_json: bool) -> None:
-    """List jobs, oldest first."""
+              names: tuple[str, ...], limit: int, oldest_first: bool, before_id: int | None,
+              after_id: int | None, as_json: bool) -> None:
+    """List jobs, newest first (the next page: --before-id with the last id shown)."""
     where = JobFilter(states=[model.JobState(s) for s in states], queues=queues, names=names,
-                      limit=limit, after_id=after_id)
+                      limit=limit, after_id=after_id, before_id=before_id,
+                      newest_first=not oldest_first)
     show_list(obj, where, "jobs", as_json)
 
 
@@ -54,9 +58,9 @@ def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def failed(obj: context.CliContext, limit: int, as_json: bool) -> None:
-    """List discarded jobs (failed for good)."""
-    show_list(obj, JobFilter(states=[model.JobState.DISCARDED], limit=limit), "failed jobs",
-              as_json)
+    """List discarded jobs (failed for good), newest first."""
+    show_list(obj, JobFilter(states=[model.JobState.DISCARDED], limit=limit, newest_first=True),
+              "failed jobs", as_json)
 
 
 def show_list(obj: context.CliContext, where: JobFilter, title: str, as_json: bool) -> None:

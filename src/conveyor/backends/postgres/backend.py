@@ -309,8 +309,8 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
         return jobs[0] if jobs else None
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        return await self._jobs("query", {**convert.filter_params(where),
-                                          "after_id": where.after_id or 0, "limit": where.limit})
+        return await self._jobs("query_newest" if where.newest_first else "query",
+                                {**convert.filter_params(where), **base.page_params(where)})
 
     async def count(self, where: base.JobFilter) -> int:
         count: int = (await self._column("count", convert.filter_params(where)))[0]

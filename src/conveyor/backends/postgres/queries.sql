@@ -336,8 +336,15 @@ SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY 
 -- name: query
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > %(after_id)s
+   AND id > %(after_id)s AND id < %(before_id)s
  ORDER BY id
+ LIMIT %(limit)s
+
+-- name: query_newest
+SELECT * FROM conveyor_jobs
+ WHERE {{filter}}
+   AND id > %(after_id)s AND id < %(before_id)s
+ ORDER BY id DESC
  LIMIT %(limit)s
 
 -- name: count

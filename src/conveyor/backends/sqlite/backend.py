@@ -303,9 +303,9 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
         return None if row is None else convert.job_from_row(row)
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
-        params = {**convert.filter_params(where), "after_id": where.after_id or 0,
-                  "limit": where.limit}
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["query"], params).fetchall(),
+        params = {**convert.filter_params(where), **base.page_params(where)}
+        statement = _QUERIES["query_newest" if where.newest_first else "query"]
+        rows = await self._run(lambda conn: conn.execute(statement, params).fetchall(),
                                write=False)
         return [convert.job_from_row(row) for row in rows]
 

@@ -232,8 +232,15 @@ SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
 -- name: query
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > :after_id
+   AND id > :after_id AND id < :before_id
  ORDER BY id
+ LIMIT :limit
+
+-- name: query_newest
+SELECT * FROM conveyor_jobs
+ WHERE {{filter}}
+   AND id > :after_id AND id < :before_id
+ ORDER BY id DESC
  LIMIT :limit
 
 -- name: count
