@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from conveyor import changes, errors, model, options
@@ -16,6 +16,9 @@ from conveyor.backends import base
 
 if TYPE_CHECKING:
     from conveyor.app import Conveyor
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""What the backends store for a rate key that never limited a job."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -104,7 +107,17 @@ class Admin:
         return self.app.blocking.run(lambda: self.apause(**fields))
 
     async def aflow(self) -> base.FlowState:
-        return await (await self.app.storage()).flow()
+        """Rate keys (a time that never held or has passed reads None) and paused queues."""
+        flow = await (await self.app.storage()).flow()
+        now = self.app.clock.now()
+
+        def shown(when: datetime | None, after: datetime) -> datetime | None:
+            return when if when is not None and when > after else None
+
+        return base.FlowState([dataclasses.replace(
+            key, next_slot=shown(key.next_slot, _EPOCH),
+            blocked_until=shown(key.blocked_until, now)) for key in flow.keys],
+            flow.paused_queues)
 
     def flow(self) -> base.FlowState:
         return self.app.blocking.run(self.aflow)

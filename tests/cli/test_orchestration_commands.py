@@ -27,8 +27,8 @@ def test_cron_lists_next_runs_and_pauses(app: Conveyor, clock: FrozenClock) -> N
     app.migrate()  # listing is read-only: it creates no tables
     listed = orjson.loads(run(app, "cron", "--json").output)
     assert listed[0]["name"] == "carts" and listed[0]["paused"] is False
-    assert listed[0]["next_runs"].split(", ")[:2] == ["2026-01-01T11:00:00+00:00",
-                                                      "2026-01-01T12:00:00+00:00"]
+    assert listed[0]["next_runs"][:2] == ["2026-01-01T11:00:00+00:00",
+                                          "2026-01-01T12:00:00+00:00"]
     assert run(app, "cron", "pause", "carts").output.strip() == "paused cron schedule carts"
     assert orjson.loads(run(app, "cron", "--json").output)[0]["paused"] is True
     assert "carts" in run(app, "cron").output

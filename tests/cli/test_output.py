@@ -3,9 +3,10 @@ names instead of Python reprs, and counts that say what happened."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from conveyor import Conveyor
+from conveyor import Conveyor, FrozenClock
 from tests.cli.harness import run
 
 
@@ -95,3 +96,38 @@ def test_numbers_out_of_range_are_usage_errors(failures: Conveyor, args: list[st
     assert result.exit_code == 2, result.output
     assert "Invalid value" in result.output and "Traceback" not in result.output
     assert [(j.id, j.state, j.priority) for j in failures.jobs()] == before
+
+
+def test_job_show_prints_arguments_result_and_meta_as_json(app: Conveyor) -> None:
+    @app.job(name="greet")
+    def greet(name: str, *, loud: bool = False) -> dict[str, object]:
+        return {"said": f"hello {name}", "loud": loud, "none": None}
+
+    job = greet.enqueue("Zoë", loud=True)
+    app.drain()
+    fields = dict(line.split("\t", 1) for line in run(app, "jobs", "show",
+                                                      str(job.id)).output.splitlines()[1:])
+    assert fields["args"] == '["Zoë"]'
+    assert fields["kwargs"] == '{"loud":true}'
+    assert '"none":null' in fields["result"]  # JSON, not a Python repr
+    assert orjson.loads(fields["result"]) == {"said": "hello Zoë", "loud": True, "none": None}
+    assert fields["meta"] == "{}"
+
+
+def test_limits_show_no_epoch_and_no_block_that_has_passed(app: Conveyor,
+                                                           clock: FrozenClock) -> None:
+    @app.job(name="send", rate_limit="1/m", rate_key=lambda account: f"wa:{account}")
+    def send(account: int) -> None: ...
+
+    send.enqueue(1)
+    app.drain()
+    assert run(app, "pause", "--key", "wa:2").exit_code == 0  # a key that never limited
+    clock.advance(3600)
+    keys = {k["key"]: k for k in orjson.loads(run(app, "limits", "--json").output)["keys"]}
+    assert keys["wa:1@1/m"]["next_slot"] is not None
+    assert keys["wa:1@1/m"]["blocked_until"] is None
+    assert (keys["wa:2"]["next_slot"], keys["wa:2"]["blocked_until"]) == (None, None)
+    table = run(app, "limits").output
+    assert "1970" not in table
+    assert [line.split("\t")[:3] for line in table.splitlines()[1:3]] == [
+        ["wa:1@1/m", keys["wa:1@1/m"]["next_slot"], "-"], ["wa:2", "-", "-"]]

@@ -81,8 +81,11 @@ class KeyInfo:
     """A rate-limit key as operators see it."""
 
     key: str
-    next_slot: datetime
-    blocked_until: datetime
+    next_slot: datetime | None
+    """When the key's rate next lets a job start (None: it has not limited any job yet)."""
+    blocked_until: datetime | None
+    """No job of this key starts before then (None: it is not blocked now). Backends report
+    the stored time; `app.admin.flow()` clears it once it has passed."""
     paused: bool
     waiting: int
     """Available jobs waiting for this key."""

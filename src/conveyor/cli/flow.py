@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 
 import click
 
@@ -49,12 +50,17 @@ def limits(obj: context.CliContext, as_json: bool) -> None:
     """Rate-limit keys (next free slot, blocked until, paused, waiting jobs), paused queues."""
     with context.failing_cleanly(obj, read_only=True) as app:
         flow = app.admin.flow()
-    rows = [[k.key, k.next_slot.isoformat(), k.blocked_until.isoformat(), k.paused, k.waiting]
+    rows = [[k.key, _time(k.next_slot), _time(k.blocked_until), k.paused, k.waiting]
             for k in flow.keys]
     columns = ["key", "next_slot", "blocked_until", "paused", "waiting"]
     if as_json:
         output.emit_json({"keys": [dict(zip(columns, row, strict=True)) for row in rows],
                           "paused_queues": flow.paused_queues})
         return
-    output.table("rate-limit keys", columns, rows)
+    output.table("rate-limit keys", columns,
+                 [["-" if cell is None else cell for cell in row] for row in rows])
     click.echo(f"paused queues: {', '.join(flow.paused_queues) or 'none'}")
+
+
+def _time(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()

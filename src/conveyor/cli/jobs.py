@@ -47,7 +47,9 @@ def show(obj: context.CliContext, job_id: int, as_json: bool) -> None:
         output.emit_json(detail)
         return
     errors_ = detail.pop("errors")
-    output.table(f"job {job_id}", ["field", "value"], [[k, v] for k, v in detail.items()])
+    output.table(f"job {job_id}", ["field", "value"],
+                 [[k, output.json_text(v) if k in output.JSON_FIELDS else v]
+                  for k, v in detail.items()])
     for error in errors_:
         click.echo(f"\nattempt {error['attempt']} at {error['at']}: {error['type']}: "
                    f"{error['message']}\n{error['traceback']}")

@@ -21,11 +21,11 @@ def cron(ctx: click.Context, as_json: bool) -> None:
         infos = app.cron_schedules()
     columns = ["name", "expression", "timezone", "job", "misfire", "paused", "next_runs"]
     rows = [[i.name, i.expression, i.timezone, i.job, i.misfire, i.paused,
-             ", ".join(run.isoformat() for run in i.next_runs)] for i in infos]
+             [run.isoformat() for run in i.next_runs]] for i in infos]
     if as_json:
         output.emit_json([dict(zip(columns, row, strict=True)) for row in rows])
         return
-    output.table("cron schedules", columns, rows)
+    output.table("cron schedules", columns, [[*row[:-1], ", ".join(row[-1])] for row in rows])
 
 
 @cron.command("pause")

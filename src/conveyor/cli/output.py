@@ -34,6 +34,14 @@ def job_detail(job: model.Job) -> dict[str, Any]:
             "errors": [e.to_json() for e in job.errors], "malformed": job.malformed}
 
 
+JSON_FIELDS = ("args", "kwargs", "result", "meta")
+"""Fields of `job_detail` shown as JSON text in tables (as stored, not as Python reprs)."""
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
 def emit_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode())
 
