@@ -88,23 +88,54 @@ class Admin:
                      paused: bool = True, actor: str = "api") -> list[str]:
         """Pause (or with `paused=False` resume) a queue or a rate key for every worker;
         effective at their next claim. A declared key ("wa:1") covers all its rates
-        ("wa:1@80/s", "wa:1@250000/d"). Returns what was changed."""
+        ("wa:1@80/s", "wa:1@250000/d"). Returns what was changed (not what already was
+        paused, or resumed); each is recorded in the audit table."""
         if (queue is None) == (key is None):
             raise errors.ConfigurationError("pause needs exactly one of queue or key")
         backend = await self.app.storage()
         now = self.app.clock.now()
         if queue is not None:
-            await backend.pause(queue=queue, paused=paused, actor=actor, now=now)
-            return [queue]
-        flow = await backend.flow()
-        targets = [k.key for k in flow.keys if key in (k.key, k.key.rsplit("@", 1)[0])] \
-            or [str(key)]
-        for target in targets:
-            await backend.pause(key=target, paused=paused, actor=actor, now=now)
-        return targets
+            done = await backend.pause(queue=queue, paused=paused, actor=actor, now=now)
+            return [queue] if done else []
+        targets = await self._keys(backend, str(key)) or [str(key)]
+        return [target for target in targets
+                if await backend.pause(key=target, paused=paused, actor=actor, now=now)]
 
     def pause(self, **fields: Any) -> list[str]:
         return self.app.blocking.run(lambda: self.apause(**fields))
+
+    async def aknown(self, *, queue: str | None = None, key: str | None = None) -> bool:
+        """Whether a queue is declared by a job of this app, holds jobs or is paused; or a
+        rate key has limited a job or been paused. Pausing an unknown one is likely a typo."""
+        backend = await self.app.storage()
+        if queue is not None:
+            return queue in self.app.registry.queues() \
+                or queue in (await backend.flow()).paused_queues \
+                or await backend.count(base.JobFilter(queues=[queue])) > 0
+        return bool(await self._keys(backend, str(key)))
+
+    def known(self, **fields: Any) -> bool:
+        return self.app.blocking.run(lambda: self.aknown(**fields))
+
+    async def _keys(self, backend: base.Backend, key: str) -> list[str]:
+        """The stored rate keys `key` names: itself, or each rate of a declared key."""
+        return [k.key for k in (await backend.flow()).keys
+                if key in (k.key, k.key.rsplit("@", 1)[0])]
+
+    async def aprune(self, *, actor: str = "api") -> int:
+        """Delete finished jobs past their retention now (the leader also does, every
+        `Settings.prune_interval`); recorded in the audit table. Returns how many."""
+        from conveyor.worker import leader
+
+        backend = await self.app.storage()
+        count = await leader.prune(self.app, backend)
+        retention = {str(state): seconds for state, seconds in self.app.settings.retention}
+        await backend.audit(actor, "prune", {"retention": retention}, count,
+                            self.app.clock.now())
+        return count
+
+    def prune(self, *, actor: str = "api") -> int:
+        return self.app.blocking.run(lambda: self.aprune(actor=actor))
 
     async def aflow(self) -> base.FlowState:
         """Rate keys (a time that never held or has passed reads None) and paused queues."""

@@ -108,18 +108,18 @@ class Conveyor:
         """Every schedule with its next runs and whether it is paused."""
         return self.blocking.run(self.acron_schedules)
 
-    async def apause_cron(self, name: str, paused: bool = True) -> None:
+    async def apause_cron(self, name: str, paused: bool = True, *, actor: str = "api") -> None:
         if name not in self.schedules:
             raise errors.InvalidSchedule(
                 f"no cron schedule named {name!r}; known: {sorted(self.schedules)}")
         backend, now = await self.storage(), self.clock.now()
         await cron.sync(self.schedules, backend, now)
-        await backend.pause_schedule(name, paused, now)
+        await backend.pause_schedule(name, paused, now, actor)
 
-    def pause_cron(self, name: str, paused: bool = True) -> None:
+    def pause_cron(self, name: str, paused: bool = True, *, actor: str = "api") -> None:
         """Pause a schedule for every scheduler (or resume it with `paused=False`; slots
-        missed while paused are skipped)."""
-        self.blocking.run(lambda: self.apause_cron(name, paused))
+        missed while paused are skipped). Recorded in the audit table."""
+        self.blocking.run(lambda: self.apause_cron(name, paused, actor=actor))
 
     # -- storage --------------------------------------------------------------------------
 

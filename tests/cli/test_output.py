@@ -131,3 +131,23 @@ def test_limits_show_no_epoch_and_no_block_that_has_passed(app: Conveyor,
     assert "1970" not in table
     assert [line.split("\t")[:3] for line in table.splitlines()[1:3]] == [
         ["wa:1@1/m", keys["wa:1@1/m"]["next_slot"], "-"], ["wa:2", "-", "-"]]
+
+
+def test_pausing_a_queue_or_key_nobody_uses_warns(app: Conveyor) -> None:
+    @app.job(name="work", queue="sync")
+    def work() -> None: ...
+
+    typo = run(app, "pause", "synk")
+    assert typo.exit_code == 0
+    assert typo.stderr.strip() == ("warning: queue 'synk' has never had a job: no job of this "
+                                   "app declares it and none is stored (a typo?)")
+    assert typo.stdout.strip() == "paused synk"
+    declared = run(app, "pause", "sync")
+    assert (declared.stderr, declared.stdout.strip()) == ("", "paused sync")
+    again = run(app, "pause", "sync")
+    assert again.stdout.strip() == "nothing to do: queue 'sync' is already paused"
+    assert run(app, "resume", "synk").stderr == ""  # it is paused: known now
+    key = run(app, "resume", "--key", "wa:404")
+    assert key.stderr.strip() == \
+        "warning: rate-limit key 'wa:404' has not limited any job yet (a typo?)"
+    assert key.stdout.strip() == "nothing to do: rate-limit key 'wa:404' is not paused"

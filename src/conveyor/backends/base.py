@@ -244,8 +244,15 @@ class Backend(Protocol):
         ...
 
     async def pause(self, *, queue: str | None = None, key: str | None = None,
-                    paused: bool, actor: str, now: datetime) -> None:
-        """Pause or resume a queue or a rate key, for every worker."""
+                    paused: bool, actor: str, now: datetime) -> bool:
+        """Pause or resume a queue or a rate key, for every worker, and record it in the
+        audit table; False when it already was (paused, or not paused)."""
+        ...
+
+    async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
+                    now: datetime) -> None:
+        """Record an operator action that is not one `change` (e.g. a prune run in many
+        small transactions): `target` says what it acted on, `count` how many rows."""
         ...
 
     async def flow(self) -> FlowState:
@@ -288,8 +295,10 @@ class Backend(Protocol):
         only if no other scheduler moved it first (and it is not paused)."""
         ...
 
-    async def pause_schedule(self, name: str, paused: bool, now: datetime) -> bool:
-        """Pause or resume; resuming skips the slots missed while paused. False: unknown."""
+    async def pause_schedule(self, name: str, paused: bool, now: datetime,
+                             actor: str = "api") -> bool:
+        """Pause or resume, recorded in the audit table; resuming skips the slots missed
+        while paused. False: no such schedule."""
         ...
 
 
@@ -318,6 +327,12 @@ def describe_filter(where: JobFilter) -> str:
     fields = {f.name: getattr(where, f.name) for f in dataclasses.fields(where)
               if f.name not in PAGING and getattr(where, f.name)}
     return orjson.dumps(fields, default=str).decode()
+
+
+def describe_target(**target: Any) -> str:
+    """What a non-job action acted on (a queue, key, schedule...), as JSON for the audit."""
+    return orjson.dumps({k: v for k, v in target.items() if v is not None},
+                        default=str).decode()
 
 
 def scheme_of(url: str) -> str:

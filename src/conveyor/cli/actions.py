@@ -15,7 +15,6 @@ import orjson
 from conveyor import JobFilter, admin, changes, model
 from conveyor.cli import context, output, params
 from conveyor.cli.jobs import STATES
-from conveyor.worker import leader
 
 _TIME_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]
 
@@ -220,13 +219,12 @@ def monitor(obj: context.CliContext, max_wait: float, queues: tuple[str, ...]) -
 
 
 @click.command()
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+              help="Recorded in the audit table.")
 @click.pass_obj
-def prune(obj: context.CliContext) -> None:
+def prune(obj: context.CliContext, actor: str) -> None:
     """Delete finished jobs past their retention now (the leader also does this)."""
     with context.failing_cleanly(obj) as app:
-        async def run() -> int:
-            return await leader.prune(app, await app.storage())
-
-        count = app.blocking.run(run)
+        count = app.admin.prune(actor=actor)
     click.echo(f"pruned {count} jobs")
 

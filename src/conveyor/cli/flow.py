@@ -18,9 +18,19 @@ def _target(queue: str | None, key: str | None) -> dict[str, str | None]:
 
 def _set_paused(obj: context.CliContext, queue: str | None, key: str | None, actor: str,
                 paused: bool) -> None:
+    target = _target(queue, key)
     with context.failing_cleanly(obj) as app:
-        done = app.admin.pause(**_target(queue, key), paused=paused, actor=actor)
-    click.echo(f"{'paused' if paused else 'resumed'} {', '.join(done)}")
+        known = app.admin.known(**target)
+        done = app.admin.pause(**target, paused=paused, actor=actor)
+    what = f"queue {queue!r}" if queue is not None else f"rate-limit key {key!r}"
+    if not known:
+        unknown = ("has never had a job: no job of this app declares it and none is stored"
+                   if queue is not None else "has not limited any job yet")
+        click.echo(f"warning: {what} {unknown} (a typo?)", err=True)
+    if done:
+        click.echo(f"{'paused' if paused else 'resumed'} {', '.join(done)}")
+    else:
+        click.echo(f"nothing to do: {what} is {'already paused' if paused else 'not paused'}")
 
 
 @click.command()

@@ -30,21 +30,25 @@ def cron(ctx: click.Context, as_json: bool) -> None:
 
 @cron.command("pause")
 @click.argument("name")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+              help="Recorded in the audit table.")
 @click.pass_obj
-def pause_schedule(obj: context.CliContext, name: str) -> None:
+def pause_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Stop a schedule from firing, for every scheduler."""
     with context.failing_cleanly(obj) as app:
-        app.pause_cron(name, True)
+        app.pause_cron(name, True, actor=actor)
     click.echo(f"paused cron schedule {name}")
 
 
 @cron.command("resume")
 @click.argument("name")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+              help="Recorded in the audit table.")
 @click.pass_obj
-def resume_schedule(obj: context.CliContext, name: str) -> None:
+def resume_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Let a schedule fire again (slots missed while paused are skipped)."""
     with context.failing_cleanly(obj) as app:
-        app.pause_cron(name, False)
+        app.pause_cron(name, False, actor=actor)
     click.echo(f"resumed cron schedule {name}")
 
 

@@ -1,10 +1,11 @@
 """Flow control on PostgreSQL: blocking and pausing rate keys and queues, and reading their
-state. A mixin of `PostgresBackend`, kept apart so each module has one job (admission itself
-is `admission.py`, inside the claim transaction)."""
+state, plus audit rows for operator actions that are not job changes. A mixin of
+`PostgresBackend`, kept apart so each module has one job (admission itself is `admission.py`,
+inside the claim transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,15 +27,27 @@ class FlowControl(BackendPart):
         await self._run(work, atomic=True)
 
     async def pause(self, *, queue: str | None = None, key: str | None = None,
-                    paused: bool, actor: str, now: datetime) -> None:
-        if queue is not None:
-            name = "pause_queue" if paused else "resume_queue"
-            params: dict[str, Any] = {"queue": queue, "now": now, "actor": actor}
-        else:
-            name, params = "pause_key", {"key": key, "paused": paused}
-        await self._rowcount(name, params)
-        if not paused:
+                    paused: bool, actor: str, now: datetime) -> bool:
+        name = f"{'pause' if paused else 'resume'}_{'queue' if queue is not None else 'key'}"
+        params: dict[str, Any] = {"queue": queue, "key": key, "now": now, "actor": actor}
+
+        async def work(conn: Conn) -> bool:
+            changed = (await conn.execute(_QUERIES[name], params)).rowcount > 0
+            await conn.execute(_QUERIES["audit"], {
+                "now": now, "actor": actor, "action": name.split("_")[0], "count": int(changed),
+                "filter_json": base.describe_target(queue=queue, key=key)})
+            return changed
+
+        changed = await self._run(work, atomic=True)
+        if changed and not paused:
             self._notify()
+        return changed
+
+    async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
+                    now: datetime) -> None:
+        await self._rowcount("audit", {"now": now, "actor": actor, "action": action,
+                                       "filter_json": base.describe_target(**target),
+                                       "count": count})
 
     async def flow(self) -> base.FlowState:
         rows = await self._run(lambda conn: dict_rows(conn, "flow_keys", {}))

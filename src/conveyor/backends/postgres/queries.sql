@@ -413,8 +413,11 @@ WITH gone AS (DELETE FROM conveyor_paused_queues WHERE queue = %(queue)s RETURNI
 SELECT pg_notify('conveyor_jobs', queue) FROM gone
 
 -- name: pause_key
-INSERT INTO conveyor_limits (key, paused) VALUES (%(key)s, %(paused)s)
-ON CONFLICT (key) DO UPDATE SET paused = excluded.paused
+INSERT INTO conveyor_limits (key, paused) VALUES (%(key)s, true)
+ON CONFLICT (key) DO UPDATE SET paused = true WHERE NOT conveyor_limits.paused
+
+-- name: resume_key
+UPDATE conveyor_limits SET paused = false WHERE key = %(key)s AND paused
 
 -- name: flow_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,

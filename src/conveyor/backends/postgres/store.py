@@ -101,9 +101,17 @@ class BatchesAndSchedules(BackendPart):
 
         return await self._run(work, atomic=True)
 
-    async def pause_schedule(self, name: str, paused: bool, now: datetime) -> bool:
-        return bool(await self._column("pause_schedule",
-                                       {"name": name, "paused": paused, "now": now}))
+    async def pause_schedule(self, name: str, paused: bool, now: datetime,
+                             actor: str = "api") -> bool:
+        async def work(conn: Conn) -> bool:
+            found = bool(await column(conn, "pause_schedule",
+                                      {"name": name, "paused": paused, "now": now}))
+            await conn.execute(_QUERIES["audit"], {
+                "now": now, "actor": actor, "action": "pause_cron" if paused else "resume_cron",
+                "filter_json": base.describe_target(schedule=name), "count": int(found)})
+            return found
+
+        return await self._run(work, atomic=True)
 
 
 def _batch_of(row: Mapping[str, Any]) -> batches.Batch:

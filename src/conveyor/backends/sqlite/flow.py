@@ -1,11 +1,12 @@
-"""Flow control on SQLite: blocking and pausing rate keys and queues, and reading their state.
-A mixin of `SqliteBackend`, kept apart so each module has one job (admission itself happens
-inside the claim transaction)."""
+"""Flow control on SQLite: blocking and pausing rate keys and queues, and reading their state,
+plus audit rows for operator actions that are not job changes. A mixin of `SqliteBackend`,
+kept apart so each module has one job (admission itself happens inside the claim
+transaction)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,16 +26,28 @@ class FlowControl(BackendPart):
                         write=True)
 
     async def pause(self, *, queue: str | None = None, key: str | None = None,
-                    paused: bool, actor: str, now: datetime) -> None:
-        if queue is not None:
-            name = "pause_queue" if paused else "resume_queue"
-            params: dict[str, Any] = {"queue": queue, "now": convert.to_micros(now),
-                                      "actor": actor}
-        else:
-            name, params = "pause_key", {"key": key, "paused": int(paused)}
-        await self._run(lambda conn: conn.execute(_QUERIES[name], params), write=True)
-        if not paused:
+                    paused: bool, actor: str, now: datetime) -> bool:
+        name = f"{'pause' if paused else 'resume'}_{'queue' if queue is not None else 'key'}"
+        params: dict[str, Any] = {"queue": queue, "key": key, "now": convert.to_micros(now),
+                                  "actor": actor}
+        audit = {"now": params["now"], "actor": actor, "action": name.split("_")[0],
+                 "filter_json": base.describe_target(queue=queue, key=key)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(_QUERIES[name], params).rowcount > 0
+            conn.execute(_QUERIES["audit"], {**audit, "count": int(changed)})
+            return changed
+
+        changed = await self._run(work, write=True)
+        if changed and not paused:
             self._notify()
+        return changed
+
+    async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
+                    now: datetime) -> None:
+        params = {"now": convert.to_micros(now), "actor": actor, "action": action,
+                  "filter_json": base.describe_target(**target), "count": count}
+        await self._run(lambda conn: conn.execute(_QUERIES["audit"], params), write=True)
 
     async def flow(self) -> base.FlowState:
         def work(conn: sqlite3.Connection) -> base.FlowState:

@@ -306,8 +306,11 @@ ON CONFLICT (queue) DO NOTHING
 DELETE FROM conveyor_paused_queues WHERE queue = :queue
 
 -- name: pause_key
-INSERT INTO conveyor_limits (key, paused) VALUES (:key, :paused)
-ON CONFLICT (key) DO UPDATE SET paused = excluded.paused
+INSERT INTO conveyor_limits (key, paused) VALUES (:key, 1)
+ON CONFLICT (key) DO UPDATE SET paused = 1 WHERE paused = 0
+
+-- name: resume_key
+UPDATE conveyor_limits SET paused = 0 WHERE key = :key AND paused = 1
 
 -- name: flow_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,

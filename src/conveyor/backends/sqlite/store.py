@@ -112,11 +112,19 @@ class BatchesAndSchedules(BackendPart):
             self._notify()
         return fired
 
-    async def pause_schedule(self, name: str, paused: bool, now: datetime) -> bool:
+    async def pause_schedule(self, name: str, paused: bool, now: datetime,
+                             actor: str = "api") -> bool:
         params = {"name": name, "paused": int(paused), "now": convert.to_micros(now)}
-        row = await self._run(lambda conn: conn.execute(_QUERIES["pause_schedule"], params)
-                              .fetchone(), write=True)
-        return row is not None
+        audit = {"now": params["now"], "actor": actor,
+                 "action": "pause_cron" if paused else "resume_cron",
+                 "filter_json": base.describe_target(schedule=name)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(_QUERIES["pause_schedule"], params).fetchone() is not None
+            conn.execute(_QUERIES["audit"], {**audit, "count": int(found)})
+            return found
+
+        return await self._run(work, write=True)
 
 
 def _batch_of(row: sqlite3.Row) -> batches.Batch:
