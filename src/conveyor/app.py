@@ -60,6 +60,16 @@ class Conveyor:
     def __repr__(self) -> str:
         return f"Conveyor({redact.url(self.url)!r})"
 
+    def use_url(self, url: str) -> None:
+        """Point this app at another database (the CLI's `--url` with `--app`); only before
+        it has opened its own."""
+        base.check_url(url)
+        if len(self._backends):
+            raise errors.ConfigurationError(
+                f"cannot switch {self!r} to {redact.url(url)!r}: it already opened its "
+                "database (at import?)")
+        self.url = url
+
     # -- declaring jobs -------------------------------------------------------------------
 
     @overload

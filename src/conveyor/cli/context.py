@@ -1,4 +1,8 @@
-"""What every command needs: the application, loaded from `--app` or built from `--url`."""
+"""What every command needs: the application, loaded from `--app` or built from `--url`.
+
+With both, `--url` given on the command line points the app at that database instead of its
+own (run an app's commands against another database); `$CONVEYOR_URL` alone never overrides
+an app, which reads it itself if it wants (`Conveyor()`)."""
 
 from __future__ import annotations
 
@@ -20,11 +24,18 @@ class CliContext:
     app_spec: str | None
     url: str | None
     _app: app_module.Conveyor | None = None
+    url_given: bool = False
+    """`--url` was on the command line (not only in $CONVEYOR_URL): it overrides `--app`'s."""
 
     def app(self) -> app_module.Conveyor:
         if self._app is None:
             self._app = (load_app(self.app_spec) if self.app_spec
                          else _plain_app(self.url))
+            if self.app_spec and self.url and self.url_given:
+                try:
+                    self._app.use_url(self.url)
+                except errors.ConveyorError as exc:
+                    raise click.BadParameter(str(exc), param_hint="--url") from None
         return self._app
 
 
@@ -48,10 +59,13 @@ def load_app(spec: str) -> app_module.Conveyor:
     except ImportError as exc:
         raise click.BadParameter(f"cannot import {module_name!r}: {exc}",
                                  param_hint="--app") from None
-    found = getattr(module, attribute, None)
-    if not isinstance(found, app_module.Conveyor):
-        raise click.BadParameter(f"{spec!r} is not a Conveyor application (found {found!r:.60})",
+    if not hasattr(module, attribute):
+        raise click.BadParameter(f"module {module_name!r} has no attribute {attribute!r}",
                                  param_hint="--app")
+    found = getattr(module, attribute)
+    if not isinstance(found, app_module.Conveyor):
+        raise click.BadParameter(f"{spec!r} is a {type(found).__name__}, not a Conveyor "
+                                 "application", param_hint="--app")
     return found
 
 

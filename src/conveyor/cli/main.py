@@ -29,7 +29,8 @@ class _Commands(click.Group):
               help="Where the Conveyor application lives, e.g. shop.jobs:app "
                    "(default: $CONVEYOR_APP).")
 @click.option("--url", envvar="CONVEYOR_URL", metavar="URL",
-              help="Storage URL when no --app is given (default: $CONVEYOR_URL).")
+              help="Storage URL (default: $CONVEYOR_URL). Given here with --app, it replaces "
+                   "the app's own URL.")
 @click.option("-v", "--verbose", count=True, help="Debug logging.")
 @click.pass_context
 def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int) -> None:
@@ -38,7 +39,8 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s")
     if not isinstance(ctx.obj, context.CliContext):  # tests may pass one in
-        ctx.obj = context.CliContext(app_spec=app_spec, url=url)
+        given = ctx.get_parameter_source("url") == click.core.ParameterSource.COMMANDLINE
+        ctx.obj = context.CliContext(app_spec=app_spec, url=url, url_given=given)
 
 
 for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
