@@ -20,6 +20,7 @@ from conveyor import (
     blocking,
     context,
     cron,
+    crontab,
     declare,
     encoding,
     errors,
@@ -30,7 +31,6 @@ from conveyor import (
 )
 from conveyor import clock as clocks
 from conveyor.backends import base, transactional
-from conveyor.cron import ScheduleInfo
 from conveyor.settings import Settings
 
 P = ParamSpec("P")
@@ -61,13 +61,11 @@ class Conveyor:
         return f"Conveyor({redact.url(self.url)!r})"
 
     def use_url(self, url: str) -> None:
-        """Point this app at another database (the CLI's `--url` with `--app`); only before
-        it has opened its own."""
+        """Point this app at another database (`--url` with `--app`) before it opens one."""
         base.check_url(url)
         if len(self._backends):
-            raise errors.ConfigurationError(
-                f"cannot switch {self!r} to {redact.url(url)!r}: it already opened its "
-                "database (at import?)")
+            raise errors.ConfigurationError(f"cannot switch {self!r} to {redact.url(url)!r}: "
+                                            "it already opened its database (at import?)")
         self.url = url
 
     # -- declaring jobs -------------------------------------------------------------------
@@ -111,32 +109,34 @@ class Conveyor:
         self.schedules[label] = schedule
         return schedule
 
-    async def acron_schedules(self) -> list[ScheduleInfo]:
-        return await cron.describe(self.schedules, await self.storage(), self.clock.now())
+    async def acron_schedules(self) -> list[crontab.ScheduleInfo]:
+        return await crontab.describe(self.schedules, await self.storage(), self.clock.now(),
+                                      judge=bool(self.registry.names()))
 
-    def cron_schedules(self) -> list[ScheduleInfo]:
-        """Every schedule with its next runs and whether it is paused."""
+    def cron_schedules(self) -> list[crontab.ScheduleInfo]:
+        """Stored and declared schedules, next runs and `status` (see `crontab`); reads."""
         return self.blocking.run(self.acron_schedules)
 
     async def apause_cron(self, name: str, paused: bool = True, *, actor: str = "api") -> None:
-        if name not in self.schedules:
-            raise errors.InvalidSchedule(
-                f"no cron schedule named {name!r}; known: {sorted(self.schedules)}")
-        backend, now = await self.storage(), self.clock.now()
-        await cron.sync(self.schedules, backend, now)
-        await backend.pause_schedule(name, paused, now, actor)
+        await crontab.pause(self.schedules, await self.storage(), name, paused,
+                            self.clock.now(), actor)
 
     def pause_cron(self, name: str, paused: bool = True, *, actor: str = "api") -> None:
-        """Pause a schedule for every scheduler (or resume it with `paused=False`; slots
-        missed while paused are skipped). Recorded in the audit table."""
+        """Pause a stored schedule for every scheduler, or resume it (missed slots skipped)."""
         self.blocking.run(lambda: self.apause_cron(name, paused, actor=actor))
+
+    async def adelete_cron(self, name: str, *, actor: str = "api") -> None:
+        await crontab.delete(await self.storage(), name, self.clock.now(), actor)
+
+    def delete_cron(self, name: str, *, actor: str = "api") -> None:
+        """Forget a stored schedule (audited); an app still declaring it stores it again."""
+        self.blocking.run(lambda: self.adelete_cron(name, actor=actor))
 
     # -- storage --------------------------------------------------------------------------
 
     async def storage(self, *, migrate: bool = True) -> base.Backend:
-        """The backend for the running event loop, migrated on first use if configured
-        (`Settings.auto_migrate`), else checked once: `NotMigrated` if its tables are
-        missing or behind."""
+        """The backend for the running event loop, migrated on first use if configured,
+        else checked once (`NotMigrated`: tables missing or behind)."""
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
         if backend is None:

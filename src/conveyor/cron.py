@@ -2,29 +2,24 @@
 
 Expressions are read by `cronsim` (small, no dependencies, and handles daylight saving the
 way Debian's cron does: a slot in the skipped hour runs just after the jump, a slot in the
-repeated hour runs once). The leader fires schedules: for each, it moves the stored
-`last_slot` forward with a compare-and-set and inserts the slot's job in the same
-transaction, so several schedulers - or a clock that jumps back - never fire a slot twice.
-Each job also carries the unique key `cron:<name>:<slot>` as a second guard.
+repeated hour runs once). A schedule is stored with its whole definition (`definition`:
+expression, time zone, policy and the job row to insert), so any leader can fire it without
+the code that declared it; `crontab` keeps the stored schedules and fires them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 from cronsim import CronSim, CronSimError
 
 from conveyor import encoding, errors, model, options, registry, unique
 
-if TYPE_CHECKING:
-    from conveyor.backends.base import Backend, ScheduleState
-
-log = logging.getLogger("conveyor.cron")
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 ALIASES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
            "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
@@ -41,7 +36,8 @@ class Schedule:
     """As written (an alias such as @hourly is kept); `fields` is what is evaluated."""
     fields: str
     tz: ZoneInfo
-    call: registry.Signature
+    job: model.NewJob
+    """The row to insert at each slot (its `run_at`, meta and unique key are the slot's)."""
     misfire: str = "run_once"
     """Slots missed while no scheduler ran: "skip" them, "run_once" for the latest, or
     "catch_up" every one of them (the newest `catch_up_limit`)."""
@@ -73,12 +69,70 @@ class Schedule:
         return [due[0]]
 
     def job_for(self, slot: datetime) -> model.NewJob:
-        row = self.call.new_job()
-        meta = {**encoding.loads(row.meta_json), "cron": self.name, "slot": slot.isoformat()}
+        meta = {**encoding.loads(self.job.meta_json), "cron": self.name,
+                "slot": slot.isoformat()}
         return dataclasses.replace(
-            row, run_at=slot, meta_json=encoding.dumps(meta, what="cron meta"),
+            self.job, run_at=slot, meta_json=encoding.dumps(meta, what="cron meta"),
             unique_key=f"cron:{self.name}:{slot.isoformat()}",
             unique_states=unique.states_mask(list(model.JobState)))
+
+    def definition(self) -> str:
+        """Everything needed to fire this schedule, as the JSON text that is stored."""
+        job = self.job
+        stored = {"expression": self.expression, "timezone": self.tz.key,
+                  "misfire": self.misfire, "catch_up_limit": self.catch_up_limit,
+                  "grace": self.grace, "job": {
+                      "name": job.name, "queue": job.queue, "priority": job.priority,
+                      "args": encoding.loads(job.args_json),
+                      "kwargs": encoding.loads(job.kwargs_json),
+                      "meta": encoding.loads(job.meta_json), "max_attempts": job.max_attempts,
+                      "rate_keys": encoding.loads(job.rate_keys_json),
+                      "rate_key": job.rate_key, "concurrency_key": job.concurrency_key,
+                      "concurrency_limit": job.concurrency_limit, "cost": job.cost}}
+        return orjson.dumps(stored, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def from_definition(name: str, text: str) -> Schedule:
+    """The schedule a stored definition describes; `InvalidSchedule` if it is not one."""
+    try:
+        stored = orjson.loads(text)
+        job = stored["job"]
+        row = model.NewJob(
+            name=str(job["name"]), queue=str(job["queue"]), priority=int(job["priority"]),
+            args_json=encoding.dumps(job["args"], what="cron arguments"),
+            kwargs_json=encoding.dumps(job["kwargs"], what="cron arguments"),
+            max_attempts=int(job["max_attempts"]), run_at=datetime.fromtimestamp(0, UTC),
+            meta_json=encoding.dumps(job["meta"], what="cron meta"),
+            rate_keys_json=None if job["rate_keys"] is None
+            else encoding.dumps(job["rate_keys"], what="cron rate keys"),
+            rate_key=job["rate_key"], concurrency_key=job["concurrency_key"],
+            concurrency_limit=job["concurrency_limit"], cost=int(job["cost"]))
+        return _build(name, stored["expression"], row, tz=stored["timezone"],
+                      misfire=stored["misfire"], catch_up_limit=stored["catch_up_limit"],
+                      grace=stored["grace"])
+    except errors.InvalidSchedule:
+        raise
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError,
+            errors.ConveyorError) as exc:
+        raise errors.InvalidSchedule(
+            f"cron schedule {name!r}: its stored definition is invalid: {exc}") from None
+
+
+def differences(stored: str, declared: str) -> list[str]:
+    """How a declared definition differs from the stored one: ["expression: '0 * * * *'
+    stored, '*/5 * * * *' declared", ...] (job fields as "job.args", ...)."""
+    def flat(text: str) -> dict[str, Any]:
+        value = orjson.loads(text)
+        job = value.pop("job", {})
+        return {**value, **{f"job.{key}": item for key, item in job.items()}}
+
+    old, new = flat(stored), flat(declared)
+    return [f"{key}: {_show(old.get(key))} stored, {_show(new.get(key))} declared"
+            for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)]
+
+
+def _show(value: Any) -> str:
+    return orjson.dumps(value).decode() if not isinstance(value, str) else repr(value)
 
 
 def _backwards(fields: str, start: datetime) -> Iterator[datetime]:
@@ -116,6 +170,12 @@ def build(name: str, expression: Any, call: registry.Signature, *, tz: Any = "UT
           misfire: str = "run_once", catch_up_limit: int = 10,
           grace: float = 60.0) -> Schedule:
     """Validate everything now, so no scheduler starts with a half-valid configuration."""
+    return _build(name, expression, call.new_job(), tz=tz, misfire=misfire,
+                  catch_up_limit=catch_up_limit, grace=grace)
+
+
+def _build(name: str, expression: Any, job: model.NewJob, *, tz: Any, misfire: str,
+           catch_up_limit: int, grace: float) -> Schedule:
     def fail(problem: str) -> errors.InvalidSchedule:
         return errors.InvalidSchedule(f"cron schedule {name!r}: {problem}")
 
@@ -132,7 +192,7 @@ def build(name: str, expression: Any, call: registry.Signature, *, tz: Any = "UT
     if not options.is_seconds(grace, positive=False):
         raise fail(f"grace={grace!r:.60} is invalid; it is a number of seconds from 0 to "
                    f"{options.MAX_SECONDS}")
-    return Schedule(name, str(expression), fields, zone, call, misfire, catch_up_limit,
+    return Schedule(name, str(expression), fields, zone, job, misfire, catch_up_limit,
                     float(grace))
 
 
@@ -165,81 +225,3 @@ def parse(name: str, expression: Any) -> str:
     except (CronSimError, StopIteration) as exc:
         raise fail(f"{exc or 'it never matches a date'}") from None
     return text
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ScheduleInfo:
-    """A schedule as operators see it (`conveyor cron`)."""
-
-    name: str
-    expression: str
-    timezone: str
-    job: str
-    misfire: str
-    paused: bool
-    last_slot: datetime | None
-    next_runs: list[datetime]
-
-
-async def describe(schedules: Mapping[str, Schedule], backend: Backend, now: datetime,
-                   count: int = 3) -> list[ScheduleInfo]:
-    """Every schedule of the app with its stored state and next `count` runs."""
-    await sync(schedules, backend, now)
-    stored = {state.name: state for state in await backend.schedules()}
-    infos = []
-    for name, schedule in sorted(schedules.items()):
-        state = stored.get(name)
-        paused = state is not None and state.paused
-        infos.append(ScheduleInfo(
-            name, schedule.expression, schedule.tz.key, schedule.call.name, schedule.misfire,
-            paused, None if state is None else state.last_slot,
-            [] if paused else schedule.next_runs(now, count)))
-    return infos
-
-
-async def sync(schedules: Mapping[str, Schedule], backend: Backend, now: datetime) -> None:
-    """Make sure every schedule has its row (new ones start at `now`)."""
-    await backend.sync_schedules(
-        [(s.name, s.expression, s.tz.key) for s in schedules.values()], now)
-
-
-# -- the scheduler (run by the leader) ----------------------------------------------------
-
-
-class Scheduler:
-    """Fires due slots of an app's schedules; any number may run at once."""
-
-    def __init__(self, schedules: Mapping[str, Schedule], backend: Backend) -> None:
-        self.schedules = schedules
-        self.backend = backend
-        self._synced = False
-
-    async def tick(self, now: datetime) -> int:
-        """Fire every due schedule once; return how many jobs were enqueued."""
-        if not self.schedules:
-            return 0
-        if not self._synced:
-            await sync(self.schedules, self.backend, now)
-            self._synced = True
-        fired = 0
-        for state in await self.backend.schedules():
-            schedule = self.schedules.get(state.name)
-            if schedule is None or state.paused:
-                continue
-            fired += await self._fire(schedule, state, now)
-        return fired
-
-    async def _fire(self, schedule: Schedule, state: ScheduleState, now: datetime) -> int:
-        limit = schedule.catch_up_limit if schedule.misfire == "catch_up" else 1
-        due = schedule.slots(state.last_slot, now, limit)
-        if not due:
-            return 0
-        slots = schedule.to_fire(due, now)
-        jobs = [schedule.job_for(slot) for slot in slots]
-        if not await self.backend.fire_schedule(schedule.name, state.last_slot, due[0], jobs,
-                                                now):
-            return 0  # another scheduler fired this slot first
-        if len(slots) < len(due) or (now - due[0]).total_seconds() > schedule.grace:
-            log.info("cron %s: slot %s fired late (%s policy, %d job(s))", schedule.name,
-                     due[0].isoformat(), schedule.misfire, len(jobs))
-        return len(jobs)

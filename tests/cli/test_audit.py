@@ -51,6 +51,7 @@ def test_every_operator_command_is_audited(app: Conveyor) -> None:
         (["resume", "--key", "wa:1"], "resume", {"key": "wa:1@10/s"}, 1),
         (["cron", "pause", "nightly"], "pause_cron", {"schedule": "nightly"}, 1),
         (["cron", "resume", "nightly"], "resume_cron", {"schedule": "nightly"}, 1),
+        (["cron", "delete", "nightly"], "delete_cron", {"schedule": "nightly"}, 1),
     ]
     for args, action, target, count in steps:
         before = len(_audit(app.url))

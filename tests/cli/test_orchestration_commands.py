@@ -58,3 +58,27 @@ def test_batches_list_show_cancel_retry(app: Conveyor) -> None:
         f"cancelled batch {batch.id} (1 jobs)"
     missing = run(app, "batches", "show", "999")
     assert missing.exit_code == 1 and "no batch with id 999" in missing.output
+
+
+def test_cron_lists_status_and_deletes_a_schedule_removed_from_the_code(
+        app: Conveyor, clock: FrozenClock) -> None:
+    @app.job()
+    def cleanup() -> None: ...
+
+    app.cron("0 * * * *", cleanup, name="carts")
+    app.cron("@daily", cleanup, name="old")
+    assert run(app, "cron", "pause", "carts").exit_code == 0  # stores this app's schedules
+    del app.schedules["old"]  # a later version of the code no longer declares it
+    listed = {i["name"]: i for i in orjson.loads(run(app, "cron", "--json").output)}
+    assert (listed["carts"]["status"], listed["old"]["status"]) == ("active", "orphaned")
+    assert listed["old"]["next_runs"] and listed["old"]["conflicts"] == []
+    table = run(app, "cron").output.splitlines()
+    assert table[0].split("\t")[:2] == ["name", "status"]
+    assert table[2].split("\t")[:3] == ["old", "orphaned", "@daily"]
+    deleted = run(app, "cron", "delete", "old", "--actor", "ops")
+    assert (deleted.exit_code, deleted.stdout.strip()) == (0, "deleted cron schedule old")
+    assert [i["name"] for i in orjson.loads(run(app, "cron", "--json").output)] == ["carts"]
+    still = run(app, "cron", "delete", "carts")
+    assert "this app still declares 'carts'" in still.stderr
+    missing = run(app, "cron", "delete", "old")
+    assert missing.exit_code == 1 and "no stored cron schedule named 'old'" in missing.output

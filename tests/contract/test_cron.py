@@ -11,7 +11,7 @@ import pytest
 
 from conveyor import Conveyor, FrozenClock, InvalidSchedule, JobFilter
 from conveyor.backends import base
-from conveyor.cron import Scheduler
+from conveyor.crontab import Scheduler
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 

@@ -17,7 +17,6 @@ import orjson
 
 from conveyor import batches, changes, errors, model, orchestrate, outcome
 
-
 MAX_ID = 2**63 - 1
 """Ids are 64-bit signed integers on every backend."""
 MAX_LIMIT = 1_000_000
@@ -108,13 +107,15 @@ class BatchSpec:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ScheduleState:
-    """A cron schedule as stored: the last slot fired and whether it is paused."""
+    """A cron schedule as stored: the last slot fired, whether it is paused, and its whole
+    definition (`cron.Schedule.definition`; None in rows stored by older versions)."""
 
     name: str
     expression: str
     timezone: str
     last_slot: datetime
     paused: bool
+    definition: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -282,9 +283,11 @@ class Backend(Protocol):
 
     async def prune_batches(self, finished_before: datetime, limit: int) -> int: ...
 
-    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str]],
+    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],
                              now: datetime) -> None:
-        """Record (name, expression, timezone) of every schedule; new ones start at `now`."""
+        """Store (name, expression, timezone, definition) of schedules not stored yet; new
+        ones start at `now`. A stored definition is never replaced (one from an older
+        version without a definition is)."""
         ...
 
     async def schedules(self) -> list[ScheduleState]: ...
@@ -298,7 +301,12 @@ class Backend(Protocol):
     async def pause_schedule(self, name: str, paused: bool, now: datetime,
                              actor: str = "api") -> bool:
         """Pause or resume, recorded in the audit table; resuming skips the slots missed
-        while paused. False: no such schedule."""
+        while paused. False: no such schedule (nothing recorded)."""
+        ...
+
+    async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
+        """Forget a stored schedule, recorded in the audit table. False: no such schedule
+        (nothing recorded)."""
         ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 
 import click
@@ -14,18 +15,25 @@ from conveyor.cli import context, output, params
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def cron(ctx: click.Context, as_json: bool) -> None:
-    """List cron schedules with their next runs; `cron pause|resume NAME`."""
+    """List stored and declared cron schedules with their status and next runs;
+    `cron pause|resume|delete NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     with context.failing_cleanly(ctx.obj, read_only=True) as app:
         infos = app.cron_schedules()
-    columns = ["name", "expression", "timezone", "job", "misfire", "paused", "next_runs"]
-    rows = [[i.name, i.expression, i.timezone, i.job, i.misfire, i.paused,
-             [run.isoformat() for run in i.next_runs]] for i in infos]
     if as_json:
-        output.emit_json([dict(zip(columns, row, strict=True)) for row in rows])
+        output.emit_json([{**dataclasses.asdict(i), "conflicts": list(i.conflicts)}
+                          for i in infos])
         return
-    output.table("cron schedules", columns, [[*row[:-1], ", ".join(row[-1])] for row in rows])
+    output.table("cron schedules", ["name", "status", "expression", "timezone", "job",
+                                    "misfire", "paused", "next_runs"],
+                 [[i.name, i.status, i.expression, i.timezone, i.job, i.misfire, i.paused,
+                   ", ".join(run.isoformat() for run in i.next_runs)] for i in infos])
+    for info in infos:
+        if info.conflicts:
+            click.echo(f"conflict: this app declares {info.name!r} differently; the stored "
+                       f"definition fires ({'; '.join(info.conflicts)}); `conveyor cron "
+                       f"delete {info.name}` lets this app's be stored", err=True)
 
 
 @cron.command("pause")
@@ -50,6 +58,22 @@ def resume_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     with context.failing_cleanly(obj) as app:
         app.pause_cron(name, False, actor=actor)
     click.echo(f"resumed cron schedule {name}")
+
+
+@cron.command("delete")
+@click.argument("name")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+              help="Recorded in the audit table.")
+@click.pass_obj
+def delete_schedule(obj: context.CliContext, name: str, actor: str) -> None:
+    """Forget a stored schedule (one removed from the code keeps firing until then)."""
+    with context.failing_cleanly(obj) as app:
+        app.delete_cron(name, actor=actor)
+        declared = name in app.schedules
+    click.echo(f"deleted cron schedule {name}")
+    if declared:
+        click.echo(f"note: this app still declares {name!r}: its workers store it again "
+                   "from the code; remove it there to stop it for good", err=True)
 
 
 def _row(batch: batch_model.Batch) -> list[object]:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from conveyor import cron, encoding, model
+from conveyor import crontab, encoding, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
 
@@ -34,7 +34,8 @@ class Leader:
         self._last_round: float | None = None
         self._steady_since = float("-inf")
         self._born: float | None = None
-        self.scheduler = cron.Scheduler(app.schedules, backend)
+        self.scheduler = crontab.Scheduler(app.schedules, backend)
+        self._declared = False
 
     async def run_forever(self) -> None:
         while True:
@@ -53,6 +54,9 @@ class Leader:
         started = asyncio.get_running_loop().time()
         if self._born is None:
             self._born = started
+        if not self._declared:  # every worker: an app that never leads still has its
+            await self.scheduler.declare(self.app.clock.now())  # schedules stored and fired
+            self._declared = True
         # Seniority: a worker too young to witness a rescue takes a dead leader's place only
         # when no older worker has for two lease terms, so a killed leader's orphans are not
         # held up by its freshly started replacement.

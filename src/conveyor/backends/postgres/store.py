@@ -72,10 +72,11 @@ class BatchesAndSchedules(BackendPart):
 
     # -- cron schedules ---------------------------------------------------------------
 
-    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str]],
+    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],
                              now: datetime) -> None:
-        params = [{"name": name, "expression": expression, "timezone": timezone, "now": now}
-                  for name, expression, timezone in schedules]
+        params = [{"name": name, "expression": expression, "timezone": timezone,
+                   "definition": definition, "now": now}
+                  for name, expression, timezone, definition in schedules]
 
         async def work(conn: Conn) -> None:
             async with conn.cursor() as cur:
@@ -86,7 +87,8 @@ class BatchesAndSchedules(BackendPart):
     async def schedules(self) -> list[base.ScheduleState]:
         rows = await self._run(lambda conn: dict_rows(conn, "schedules", {}))
         return [base.ScheduleState(row["name"], row["expression"], row["timezone"],
-                                   row["last_slot"], row["paused"]) for row in rows]
+                                   row["last_slot"], row["paused"], row["definition"])
+                for row in rows]
 
     async def fire_schedule(self, name: str, seen: datetime, slot: datetime,
                             jobs: Sequence[model.NewJob], now: datetime) -> bool:
@@ -106,9 +108,22 @@ class BatchesAndSchedules(BackendPart):
         async def work(conn: Conn) -> bool:
             found = bool(await column(conn, "pause_schedule",
                                       {"name": name, "paused": paused, "now": now}))
-            await conn.execute(_QUERIES["audit"], {
-                "now": now, "actor": actor, "action": "pause_cron" if paused else "resume_cron",
-                "filter_json": base.describe_target(schedule=name), "count": int(found)})
+            if found:
+                await conn.execute(_QUERIES["audit"], {
+                    "now": now, "actor": actor, "count": 1,
+                    "action": "pause_cron" if paused else "resume_cron",
+                    "filter_json": base.describe_target(schedule=name)})
+            return found
+
+        return await self._run(work, atomic=True)
+
+    async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
+        async def work(conn: Conn) -> bool:
+            found = bool(await column(conn, "delete_schedule", {"name": name}))
+            if found:
+                await conn.execute(_QUERIES["audit"], {
+                    "now": now, "actor": actor, "action": "delete_cron", "count": 1,
+                    "filter_json": base.describe_target(schedule=name)})
             return found
 
         return await self._run(work, atomic=True)

@@ -17,11 +17,11 @@ import contextlib
 import random
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-import urllib.parse
 from urllib.parse import parse_qs, urlsplit
 
 import orjson

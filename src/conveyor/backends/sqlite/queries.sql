@@ -433,12 +433,18 @@ DELETE FROM conveyor_batches
 SELECT * FROM conveyor_schedules ORDER BY name
 
 -- name: add_schedule
--- A new schedule starts from now: slots before it was first seen are not fired.
-INSERT INTO conveyor_schedules (name, expression, timezone, last_slot, updated_at)
-VALUES (:name, :expression, :timezone, :now, :now)
+-- A new schedule starts from now: slots before it was first stored are not fired. A stored
+-- definition is never replaced (see conveyor/crontab.py); a row stored by a version that kept
+-- none gets this one.
+INSERT INTO conveyor_schedules (name, expression, timezone, definition, last_slot, updated_at)
+VALUES (:name, :expression, :timezone, :definition, :now, :now)
 ON CONFLICT (name) DO UPDATE SET expression = excluded.expression,
-                                 timezone = excluded.timezone
- WHERE expression <> excluded.expression OR timezone <> excluded.timezone
+                                 timezone = excluded.timezone,
+                                 definition = excluded.definition
+ WHERE conveyor_schedules.definition IS NULL
+
+-- name: delete_schedule
+DELETE FROM conveyor_schedules WHERE name = :name RETURNING name
 
 -- name: advance_schedule
 -- Compare-and-set: exactly one scheduler moves a schedule past a slot.

@@ -81,10 +81,11 @@ class BatchesAndSchedules(BackendPart):
 
     # -- cron schedules ---------------------------------------------------------------
 
-    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str]],
+    async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],
                              now: datetime) -> None:
         params = [{"name": name, "expression": expression, "timezone": timezone,
-                   "now": convert.to_micros(now)} for name, expression, timezone in schedules]
+                   "definition": definition, "now": convert.to_micros(now)}
+                  for name, expression, timezone, definition in schedules]
         await self._run(lambda conn: conn.executemany(_QUERIES["add_schedule"], params),
                         write=True)
 
@@ -93,7 +94,7 @@ class BatchesAndSchedules(BackendPart):
                                write=False)
         return [base.ScheduleState(row["name"], row["expression"], row["timezone"],
                                    convert.from_micros(row["last_slot"]) or convert.EPOCH,
-                                   bool(row["paused"])) for row in rows]
+                                   bool(row["paused"]), row["definition"]) for row in rows]
 
     async def fire_schedule(self, name: str, seen: datetime, slot: datetime,
                             jobs: Sequence[model.NewJob], now: datetime) -> bool:
@@ -121,8 +122,21 @@ class BatchesAndSchedules(BackendPart):
 
         def work(conn: sqlite3.Connection) -> bool:
             found = conn.execute(_QUERIES["pause_schedule"], params).fetchone() is not None
-            conn.execute(_QUERIES["audit"], {**audit, "count": int(found)})
+            if found:
+                conn.execute(_QUERIES["audit"], {**audit, "count": 1})
             return found
+
+        return await self._run(work, write=True)
+
+    async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
+        audit = {"now": convert.to_micros(now), "actor": actor, "action": "delete_cron",
+                 "filter_json": base.describe_target(schedule=name)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(_QUERIES["delete_schedule"], {"name": name}).fetchone()
+            if found is not None:
+                conn.execute(_QUERIES["audit"], {**audit, "count": 1})
+            return found is not None
 
         return await self._run(work, write=True)
 
