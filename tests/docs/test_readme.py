@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from conveyor import Conveyor, JobFilter, JobState, cron
+from conveyor import Conveyor, JobFilter, JobState, crontab
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 MARKERS = ("worker", "postgres", "fragment")
@@ -146,8 +146,8 @@ def _fire_schedules(app: Conveyor) -> int:
     """What the workers' leader does, for schedules first seen two days ago."""
     async def fire() -> int:
         backend, now = await app.storage(), app.clock.now()
-        await cron.sync(app.schedules, backend, now - timedelta(days=2))
-        return await cron.Scheduler(app.schedules, backend).tick(now)
+        await crontab.store(app.schedules, backend, now - timedelta(days=2))
+        return await crontab.Scheduler(app.schedules, backend).tick(now)
 
     return app.blocking.run(fire)
 

@@ -53,7 +53,7 @@ def test_a_signature_carries_its_own_arguments() -> None:
     with pytest.raises(InvalidSchedule, match="not both"):
         app.cron("0 * * * *", cleanup_carts.s(1), args=(2,))
     schedule = app.cron("0 * * * *", cleanup_carts.s(1))
-    assert schedule.call.new_job().args_json == "[1]"
+    assert schedule.job.args_json == "[1]"
     with pytest.raises(InvalidArguments, match="cleanup_carts"):
         app.cron("0 * * * *", cleanup_carts, args=(1, 2), name="two")
     assert list(app.schedules) == ["cleanup_carts"]
