@@ -84,8 +84,11 @@ def conflicts(declared: Declared, states: Iterable[ScheduleState]) -> dict[str, 
         if mine is None or state.definition is None:
             continue
         ours = mine.definition()
-        if orjson.loads(ours) != orjson.loads(state.definition):
-            found[state.name] = cron.differences(state.definition, ours)
+        try:
+            if orjson.loads(ours) != orjson.loads(state.definition):
+                found[state.name] = cron.differences(state.definition, ours)
+        except (orjson.JSONDecodeError, AttributeError, TypeError):
+            found[state.name] = [f"stored definition is invalid: {state.definition!r:.80}"]
     return found
 
 

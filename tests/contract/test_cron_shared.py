@@ -134,3 +134,24 @@ async def test_a_worker_that_never_leads_still_stores_its_apps_schedules(
     clock.set(START.replace(hour=11, minute=0, second=5))
     await shop_worker.run_once()
     assert sorted(j.name for j in await office.ajobs()) == ["office.cleanup", "shop.report"]
+
+
+async def test_an_unreadable_stored_definition_neither_fires_nor_stops_the_leader(
+        url: str, apps: tuple[Conveyor, Conveyor], clock: FrozenClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from conveyor.worker.leader import Leader
+
+    shop, _ = apps
+    worker = Leader(shop, await shop.storage(), "shop-1")
+    await worker.run_once()
+    raw(url, "UPDATE conveyor_schedules SET definition = '{not json' WHERE name = 'reports'")
+    clock.set(START.replace(hour=11, minute=0, second=5))
+    newcomer = Leader(shop, await shop.storage(), "shop-2")
+    with caplog.at_level(logging.WARNING, logger="conveyor.cron"):
+        await newcomer.run_once()  # stores its schedules at start: sees the bad row
+        await worker.run_once()
+    assert newcomer.is_leader or worker.is_leader
+    assert "stored definition is invalid" in caplog.text
+    (listed,) = [i for i in await shop.acron_schedules() if i.name == "reports"]
+    assert (listed.status, listed.next_runs) == ("invalid", [])
+    assert await shop.ajobs() == []

@@ -55,8 +55,11 @@ class Leader:
         if self._born is None:
             self._born = started
         if not self._declared:  # every worker: an app that never leads still has its
-            await self.scheduler.declare(self.app.clock.now())  # schedules stored and fired
-            self._declared = True
+            try:                # schedules stored and fired
+                await self.scheduler.declare(self.app.clock.now())
+                self._declared = True
+            except Exception:  # never keeps this worker from leading; tried next round
+                log.exception("cron schedules could not be stored this round")
         # Seniority: a worker too young to witness a rescue takes a dead leader's place only
         # when no older worker has for two lease terms, so a killed leader's orphans are not
         # held up by its freshly started replacement.
