@@ -9,11 +9,15 @@ schedules). The rules, also in the README:
   application that declared it; workers that know the job run it. Which application leads
   never changes what fires.
 - Applications store the schedules they declare: every worker when it starts, and the leader
-  again whenever one of its schedules is missing (after `conveyor cron delete`). A stored
-  definition is never replaced: an application that declares a stored name differently is
-  in conflict - the stored definition keeps firing, the application logs a warning naming
-  every difference, and `conveyor cron` shows `conflict` - until an operator deletes the
-  stored one; the next application to store it then wins.
+  again whenever one of its schedules is missing (after `conveyor cron delete`). The code that
+  starts last is the truth: a worker that starts with a definition different from the stored
+  one replaces it (a deploy that changes a schedule takes effect with its first worker),
+  keeping the last slot fired and the pause, logs a warning naming every difference and
+  records `redefine_cron` in the audit table. A running application that declares a stored
+  name differently - another application sharing the database, or an older version still
+  running - never replaces it while it runs: it lists it as `conflict` in `conveyor cron` and
+  warns once. Two applications should give their schedules distinct names; if they do not,
+  the audit table shows each redefinition.
 - A stored schedule that an application does not declare is `orphaned` in its listing
   (removed from its code, or declared by another application). It keeps firing until it is
   deleted with `conveyor cron delete NAME` (audited).
@@ -53,9 +57,10 @@ class ScheduleInfo:
     next_runs: list[datetime]
     status: str = "active"
     """"active" (stored as this application declares it), "conflict" (this application
-    declares it differently; the stored definition fires), "orphaned" (stored, not declared
-    by this application; it fires until deleted), "unstored" (declared, stored by the next
-    worker to start), "stored" (listed without an application that declares jobs), or
+    declares it differently; the stored definition fires until one of its workers starts),
+    "orphaned" (stored, not declared by this application; it fires until deleted),
+    "unstored" (declared, stored by the next worker to start), "stored" (listed without an
+    application that declares jobs), or
     "invalid" (its stored definition cannot be read; it does not fire)."""
     conflicts: tuple[str, ...] = ()
     """For "conflict": each field that differs, stored and declared."""
@@ -159,10 +164,21 @@ class Scheduler:
         self._read: dict[str, tuple[str, cron.Schedule | None]] = {}
         self._warned: set[tuple[str, str]] = set()
 
-    async def declare(self, now: datetime) -> list[ScheduleState]:
-        """Store this application's schedules and warn about conflicts (each worker, at
-        start, so an application that never leads still has its schedules fired)."""
+    async def declare(self, now: datetime, actor: str = "worker") -> list[ScheduleState]:
+        """Store this application's schedules (each worker, at start, so an application that
+        never leads still has its schedules fired), replacing stored definitions that differ
+        from this code: the code that starts last is the truth."""
         states = await store(self.schedules, self.backend, now)
+        clashes = conflicts(self.schedules, states)
+        by_name = {state.name: state for state in states}
+        for name, differences in clashes.items():
+            mine, seen = self.schedules[name], by_name[name].definition
+            if seen is not None and await self.backend.redefine_schedule(
+                    name, seen, (mine.expression, mine.tz.key, mine.definition()), now, actor):
+                log.warning("cron schedule %r redefined by this application's code: %s",
+                            name, "; ".join(differences))
+        if clashes:
+            states = await self.backend.schedules()
         self._warn(states)
         return states
 
@@ -199,10 +215,9 @@ class Scheduler:
                 self._warned.add(key)
                 log.warning(
                     "cron schedule %r is stored with another definition, which keeps firing "
-                    "(another application, or an older version of this one, stored it "
-                    "first): %s. To fire this application's definition instead, run "
-                    "`conveyor cron delete %s`: it is then stored from this code.",
-                    name, "; ".join(differences), name)
+                    "(another application, or a newer version of this one, stored it): %s. "
+                    "This application's workers store theirs again when they start.",
+                    name, "; ".join(differences))
 
     async def _fire(self, schedule: cron.Schedule, state: ScheduleState, now: datetime) -> int:
         limit = schedule.catch_up_limit if schedule.misfire == "catch_up" else 1

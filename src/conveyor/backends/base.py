@@ -304,6 +304,13 @@ class Backend(Protocol):
         while paused. False: no such schedule (nothing recorded)."""
         ...
 
+    async def redefine_schedule(self, name: str, seen: str, schedule: tuple[str, str, str],
+                                now: datetime, actor: str) -> bool:
+        """Replace a stored definition still equal to `seen` with `schedule` (expression,
+        time zone, definition), keeping its last slot and pause, recorded in the audit
+        table. False: it changed meanwhile or is gone (nothing written)."""
+        ...
+
     async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
         """Forget a stored schedule, recorded in the audit table. False: no such schedule
         (nothing recorded)."""

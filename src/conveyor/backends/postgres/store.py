@@ -117,6 +117,22 @@ class BatchesAndSchedules(BackendPart):
 
         return await self._run(work, atomic=True)
 
+    async def redefine_schedule(self, name: str, seen: str, schedule: tuple[str, str, str],
+                                now: datetime, actor: str) -> bool:
+        expression, timezone, definition = schedule
+        params = {"name": name, "seen": seen, "expression": expression, "timezone": timezone,
+                  "definition": definition, "now": now}
+
+        async def work(conn: Conn) -> bool:
+            found = bool(await column(conn, "redefine_schedule", params))
+            if found:
+                await conn.execute(_QUERIES["audit"], {
+                    "now": now, "actor": actor, "action": "redefine_cron", "count": 1,
+                    "filter_json": base.describe_target(schedule=name)})
+            return found
+
+        return await self._run(work, atomic=True)
+
     async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
         async def work(conn: Conn) -> bool:
             found = bool(await column(conn, "delete_schedule", {"name": name}))

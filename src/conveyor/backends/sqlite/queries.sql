@@ -434,14 +434,23 @@ SELECT * FROM conveyor_schedules ORDER BY name
 
 -- name: add_schedule
 -- A new schedule starts from now: slots before it was first stored are not fired. A stored
--- definition is never replaced (see conveyor/crontab.py); a row stored by a version that kept
--- none gets this one.
+-- definition is replaced only by `redefine_schedule` (see conveyor/crontab.py); a row
+-- stored by a version that kept none gets this one.
 INSERT INTO conveyor_schedules (name, expression, timezone, definition, last_slot, updated_at)
 VALUES (:name, :expression, :timezone, :definition, :now, :now)
 ON CONFLICT (name) DO UPDATE SET expression = excluded.expression,
                                  timezone = excluded.timezone,
                                  definition = excluded.definition
  WHERE conveyor_schedules.definition IS NULL
+
+-- name: redefine_schedule
+-- Compare-and-set on the definition read: a worker starting with new code replaces it;
+-- two starting at once cannot interleave. Slot and pause state are kept.
+UPDATE conveyor_schedules
+   SET expression = :expression, timezone = :timezone, definition = :definition,
+       updated_at = :now
+ WHERE name = :name AND definition = :seen
+RETURNING name
 
 -- name: delete_schedule
 DELETE FROM conveyor_schedules WHERE name = :name RETURNING name

@@ -128,6 +128,23 @@ class BatchesAndSchedules(BackendPart):
 
         return await self._run(work, write=True)
 
+    async def redefine_schedule(self, name: str, seen: str, schedule: tuple[str, str, str],
+                                now: datetime, actor: str) -> bool:
+        expression, timezone, definition = schedule
+        micros = convert.to_micros(now)
+        params = {"name": name, "seen": seen, "expression": expression, "timezone": timezone,
+                  "definition": definition, "now": micros}
+        audit = {"now": micros, "actor": actor, "action": "redefine_cron", "count": 1,
+                 "filter_json": base.describe_target(schedule=name)}
+
+        def work(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(_QUERIES["redefine_schedule"], params).fetchone() is not None
+            if found:
+                conn.execute(_QUERIES["audit"], audit)
+            return found
+
+        return await self._run(work, write=True)
+
     async def delete_schedule(self, name: str, now: datetime, actor: str) -> bool:
         audit = {"now": convert.to_micros(now), "actor": actor, "action": "delete_cron",
                  "filter_json": base.describe_target(schedule=name)}
