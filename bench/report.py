@@ -82,6 +82,11 @@ ROWS = [
     Row("unique: enqueue bulk, new keys", "unique: enqueue bulk, new keys", floor=BULK),
     Row("batch of {batch} from an iterable", "batch from iterable", floor=BULK),
     Row("  ... peak RSS of the enqueuer", "batch peak RSS", unit="MB"),
+    *[Row(f"dashboard page, {{prefill}} jobs: {case}", f"page: {case}", unit="ms",
+          goals=_both(Goal(at_most=100)), target="≤ 100 ms")
+      for case in ("first page", "deep page (cursor)", "state discarded",
+                   "state running + queue mail", "name rare (0.1%)",
+                   "text, rare (one scan budget)")],
 ]
 
 

@@ -11,10 +11,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import batch_rss, databases, floor, latency, throughput, unique
+from bench import batch_rss, dashboard, databases, floor, latency, throughput, unique
 
 GROUPS = ("floor", "enqueue", "process", "latency", "prefilled", "rss", "limited", "unique",
-          "batch")
+          "batch", "dashboard")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +92,11 @@ class Run:
         out["batch from iterable"] = got["rate"]
         out["batch peak RSS"] = got["rss_peak"]
         out["batch RSS before"] = got["rss_before"]
+
+
+    def dashboard(self, out: Results) -> None:
+        figures, _ = dashboard.run(self.url, self.sizes.prefill)
+        out.update({key: value for key, value in figures.items() if key.startswith("page: ")})
 
 
 def run_backend(backend: str, sizes: Sizes, skip: set[str],

@@ -7,11 +7,11 @@ touch first (`dry_run`), and is recorded with its actor in the audit table.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from conveyor import changes, errors, model, options
+from conveyor import changes, errors, listing, model, options, views
 from conveyor.backends import base
 
 if TYPE_CHECKING:
@@ -153,6 +153,87 @@ class Admin:
     def flow(self) -> base.FlowState:
         return self.app.blocking.run(self.aflow)
 
+    # -- reading jobs and the audit trail ---------------------------------------------------
+
+    async def apage(self, where: base.JobFilter | None = None, *,
+                    order: listing.Order = "newest", cursor: str | None = None,
+                    limit: int = 50) -> views.JobPage:
+        """One page of the jobs `where` matches, newest (or oldest) first; pass a page's
+        `next_cursor` or `prev_cursor` back to move. Keyset paging: as fast deep as first."""
+        return await listing.page(await self.app.storage(), where or base.JobFilter(),
+                                  order, cursor, limit)
+
+    def page(self, where: base.JobFilter | None = None, **options: Any) -> views.JobPage:
+        return self.app.blocking.run(lambda: self.apage(where, **options))
+
+    async def acount(self, where: base.JobFilter | None = None, *,
+                     cap: int | None = None) -> int:
+        """How many jobs `where` matches; with `cap`, counting stops there (a preview that
+        stays quick on a huge table: "more than 10,000")."""
+        if cap is not None and (not isinstance(cap, int) or cap < 1):
+            raise errors.ConveyorError(f"cap={cap!r} is invalid; use a number >= 1 or None")
+        return await (await self.app.storage()).count(where or base.JobFilter(), cap)
+
+    def count(self, where: base.JobFilter | None = None, *, cap: int | None = None) -> int:
+        return self.app.blocking.run(lambda: self.acount(where, cap=cap))
+
+    async def aiter_jobs(self, where: base.JobFilter | None = None,
+                         order: listing.Order = "newest",
+                         chunk: int = 1000) -> AsyncIterator[model.Job]:
+        """Every job `where` matches, in order, read `chunk` at a time (exports)."""
+        cursor: str | None = None
+        while True:
+            found = await self.apage(where, order=order, cursor=cursor, limit=chunk)
+            for job in found.jobs:
+                yield job
+            if found.next_cursor is None:
+                return
+            cursor = found.next_cursor
+
+    def iter_jobs(self, where: base.JobFilter | None = None, order: listing.Order = "newest",
+                  chunk: int = 1000) -> Iterator[model.Job]:
+        cursor: str | None = None
+        while True:
+            found = self.page(where, order=order, cursor=cursor, limit=chunk)
+            yield from found.jobs
+            if found.next_cursor is None:
+                return
+            cursor = found.next_cursor
+
+    async def ajob_detail(self, job_id: int, *, limit: int = 100) -> views.JobDetail:
+        """The job with the jobs it depends on, those depending on it, its batch and the
+        audited actions that changed it (at most `limit` of each)."""
+        job = await self.app.aget(job_id)
+        backend = await self.app.storage()
+        links = await backend.links(job_id, limit)
+        batch = None if job.batch_id is None else await backend.get_batch(job.batch_id)
+        audit = await backend.audit_log(before_id=None, limit=limit, job_id=job_id,
+                                        actor=None)
+        return views.JobDetail(job, await _jobs(backend, links.dependencies),
+                               await _jobs(backend, links.dependants), batch, audit)
+
+    def job_detail(self, job_id: int, *, limit: int = 100) -> views.JobDetail:
+        return self.app.blocking.run(lambda: self.ajob_detail(job_id, limit=limit))
+
+    async def aaudit(self, *, cursor: str | None = None, limit: int = 50,
+                     job_id: int | None = None, actor: str | None = None) -> views.AuditPage:
+        """Operator actions newest first, optionally only those that changed `job_id` or
+        were done by `actor`; pass `next_cursor` back for older ones."""
+        listing.check("newest", limit)
+        at = listing.decode(cursor)
+        if at is not None and not at.forward:
+            raise errors.ConveyorError("the audit trail pages forward only (next_cursor)")
+        entries = await (await self.app.storage()).audit_log(
+            before_id=None if at is None else at.at, limit=limit + 1, job_id=job_id,
+            actor=actor)
+        more = len(entries) > limit
+        entries = entries[:limit]
+        return views.AuditPage(entries, listing.Cursor(True, entries[-1].id).encode()
+                               if more else None)
+
+    def audit(self, **options: Any) -> views.AuditPage:
+        return self.app.blocking.run(lambda: self.aaudit(**options))
+
     # -- checks ---------------------------------------------------------------------------
 
     async def _require_ids(self, backend: base.Backend, ids: Sequence[int]) -> None:
@@ -180,6 +261,12 @@ class Admin:
         if change.priority is not None or change.queue is not None or change.run_at is not None:
             options.build(job.name, priority=change.priority, queue=change.queue,
                           run_at=change.run_at)
+
+
+async def _jobs(backend: base.Backend, ids: Sequence[int]) -> list[model.Job]:
+    if not ids:
+        return []
+    return await backend.query(base.JobFilter(ids=ids, limit=len(ids)))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from conveyor import batches, changes, errors, model, orchestrate, outcome
+from conveyor import batches, changes, errors, model, orchestrate, outcome, views
 
 MAX_ID = 2**63 - 1
 """Ids are 64-bit signed integers on every backend."""
@@ -55,6 +55,9 @@ class JobFilter:
     """Keyword arguments that must all be present with these values."""
     inserted_after: datetime | None = None
     inserted_before: datetime | None = None
+    text: str | None = None
+    """Text the arguments must contain (positional or keyword, values or keyword names),
+    compared with their stored JSON text, case-insensitively for ASCII letters."""
     limit: int = 100
     after_id: int | None = None
     """Keyset paging: only ids greater than this (the next page, oldest first)."""
@@ -214,7 +217,14 @@ class Backend(Protocol):
 
     async def query(self, where: JobFilter) -> list[model.Job]:
         """Jobs matching `where`, by ascending id (descending with `newest_first`), at most
-        `where.limit`."""
+        `where.limit`. A filter on one state, queue or name reads that column's index in id
+        order, so a page costs about `limit` rows at any depth."""
+        ...
+
+    async def scan_bound(self, after_id: int | None, before_id: int | None, newest: bool,
+                         rows: int) -> int | None:
+        """The id of the `rows`-th job between the two ids, read in ascending order
+        (descending with `newest`); None when fewer jobs are there. Bounds a scan."""
         ...
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
@@ -225,8 +235,19 @@ class Backend(Protocol):
         """Per queue, the `run_at` of the job that has waited longest in `available`."""
         ...
 
-    async def count(self, where: JobFilter) -> int:
-        """How many jobs match `where` (no limit): what a change would touch."""
+    async def count(self, where: JobFilter, cap: int | None = None) -> int:
+        """How many jobs match `where` (its limit ignored): what a change would touch. With
+        a `cap`, counting stops there (the answer is at most `cap`)."""
+        ...
+
+    async def links(self, job_id: int, limit: int) -> views.Links:
+        """Ids of the jobs `job_id` depends on and of those depending on it (`limit` each)."""
+        ...
+
+    async def audit_log(self, *, before_id: int | None, limit: int, job_id: int | None,
+                        actor: str | None) -> list[views.AuditEntry]:
+        """Audit entries newest first, older than `before_id`; only those that changed
+        `job_id`, or those by `actor`, when given."""
         ...
 
     async def change(self, where: JobFilter, change: changes.Change, now: datetime,
@@ -348,6 +369,23 @@ def describe_target(**target: Any) -> str:
     """What a non-job action acted on (a queue, key, schedule...), as JSON for the audit."""
     return orjson.dumps({k: v for k, v in target.items() if v is not None},
                         default=str).decode()
+
+
+def drives(where: JobFilter) -> list[str]:
+    """The `drive_*` statement fragments for the lists of `where` that hold one value: plain
+    equalities that let a planner walk that column's index in id order."""
+    return [f"drive_{name}" for name, values in (("state", where.states),
+                                                 ("queue", where.queues),
+                                                 ("name", where.names)) if len(values) == 1]
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere; its own % _ and backslash match themselves."""
+    if not isinstance(text, str) or "\x00" in text or len(text) > 1000:
+        raise errors.ConveyorError(
+            "the text to search for must be a string of at most 1000 characters, without NUL")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def scheme_of(url: str) -> str:

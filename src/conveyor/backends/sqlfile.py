@@ -2,13 +2,15 @@
 
 A file holds blocks that start with `-- name: <name>`; everything up to the next such line is
 that statement. A statement may include another block by writing `{{name}}` (used for the one
-job filter shared by listing, counting and operator actions). Keeping SQL out of Python makes
+job filter shared by listing, counting and operator actions), and a driver may add fragments
+at run time where a statement says `/*drive*/` (`compose`). Keeping SQL out of Python makes
 each statement readable and reviewable whole.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
@@ -32,6 +34,12 @@ def _expand(text: str, blocks: dict[str, str]) -> str:
         return blocks[match[1]]
 
     return _INCLUDE.sub(include, text)
+
+
+def compose(statements: Mapping[str, str], name: str, fragments: Sequence[str]) -> str:
+    """Statement `name` with the named `fragments` put where it says `/*drive*/` (a choice the
+    driver makes per call among fixed fragments; nothing from input is ever spliced in)."""
+    return statements[name].replace("/*drive*/", " ".join(statements[f] for f in fragments))
 
 
 def load(package: str, filename: str = "queries.sql") -> dict[str, str]:

@@ -36,7 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import admission, flow, inserts, store
+from conveyor.backends.postgres import admission, flow, inserts, listing, store
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 
@@ -50,7 +50,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
+class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
@@ -308,14 +308,6 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
         jobs = await self._jobs("get", {"id": job_id})
         return jobs[0] if jobs else None
 
-    async def query(self, where: base.JobFilter) -> list[model.Job]:
-        return await self._jobs("query_newest" if where.newest_first else "query",
-                                {**convert.filter_params(where), **base.page_params(where)})
-
-    async def count(self, where: base.JobFilter) -> int:
-        count: int = (await self._column("count", convert.filter_params(where)))[0]
-        return count
-
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
                      actor: str) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": now}
@@ -326,19 +318,17 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl):
                  "filter_json": base.describe_filter(where)}
 
         async def work(conn: Conn) -> base.Changed:
+            rows = await listing.planned(conn, f"change_{change.verb}", params)
             requested = 0
             if change.verb in ("cancel", "delete"):
-                rows = await dict_rows(conn, f"change_{change.verb}", params)
-                count = len(rows)
                 requested = sum(row["state"] == "running" for row in rows)
                 await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
                                         orchestrate.DEFAULT_MAX_ERRORS)
-            else:
-                count = (await conn.execute(_QUERIES[f"change_{change.verb}"], params)).rowcount
-            await conn.execute(_QUERIES["audit"], {**audit, "count": count})
-            if count and change.verb in ("retry", "edit"):
+            await listing.record_audit(conn, {**audit, "count": len(rows)},
+                                       [row["id"] for row in rows])
+            if rows and change.verb in ("retry", "edit"):
                 await conn.execute(_QUERIES["wake"])
-            return base.Changed(count, requested)
+            return base.Changed(len(rows), requested)
 
         changed = await self._run(work, atomic=True)
         if changed.count:

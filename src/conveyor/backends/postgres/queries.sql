@@ -332,28 +332,75 @@ SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY 
          OR inserted_at >= %(inserted_after)s::timestamptz)
     AND (%(inserted_before)s::timestamptz IS NULL
          OR inserted_at < %(inserted_before)s::timestamptz)
+    AND (%(text)s::text IS NULL
+         OR (args::text || chr(1) || kwargs::text) ILIKE %(text)s::text)
+
+-- name: drive_state
+-- Listings run unprepared, so each is planned with its parameters: the filter's unused
+-- tests fold away. Where the filter names one value of a column, the driver adds one of these
+-- equalities (the list test alone cannot walk an index in id order), so the page reads that
+-- column's index in id order.
+AND state = (%(states)s::text[])[1]
+
+-- name: drive_queue
+AND queue = (%(queues)s::text[])[1]
+
+-- name: drive_name
+AND name = (%(names)s::text[])[1]
 
 -- name: query
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > %(after_id)s AND id < %(before_id)s
+   AND id > %(after_id)s AND id < %(before_id)s /*drive*/
  ORDER BY id
  LIMIT %(limit)s
 
 -- name: query_newest
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > %(after_id)s AND id < %(before_id)s
+   AND id > %(after_id)s AND id < %(before_id)s /*drive*/
  ORDER BY id DESC
  LIMIT %(limit)s
 
+-- name: scan_bound
+SELECT min(id), max(id), count(*) FROM (
+    SELECT id FROM conveyor_jobs WHERE id > %(after_id)s AND id < %(before_id)s
+     ORDER BY id LIMIT %(rows)s) AS scanned
+
+-- name: scan_bound_newest
+SELECT min(id), max(id), count(*) FROM (
+    SELECT id FROM conveyor_jobs WHERE id > %(after_id)s AND id < %(before_id)s
+     ORDER BY id DESC LIMIT %(rows)s) AS scanned
+
 -- name: count
-SELECT count(*) FROM conveyor_jobs WHERE {{filter}}
+SELECT count(*) FROM (SELECT 1 FROM conveyor_jobs WHERE {{filter}} /*drive*/ LIMIT %(cap)s)
+    AS matched
+
+-- name: links
+(SELECT 'dependency' AS kind, depends_on AS id FROM conveyor_dependencies
+  WHERE job_id = %(id)s ORDER BY depends_on LIMIT %(limit)s)
+UNION ALL
+(SELECT 'dependant', job_id FROM conveyor_dependencies
+  WHERE depends_on = %(id)s ORDER BY job_id LIMIT %(limit)s)
+
+-- name: audit_log
+SELECT * FROM conveyor_audit
+ WHERE id < %(before_id)s AND (%(actor)s::text IS NULL OR actor = %(actor)s::text)
+ ORDER BY id DESC
+ LIMIT %(limit)s
+
+-- name: audit_log_of_job
+SELECT a.* FROM conveyor_audit_jobs AS t JOIN conveyor_audit AS a ON a.id = t.audit_id
+ WHERE t.job_id = %(job_id)s AND t.audit_id < %(before_id)s
+   AND (%(actor)s::text IS NULL OR a.actor = %(actor)s::text)
+ ORDER BY t.audit_id DESC
+ LIMIT %(limit)s
 
 -- name: change_retry
 UPDATE conveyor_jobs
    SET state = 'available', attempt = 0, run_at = %(now)s, finalized_at = NULL
  WHERE {{filter}}
+RETURNING id
 
 -- name: change_cancel
 -- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
@@ -380,6 +427,7 @@ UPDATE conveyor_jobs
                     WHEN %(run_at)s::timestamptz > %(now)s THEN 'scheduled'
                     ELSE 'available' END
  WHERE {{filter}}
+RETURNING id
 
 -- name: wake
 -- Operator actions may make jobs available in any queue.
@@ -388,6 +436,18 @@ SELECT pg_notify('conveyor_jobs', '*')
 -- name: audit
 INSERT INTO conveyor_audit (at, actor, action, filter, count)
 VALUES (%(now)s, %(actor)s, %(action)s, %(filter_json)s::jsonb, %(count)s)
+
+-- name: audit_entry
+-- The same, returning the entry's id to link it to the jobs it changed (audit_jobs).
+INSERT INTO conveyor_audit (at, actor, action, filter, count)
+VALUES (%(now)s, %(actor)s, %(action)s, %(filter_json)s::jsonb, %(count)s)
+RETURNING id
+
+-- name: audit_jobs
+-- The jobs an audited action changed (a job's page lists the actions that touched it).
+INSERT INTO conveyor_audit_jobs (job_id, audit_id)
+SELECT DISTINCT unnest(%(ids)s::bigint[]), %(audit_id)s
+ON CONFLICT DO NOTHING
 
 -- name: prune
 WITH doomed AS MATERIALIZED (

@@ -64,7 +64,8 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "args_contains": json_or_none(list(where.args_contains)),
             "kwargs_contains": json_or_none(dict(where.kwargs_contains)),
             "batch_ids": list(where.batch_ids) or None,
-            "inserted_after": where.inserted_after, "inserted_before": where.inserted_before}
+            "inserted_after": where.inserted_after, "inserted_before": where.inserted_before,
+            "text": base.like_pattern(where.text) if where.text else None}
 
 
 def job_from_row(row: Mapping[str, Any]) -> model.Job:

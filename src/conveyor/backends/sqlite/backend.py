@@ -28,7 +28,7 @@ import orjson
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import admission, flow, inserts, store
+from conveyor.backends.sqlite import admission, flow, inserts, listing, store
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -51,7 +51,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
+class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
@@ -302,18 +302,6 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
                               .fetchone(), write=False)
         return None if row is None else convert.job_from_row(row)
 
-    async def query(self, where: base.JobFilter) -> list[model.Job]:
-        params = {**convert.filter_params(where), **base.page_params(where)}
-        statement = _QUERIES["query_newest" if where.newest_first else "query"]
-        rows = await self._run(lambda conn: conn.execute(statement, params).fetchall(),
-                               write=False)
-        return [convert.job_from_row(row) for row in rows]
-
-    async def count(self, where: base.JobFilter) -> int:
-        params = convert.filter_params(where)
-        return int(await self._run(lambda conn: conn.execute(_QUERIES["count"], params)
-                                   .fetchone()[0], write=False))
-
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
                      actor: str) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
@@ -325,18 +313,15 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl):
                  "filter_json": base.describe_filter(where)}
 
         def work(conn: sqlite3.Connection) -> base.Changed:
-            cursor = conn.execute(_QUERIES[f"change_{change.verb}"], params)
+            rows = conn.execute(_QUERIES[f"change_{change.verb}"], params).fetchall()
             requested = 0
             if change.verb in ("cancel", "delete"):
-                rows = cursor.fetchall()
-                count = len(rows)
                 requested = sum(row["state"] == "running" for row in rows)
                 store.after_final(conn, base.ended_by_change(change.verb, rows), now,
                                   orchestrate.DEFAULT_MAX_ERRORS)
-            else:
-                count = cursor.rowcount
-            conn.execute(_QUERIES["audit"], {**audit, "count": count})
-            return base.Changed(count, requested)
+            listing.record_audit(conn, {**audit, "count": len(rows)},
+                                 [row["id"] for row in rows])
+            return base.Changed(len(rows), requested)
 
         changed = await self._run(work, write=True)
         if changed.count:

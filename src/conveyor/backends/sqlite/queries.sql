@@ -228,28 +228,73 @@ SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
     AND (:batch_ids IS NULL OR batch_id IN (SELECT value FROM json_each(:batch_ids)))
     AND (:inserted_after IS NULL OR inserted_at >= :inserted_after)
     AND (:inserted_before IS NULL OR inserted_at < :inserted_before)
+    AND (:text IS NULL OR (args || char(1) || kwargs) LIKE :text ESCAPE '\')
+
+-- name: drive_state
+-- The driver adds these to a listing when the filter names one value of the column: an
+-- equality the planner can see (the filter's json_each list hides it), so the page walks that
+-- column's index in id order instead of scanning the table.
+AND state = (:states ->> '$[0]')
+
+-- name: drive_queue
+AND queue = (:queues ->> '$[0]')
+
+-- name: drive_name
+AND name = (:names ->> '$[0]')
 
 -- name: query
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > :after_id AND id < :before_id
+   AND id > :after_id AND id < :before_id /*drive*/
  ORDER BY id
  LIMIT :limit
 
 -- name: query_newest
 SELECT * FROM conveyor_jobs
  WHERE {{filter}}
-   AND id > :after_id AND id < :before_id
+   AND id > :after_id AND id < :before_id /*drive*/
  ORDER BY id DESC
  LIMIT :limit
 
+-- name: scan_bound
+SELECT min(id), max(id), count(*) FROM (
+    SELECT id FROM conveyor_jobs WHERE id > :after_id AND id < :before_id
+     ORDER BY id LIMIT :rows)
+
+-- name: scan_bound_newest
+SELECT min(id), max(id), count(*) FROM (
+    SELECT id FROM conveyor_jobs WHERE id > :after_id AND id < :before_id
+     ORDER BY id DESC LIMIT :rows)
+
 -- name: count
-SELECT count(*) FROM conveyor_jobs WHERE {{filter}}
+SELECT count(*) FROM (SELECT 1 FROM conveyor_jobs WHERE {{filter}} /*drive*/ LIMIT :cap)
+
+-- name: links
+SELECT 'dependency' AS kind, depends_on AS id FROM (
+    SELECT depends_on FROM conveyor_dependencies WHERE job_id = :id
+     ORDER BY depends_on LIMIT :limit)
+UNION ALL
+SELECT 'dependant', job_id FROM (
+    SELECT job_id FROM conveyor_dependencies WHERE depends_on = :id
+     ORDER BY job_id LIMIT :limit)
+
+-- name: audit_log
+SELECT * FROM conveyor_audit
+ WHERE id < :before_id AND (:actor IS NULL OR actor = :actor)
+ ORDER BY id DESC
+ LIMIT :limit
+
+-- name: audit_log_of_job
+SELECT a.* FROM conveyor_audit_jobs AS t JOIN conveyor_audit AS a ON a.id = t.audit_id
+ WHERE t.job_id = :job_id AND t.audit_id < :before_id AND (:actor IS NULL OR a.actor = :actor)
+ ORDER BY t.audit_id DESC
+ LIMIT :limit
 
 -- name: change_retry
 UPDATE conveyor_jobs
    SET state = 'available', attempt = 0, run_at = :now, finalized_at = NULL
  WHERE {{filter}}
+RETURNING id
 
 -- name: change_cancel
 -- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
@@ -279,10 +324,24 @@ UPDATE conveyor_jobs
        state = CASE WHEN :run_at IS NULL OR state = 'pending' THEN state
                     WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
  WHERE {{filter}}
+RETURNING id
 
 -- name: audit
 INSERT INTO conveyor_audit (at, actor, action, filter, count)
 VALUES (:now, :actor, :action, :filter_json, :count)
+
+-- name: audit_entry
+-- The same, returning the entry's id to link it to the jobs it changed (audit_jobs).
+INSERT INTO conveyor_audit (at, actor, action, filter, count)
+VALUES (:now, :actor, :action, :filter_json, :count)
+RETURNING id
+
+-- name: audit_jobs
+-- The jobs an audited action changed (a job's page lists the actions that touched it).
+INSERT INTO conveyor_audit_jobs (job_id, audit_id)
+SELECT value, :audit_id FROM json_each(:ids)
+ WHERE true
+ON CONFLICT DO NOTHING
 
 -- name: oldest_available
 SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue

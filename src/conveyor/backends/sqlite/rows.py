@@ -68,7 +68,8 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "kwargs_contains": as_json(dict(where.kwargs_contains)),
             "batch_ids": as_json(list(where.batch_ids)),
             "inserted_after": micros(where.inserted_after),
-            "inserted_before": micros(where.inserted_before)}
+            "inserted_before": micros(where.inserted_before),
+            "text": base.like_pattern(where.text) if where.text else None}
 
 
 def job_from_row(row: sqlite3.Row) -> model.Job:
