@@ -127,7 +127,7 @@ async def _median_ms(action: Callable[[], Awaitable[Any]], runs: int) -> tuple[f
 
 async def measure_pages(url: str, runs: int = 5) -> tuple[dict[str, float], dict[str, str]]:
     """Milliseconds per `apage` (limit 50) for each case on a filled database, and what each
-    page held ("50 jobs", "0 jobs, goes on")."""
+    page held ("50 jobs", "0 jobs, goes on"); and per `aoverview` (counts every job)."""
     app = Conveyor(url)
     figures, held = {}, {}
     try:
@@ -140,6 +140,8 @@ async def measure_pages(url: str, runs: int = 5) -> tuple[dict[str, float], dict
             key = f"page: {label}"
             figures[key], page = await _median_ms(one_page, runs)
             held[key] = f"{len(page.jobs)} jobs" + (", goes on" if page.next_cursor else "")
+        figures["overview"], view = await _median_ms(app.admin.aoverview, runs)
+        held["overview"] = f"{len(view.queues)} queues"
         return figures, held
     finally:
         await app.aclose()

@@ -87,6 +87,7 @@ ROWS = [
       for case in ("first page", "deep page (cursor)", "state discarded",
                    "state running + queue mail", "name rare (0.1%)",
                    "text, rare (one scan budget)")],
+    Row("dashboard overview, {prefill} jobs", "overview", unit="ms"),
 ]
 
 

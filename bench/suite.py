@@ -96,7 +96,7 @@ class Run:
 
     def dashboard(self, out: Results) -> None:
         figures, _ = dashboard.run(self.url, self.sizes.prefill)
-        out.update({key: value for key, value in figures.items() if key.startswith("page: ")})
+        out.update({key: value for key, value in figures.items() if key != "fill seconds"})
 
 
 def run_backend(backend: str, sizes: Sizes, skip: set[str],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from conveyor import changes, errors, listing, model, options, views
@@ -163,8 +163,8 @@ class Admin:
         return await listing.page(await self.app.storage(), where or base.JobFilter(),
                                   order, cursor, limit)
 
-    def page(self, where: base.JobFilter | None = None, **options: Any) -> views.JobPage:
-        return self.app.blocking.run(lambda: self.apage(where, **options))
+    def page(self, where: base.JobFilter | None = None, **fields: Any) -> views.JobPage:
+        return self.app.blocking.run(lambda: self.apage(where, **fields))
 
     async def acount(self, where: base.JobFilter | None = None, *,
                      cap: int | None = None) -> int:
@@ -231,8 +231,36 @@ class Admin:
         return views.AuditPage(entries, listing.Cursor(True, entries[-1].id).encode()
                                if more else None)
 
-    def audit(self, **options: Any) -> views.AuditPage:
-        return self.app.blocking.run(lambda: self.aaudit(**options))
+    def audit(self, **fields: Any) -> views.AuditPage:
+        return self.app.blocking.run(lambda: self.aaudit(**fields))
+
+    # -- queues and workers -----------------------------------------------------------------
+
+    async def aworkers(self) -> list[views.WorkerInfo]:
+        """Registered workers, oldest first; `alive` when they heartbeat within the lease
+        timeout (a crashed worker stays listed, not alive, for `Settings.dead_worker_retention`)."""
+        now = self.app.clock.now()
+        since = now - timedelta(seconds=self.app.settings.lease_timeout)
+        return await (await self.app.storage()).workers(since)
+
+    def workers(self) -> list[views.WorkerInfo]:
+        return self.app.blocking.run(self.aworkers)
+
+    async def aoverview(self) -> views.Overview:
+        """Per queue: jobs per state, how long the oldest available job has waited, paused;
+        jobs not started yet per job name; how many workers are alive."""
+        backend = await self.app.storage()
+        stats = await self.astats()
+        paused = set((await backend.flow()).paused_queues)
+        queues = [views.QueueSummary(
+            queue, {state: stats.counts.get((queue, state), 0) for state in model.JobState},
+            stats.waiting_seconds(queue), queue in paused)
+            for queue in sorted(set(stats.queues()) | paused)]
+        alive = sum(worker.alive for worker in await self.aworkers())
+        return views.Overview(queues, await backend.waiting_by_name(), alive, stats.now)
+
+    def overview(self) -> views.Overview:
+        return self.app.blocking.run(self.aoverview)
 
     # -- checks ---------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ class Settings:
         (model.JobState.DISCARDED, 7 * 86_400.0),
     )
     """Seconds a final job is kept after it was finalized, per state."""
+    dead_worker_retention: float = 86_400.0
+    """Seconds a worker that stopped heartbeating without retiring (it crashed) stays listed."""
     auto_migrate: bool = True
     """Create or upgrade the tables on first use. Off: nothing is created (not even a SQLite
     file), and a database without up-to-date tables raises `NotMigrated` on first use."""

@@ -64,3 +64,39 @@ class Links:
 
     dependencies: Sequence[int]
     dependants: Sequence[int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A registered worker process. `alive`: it heartbeat within the lease timeout."""
+
+    id: str
+    host: str | None
+    pid: int | None
+    queues: Sequence[str]
+    """The queues it serves in order; empty: every queue with due jobs."""
+    concurrency: int | None
+    started_at: datetime
+    heartbeat_at: datetime
+    running: int
+    """Jobs it runs now."""
+    alive: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueSummary:
+    queue: str
+    counts: Mapping[model.JobState, int]
+    """Jobs per state (every state present, zeros included)."""
+    oldest_waiting_s: float
+    """How long the longest-waiting available job has been due (0: none waits)."""
+    paused: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Overview:
+    queues: list[QueueSummary]
+    waiting_by_name: Mapping[str, Mapping[model.JobState, int]]
+    """Jobs not started yet (pending, scheduled, available, retryable) per job name."""
+    workers_alive: int
+    now: datetime

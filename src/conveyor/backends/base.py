@@ -131,6 +131,15 @@ class Changed:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """What a worker tells about itself when it registers (operators see it)."""
+
+    host: str
+    pid: int
+    concurrency: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Settled:
     """What `finish` did: ids whose outcome was written, and ids whose lease was lost."""
 
@@ -176,9 +185,18 @@ class Backend(Protocol):
         between settling a job and releasing its dependants); return how many jobs."""
         ...
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
-        """Record that `worker` is alive (registers it on first call); return the ids of its
-        running jobs that an operator asked to cancel."""
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
+                        about: WorkerSpec | None = None) -> list[int]:
+        """Record that `worker` is alive (registers it on first call, with `about`); return
+        the ids of its running jobs that an operator asked to cancel."""
+        ...
+
+    async def workers(self, alive_since: datetime) -> list[views.WorkerInfo]:
+        """Registered workers with their running jobs; alive: heartbeat since `alive_since`."""
+        ...
+
+    async def prune_workers(self, silent_since: datetime) -> int:
+        """Forget workers that have not heartbeat since then (they crashed)."""
         ...
 
     async def retire(self, worker: str) -> None:
@@ -229,6 +247,11 @@ class Backend(Protocol):
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         """Number of jobs per (queue, state)."""
+        ...
+
+    async def waiting_by_name(self) -> Mapping[str, Mapping[model.JobState, int]]:
+        """Jobs not started yet (pending, scheduled, available, retryable), per name and
+        state."""
         ...
 
     async def oldest_available(self) -> Mapping[str, datetime]:
@@ -369,6 +392,12 @@ def describe_target(**target: Any) -> str:
     """What a non-job action acted on (a queue, key, schedule...), as JSON for the audit."""
     return orjson.dumps({k: v for k, v in target.items() if v is not None},
                         default=str).decode()
+
+
+def about_params(about: WorkerSpec | None) -> dict[str, Any]:
+    """The heartbeat's registration parameters (None when the worker told nothing)."""
+    return {"host": about and about.host, "pid": about and about.pid,
+            "concurrency": about and about.concurrency}
 
 
 def drives(where: JobFilter) -> list[str]:

@@ -124,7 +124,8 @@ async def stage_all(app: Conveyor, backend: base.Backend) -> int:
 
 async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
     """Delete final jobs past their retention, `batch` rows per statement so no write holds
-    the table for long; other writers get their turn between batches."""
+    the table for long; other writers get their turn between batches. Also forgets batches
+    and crashed workers past theirs."""
     total = 0
     for state, keep_seconds in app.settings.retention:
         cutoff = app.clock.now() - timedelta(seconds=keep_seconds)
@@ -138,6 +139,8 @@ async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
     for _ in range(100):  # bounded per round; the next round goes on
         if await backend.prune_batches(cutoff, batch) < batch:
             break
+    await backend.prune_workers(
+        app.clock.now() - timedelta(seconds=app.settings.dead_worker_retention))
     if total:
         log.info("pruned %d finished jobs past retention", total)
     return total

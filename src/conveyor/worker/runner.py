@@ -74,7 +74,8 @@ class Worker:
             self._install_signals()
         backend = await self.app.storage()
         queues = list(self.config.queues)
-        await backend.heartbeat(self.id, queues, self.app.clock.now())
+        await backend.heartbeat(self.id, queues, self.app.clock.now(), base.WorkerSpec(
+            socket.gethostname(), os.getpid(), self.config.concurrency))
         settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, queues)

@@ -235,8 +235,10 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
-        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now}
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
+                        about: base.WorkerSpec | None = None) -> list[int]:
+        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now,
+                  **base.about_params(about)}
         return await self._column("heartbeat", params)
 
     async def retire(self, worker: str) -> None:

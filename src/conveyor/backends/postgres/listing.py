@@ -1,5 +1,5 @@
-"""Reading jobs for operators on PostgreSQL: filtered keyset pages, counts, a job's links and
-the audit trail. A mixin of `PostgresBackend`, kept apart so each module has one job.
+"""What operators read on PostgreSQL: filtered keyset pages of jobs, counts, a job's links,
+the audit trail, workers. A mixin of `PostgresBackend`, kept apart so each module has one job.
 
 Listings run as unprepared statements, so PostgreSQL plans each with its parameters: the
 shared filter's unused "this list, if given" tests fold away and the planner picks the index
@@ -9,6 +9,7 @@ of the state, queue or job name asked for (a prepared, generic plan could not).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from psycopg.rows import DictRow, dict_row
@@ -33,7 +34,8 @@ async def planned(conn: Conn, name: str, params: Mapping[str, Any],
 
 
 class Listing(BackendPart):
-    """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log` for `PostgresBackend`."""
+    """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log`, `workers`,
+    `waiting_by_name` for `PostgresBackend`."""
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
         params = {**convert.filter_params(where), **base.page_params(where)}
@@ -72,6 +74,25 @@ class Listing(BackendPart):
                                  row["filter"] if isinstance(row["filter"], dict)
                                  else {"value": row["filter"]}, row["count"])
                 for row in rows]
+
+
+    async def workers(self, alive_since: datetime) -> list[views.WorkerInfo]:
+        rows = await self._run(lambda conn: planned(conn, "workers", {}))
+        return [views.WorkerInfo(
+            row["id"], row["host"], row["pid"],
+            [str(q) for q in row["queues"]] if isinstance(row["queues"], list) else [],
+            row["concurrency"], row["started_at"], row["heartbeat_at"], row["running"],
+            row["heartbeat_at"] >= alive_since) for row in rows]
+
+    async def prune_workers(self, silent_since: datetime) -> int:
+        return await self._rowcount("prune_workers", {"before": silent_since})
+
+    async def waiting_by_name(self) -> dict[str, dict[model.JobState, int]]:
+        rows = await self._run(lambda conn: planned(conn, "waiting_by_name", {}))
+        found: dict[str, dict[model.JobState, int]] = {}
+        for row in rows:
+            found.setdefault(row["name"], {})[model.JobState(row["state"])] = row["count"]
+        return found
 
 
 async def record_audit(conn: Conn, audit: Mapping[str, Any], ids: list[int]) -> None:

@@ -246,8 +246,9 @@ SELECT moved.id, moved.state, moved.has_dependants, moved.batch_id FROM moved, w
 -- name: heartbeat
 -- Registers or refreshes the worker; returns its running jobs an operator asked to cancel.
 WITH beat AS (
-    INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
-    VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s)
+    INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at, host, pid, concurrency)
+    VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s, %(host)s, %(pid)s,
+            %(concurrency)s)
     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
 )
 SELECT id FROM conveyor_jobs
@@ -255,6 +256,17 @@ SELECT id FROM conveyor_jobs
 
 -- name: retire
 DELETE FROM conveyor_workers WHERE id = %(worker)s
+
+-- name: workers
+-- Every registered worker with how many jobs it runs now (the running-jobs index by worker).
+SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
+              WHERE j.state = 'running' AND j.attempted_by = w.id) AS running
+  FROM conveyor_workers AS w
+ ORDER BY w.started_at, w.id
+
+-- name: prune_workers
+-- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
+DELETE FROM conveyor_workers WHERE heartbeat_at < %(before)s
 
 -- name: lease
 -- Returns a row only when the lease was free, expired, or already ours.
@@ -311,6 +323,11 @@ SELECT * FROM conveyor_jobs WHERE id = %(id)s
 
 -- name: counts
 SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+
+-- name: waiting_by_name
+SELECT name, state, count(*) FROM conveyor_jobs
+ WHERE state IN ('pending', 'scheduled', 'available', 'retryable')
+ GROUP BY name, state
 
 -- name: oldest_available
 SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
@@ -639,3 +656,4 @@ SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
                  WHERE NOT d.resolved)
    AND j.state IN ('completed', 'discarded', 'cancelled')
  LIMIT %(limit)s
+

@@ -219,9 +219,10 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         asked = {o.job_id for o in outcomes}
         return base.Settled(frozenset(written), frozenset(asked - written))
 
-    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime) -> list[int]:
+    async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
+                        about: base.WorkerSpec | None = None) -> list[int]:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": convert.to_micros(now)}
+                  "now": convert.to_micros(now), **base.about_params(about)}
 
         def work(conn: sqlite3.Connection) -> list[int]:
             conn.execute(_QUERIES["heartbeat"], params)

@@ -1,5 +1,5 @@
-"""Reading jobs for operators on SQLite: filtered keyset pages, counts, a job's links and the
-audit trail. A mixin of `SqliteBackend`, kept apart so each module has one job.
+"""What operators read on SQLite: filtered keyset pages of jobs, counts, a job's links, the
+audit trail, workers. A mixin of `SqliteBackend`, kept apart so each module has one job.
 
 SQLite plans a statement once, before it sees the parameters, so the shared filter's
 "this list, if given" tests hide every index from it. Where the filter names one state, queue
@@ -10,6 +10,7 @@ which lets the planner walk the column's index in id order.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -27,7 +28,8 @@ def statement(name: str, where: base.JobFilter) -> str:
 
 
 class Listing(BackendPart):
-    """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log` for `SqliteBackend`."""
+    """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log`, `workers`,
+    `waiting_by_name` for `SqliteBackend`."""
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
         params = {**convert.filter_params(where), **base.page_params(where)}
@@ -68,6 +70,38 @@ class Listing(BackendPart):
         return [views.AuditEntry(row["id"], convert.from_micros(row["at"]) or convert.EPOCH,
                                  row["actor"], row["action"], _filter(row["filter"]),
                                  row["count"]) for row in rows]
+
+
+    async def workers(self, alive_since: datetime) -> list[views.WorkerInfo]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["workers"]).fetchall(),
+                               write=False)
+        since = convert.to_micros(alive_since)
+        return [views.WorkerInfo(
+            row["id"], row["host"], row["pid"], _queues(row["queues"]), row["concurrency"],
+            convert.from_micros(row["started_at"]) or convert.EPOCH,
+            convert.from_micros(row["heartbeat_at"]) or convert.EPOCH, row["running"],
+            row["heartbeat_at"] >= since) for row in rows]
+
+    async def prune_workers(self, silent_since: datetime) -> int:
+        params = {"before": convert.to_micros(silent_since)}
+        return await self._run(lambda conn: conn.execute(_QUERIES["prune_workers"], params)
+                               .rowcount, write=True)
+
+    async def waiting_by_name(self) -> dict[str, dict[model.JobState, int]]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["waiting_by_name"])
+                               .fetchall(), write=False)
+        found: dict[str, dict[model.JobState, int]] = {}
+        for name, state, count in rows:
+            found.setdefault(name, {})[model.JobState(state)] = count
+        return found
+
+
+def _queues(text: str) -> list[str]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return []
+    return [str(q) for q in value] if isinstance(value, list) else []
 
 
 def record_audit(conn: sqlite3.Connection, audit: dict[str, Any], ids: list[int]) -> None:

@@ -162,12 +162,23 @@ UPDATE conveyor_jobs
 RETURNING {{settled}}
 
 -- name: heartbeat
-INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at)
-VALUES (:worker, :queues, :now, :now)
+INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at, host, pid, concurrency)
+VALUES (:worker, :queues, :now, :now, :host, :pid, :concurrency)
 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
 
 -- name: retire
 DELETE FROM conveyor_workers WHERE id = :worker
+
+-- name: workers
+-- Every registered worker with how many jobs it runs now (the running-jobs index by worker).
+SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
+              WHERE j.state = 'running' AND j.attempted_by = w.id) AS running
+  FROM conveyor_workers AS w
+ ORDER BY w.started_at, w.id
+
+-- name: prune_workers
+-- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
+DELETE FROM conveyor_workers WHERE heartbeat_at < :before
 
 -- name: lease
 INSERT INTO conveyor_leases (name, holder, expires_at)
@@ -210,6 +221,11 @@ SELECT * FROM conveyor_jobs WHERE id = :id
 
 -- name: counts
 SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+
+-- name: waiting_by_name
+SELECT name, state, count(*) FROM conveyor_jobs
+ WHERE state = 'pending' OR state = 'scheduled' OR state = 'available' OR state = 'retryable'
+ GROUP BY name, state
 
 -- name: filter
 -- The job filter shared by query, count and the operator actions (a fragment, not a statement).
@@ -535,3 +551,4 @@ SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
                  WHERE d.resolved = 0)
    AND (j.state = 'completed' OR j.state = 'discarded' OR j.state = 'cancelled')
  LIMIT :limit
+
