@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from conveyor import changes, errors, listing, model, options, views
+from conveyor import metrics as metering
 from conveyor.backends import base
 
 if TYPE_CHECKING:
@@ -261,6 +262,30 @@ class Admin:
 
     def overview(self) -> views.Overview:
         return self.app.blocking.run(self.aoverview)
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    async def ametrics(self, since: datetime, *, bucket: metering.Bucket = "minute",
+                       queue: str | None = None, name: str | None = None,
+                       ) -> list[metering.MetricPoint]:
+        """Completed, failed (discarded), retried and cancelled attempts and their run time,
+        per minute or hour from `since` to now, oldest first; every bucket is present (zeros
+        where nothing ended). Only `queue` / job `name` when given."""
+        now = self.app.clock.now()
+        metering.series([], since, now, bucket)  # refuse a bad span before reading
+        rows = await (await self.app.storage()).metric_minutes(
+            metering.floor(since, bucket), now, queue, name)
+        return metering.series(rows, since, now, bucket)
+
+    def metrics(self, since: datetime, **fields: Any) -> list[metering.MetricPoint]:
+        return self.app.blocking.run(lambda: self.ametrics(since, **fields))
+
+    async def ametric_totals(self) -> list[metering.MetricTotal]:
+        """Outcomes per (queue, job name) since the database was created."""
+        return await (await self.app.storage()).metric_totals()
+
+    def metric_totals(self) -> list[metering.MetricTotal]:
+        return self.app.blocking.run(self.ametric_totals)
 
     # -- checks ---------------------------------------------------------------------------
 

@@ -28,6 +28,10 @@ class Settings:
         (model.JobState.DISCARDED, 7 * 86_400.0),
     )
     """Seconds a final job is kept after it was finalized, per state."""
+    metrics_interval: float = 5.0
+    """Seconds between a worker's metrics writes (its per-minute tallies)."""
+    metrics_retention: float = 7 * 86_400.0
+    """Seconds per-minute metrics are kept (hourly views add minutes up)."""
     dead_worker_retention: float = 86_400.0
     """Seconds a worker that stopped heartbeating without retiring (it crashed) stays listed."""
     auto_migrate: bool = True

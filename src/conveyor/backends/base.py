@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from conveyor import batches, changes, errors, model, orchestrate, outcome, views
+from conveyor import batches, changes, errors, metrics, model, orchestrate, outcome, views
 
 MAX_ID = 2**63 - 1
 """Ids are 64-bit signed integers on every backend."""
@@ -247,6 +247,22 @@ class Backend(Protocol):
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
         """Number of jobs per (queue, state)."""
+        ...
+
+    async def record_metrics(self, rows: Sequence[metrics.MetricRow]) -> None:
+        """Add a worker's tallies to the stored minutes and to the totals (one transaction)."""
+        ...
+
+    async def metric_minutes(self, since: datetime, until: datetime, queue: str | None,
+                      name: str | None) -> list[metrics.MetricRow]:
+        """Stored minutes in [since, until], summed over queues and names (or only `queue`,
+        `name`), oldest first; minutes with nothing stored are absent."""
+        ...
+
+    async def metric_totals(self) -> list[metrics.MetricTotal]: ...
+
+    async def prune_metrics(self, before: datetime) -> int:
+        """Delete the minutes before `before`."""
         ...
 
     async def waiting_by_name(self) -> Mapping[str, Mapping[model.JobState, int]]:

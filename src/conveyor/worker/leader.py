@@ -124,8 +124,8 @@ async def stage_all(app: Conveyor, backend: base.Backend) -> int:
 
 async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
     """Delete final jobs past their retention, `batch` rows per statement so no write holds
-    the table for long; other writers get their turn between batches. Also forgets batches
-    and crashed workers past theirs."""
+    the table for long; other writers get their turn between batches. Also forgets batches,
+    crashed workers and metrics minutes past theirs."""
     total = 0
     for state, keep_seconds in app.settings.retention:
         cutoff = app.clock.now() - timedelta(seconds=keep_seconds)
@@ -141,6 +141,8 @@ async def prune(app: Conveyor, backend: base.Backend, batch: int = 1000) -> int:
             break
     await backend.prune_workers(
         app.clock.now() - timedelta(seconds=app.settings.dead_worker_retention))
+    await backend.prune_metrics(
+        app.clock.now() - timedelta(seconds=app.settings.metrics_retention))
     if total:
         log.info("pruned %d finished jobs past retention", total)
     return total

@@ -36,7 +36,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import admission, flow, inserts, listing, store
+from conveyor.backends.postgres import admission, flow, inserts, listing, store, tallies
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 
@@ -50,7 +50,8 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing):
+class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing,
+                      tallies.Tallies):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:

@@ -657,3 +657,56 @@ SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
    AND j.state IN ('completed', 'discarded', 'cancelled')
  LIMIT %(limit)s
 
+-- Metrics (see conveyor/metrics.py): per-minute tallies written in batches by workers. ------
+
+-- name: record_metrics
+-- One row per (minute, queue, name) of the tally; a minute another worker wrote already is
+-- added to.
+INSERT INTO conveyor_metrics (minute, queue, name, completed, failed, retried, cancelled,
+                              runtime_sum, runtime_max)
+SELECT * FROM unnest(%(minutes)s::timestamptz[], %(queues)s::text[], %(names)s::text[],
+                     %(completed)s::bigint[], %(failed)s::bigint[], %(retried)s::bigint[],
+                     %(cancelled)s::bigint[], %(runtime_sums)s::float8[],
+                     %(runtime_maxes)s::float8[])
+ON CONFLICT (minute, queue, name) DO UPDATE
+   SET completed = conveyor_metrics.completed + excluded.completed,
+       failed = conveyor_metrics.failed + excluded.failed,
+       retried = conveyor_metrics.retried + excluded.retried,
+       cancelled = conveyor_metrics.cancelled + excluded.cancelled,
+       runtime_sum = conveyor_metrics.runtime_sum + excluded.runtime_sum,
+       runtime_max = greatest(conveyor_metrics.runtime_max, excluded.runtime_max)
+
+-- name: record_metric_totals
+INSERT INTO conveyor_metric_totals (queue, name, completed, failed, retried, cancelled,
+                                    runtime_sum)
+SELECT queue, name, sum(completed), sum(failed), sum(retried), sum(cancelled),
+       sum(runtime_sum)
+  FROM unnest(%(queues)s::text[], %(names)s::text[], %(completed)s::bigint[],
+              %(failed)s::bigint[], %(retried)s::bigint[], %(cancelled)s::bigint[],
+              %(runtime_sums)s::float8[])
+       AS r(queue, name, completed, failed, retried, cancelled, runtime_sum)
+ GROUP BY queue, name
+ ORDER BY queue, name
+ON CONFLICT (queue, name) DO UPDATE
+   SET completed = conveyor_metric_totals.completed + excluded.completed,
+       failed = conveyor_metric_totals.failed + excluded.failed,
+       retried = conveyor_metric_totals.retried + excluded.retried,
+       cancelled = conveyor_metric_totals.cancelled + excluded.cancelled,
+       runtime_sum = conveyor_metric_totals.runtime_sum + excluded.runtime_sum
+
+-- name: metrics
+SELECT minute, sum(completed) AS completed, sum(failed) AS failed, sum(retried) AS retried,
+       sum(cancelled) AS cancelled, sum(runtime_sum) AS runtime_sum,
+       max(runtime_max) AS runtime_max
+  FROM conveyor_metrics
+ WHERE minute >= %(since)s AND minute <= %(until)s
+   AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)
+   AND (%(name)s::text IS NULL OR name = %(name)s::text)
+ GROUP BY minute
+ ORDER BY minute
+
+-- name: metric_totals
+SELECT * FROM conveyor_metric_totals ORDER BY queue, name
+
+-- name: prune_metrics
+DELETE FROM conveyor_metrics WHERE minute < %(before)s

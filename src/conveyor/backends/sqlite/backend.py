@@ -28,7 +28,7 @@ import orjson
 
 from conveyor import changes, errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import admission, flow, inserts, listing, store
+from conveyor.backends.sqlite import admission, flow, inserts, listing, store, tallies
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -51,7 +51,8 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing):
+class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing,
+                    tallies.Tallies):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,

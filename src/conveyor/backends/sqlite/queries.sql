@@ -552,3 +552,47 @@ SELECT j.id, j.state, j.has_dependants, j.batch_id FROM conveyor_jobs AS j
    AND (j.state = 'completed' OR j.state = 'discarded' OR j.state = 'cancelled')
  LIMIT :limit
 
+-- Metrics (see conveyor/metrics.py): per-minute tallies written in batches by workers. ------
+
+-- name: record_metrics
+-- Rows arrive as one JSON array of [minute, queue, name, completed, failed, retried,
+-- cancelled, runtime_sum, runtime_max]; a minute another worker wrote already is added to.
+INSERT INTO conveyor_metrics (minute, queue, name, completed, failed, retried, cancelled,
+                              runtime_sum, runtime_max)
+SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]',
+       value ->> '$[4]', value ->> '$[5]', value ->> '$[6]', value ->> '$[7]', value ->> '$[8]'
+  FROM json_each(:rows)
+ WHERE true
+ON CONFLICT (minute, queue, name) DO UPDATE
+   SET completed = completed + excluded.completed, failed = failed + excluded.failed,
+       retried = retried + excluded.retried, cancelled = cancelled + excluded.cancelled,
+       runtime_sum = runtime_sum + excluded.runtime_sum,
+       runtime_max = max(runtime_max, excluded.runtime_max)
+
+-- name: record_metric_totals
+INSERT INTO conveyor_metric_totals (queue, name, completed, failed, retried, cancelled,
+                                    runtime_sum)
+SELECT value ->> '$[1]', value ->> '$[2]', sum(value ->> '$[3]'), sum(value ->> '$[4]'),
+       sum(value ->> '$[5]'), sum(value ->> '$[6]'), sum(value ->> '$[7]')
+  FROM json_each(:rows)
+ WHERE true
+ GROUP BY value ->> '$[1]', value ->> '$[2]'
+ON CONFLICT (queue, name) DO UPDATE
+   SET completed = completed + excluded.completed, failed = failed + excluded.failed,
+       retried = retried + excluded.retried, cancelled = cancelled + excluded.cancelled,
+       runtime_sum = runtime_sum + excluded.runtime_sum
+
+-- name: metrics
+SELECT minute, sum(completed), sum(failed), sum(retried), sum(cancelled), sum(runtime_sum),
+       max(runtime_max)
+  FROM conveyor_metrics
+ WHERE minute >= :since AND minute <= :until
+   AND (:queue IS NULL OR queue = :queue) AND (:name IS NULL OR name = :name)
+ GROUP BY minute
+ ORDER BY minute
+
+-- name: metric_totals
+SELECT * FROM conveyor_metric_totals ORDER BY queue, name
+
+-- name: prune_metrics
+DELETE FROM conveyor_metrics WHERE minute < :before

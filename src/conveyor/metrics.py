@@ -1,0 +1,157 @@
+"""Throughput, failures and run times per minute, per queue and job name.
+
+Workers never write a row per job for this: the settler adds each settled outcome to a
+`Tally` in memory and upserts the tally every few seconds (and when it stops), one row per
+(minute, queue, name). The database keeps the minutes (pruned past a retention) and totals
+since it was created (Prometheus counters). `series` turns stored minutes into the dense
+minute or hour series charts need, zeros included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from conveyor import errors, outcome
+
+Bucket = Literal["minute", "hour"]
+MINUTE = timedelta(minutes=1)
+MAX_POINTS = 10_080
+"""Longest series one call returns (a week of minutes)."""
+KINDS = ("completed", "failed", "retried", "cancelled")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricRow:
+    """Outcomes of one minute for one (queue, job name)."""
+
+    minute: datetime
+    queue: str
+    name: str
+    completed: int = 0
+    failed: int = 0
+    """Discarded: failed for good."""
+    retried: int = 0
+    """Failed, will run again."""
+    cancelled: int = 0
+    runtime_sum: float = 0.0
+    """Seconds, from claim to outcome, of the attempts counted here."""
+    runtime_max: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One bucket of a series: outcomes that ended in [at, at + bucket)."""
+
+    at: datetime
+    completed: int
+    failed: int
+    retried: int
+    cancelled: int
+    runtime_sum_s: float
+    runtime_max_s: float
+
+    @property
+    def attempts(self) -> int:
+        return self.completed + self.failed + self.retried + self.cancelled
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricTotal:
+    """Outcomes of one (queue, job name) since the database was created."""
+
+    queue: str
+    name: str
+    completed: int
+    failed: int
+    retried: int
+    cancelled: int
+    runtime_sum: float
+
+    @property
+    def attempts(self) -> int:
+        return self.completed + self.failed + self.retried + self.cancelled
+
+
+def kind_of(result: outcome.Outcome) -> str | None:
+    """Which counter an outcome adds to; None for snoozes and shutdown hand-backs."""
+    match result:
+        case outcome.Completed():
+            return "completed"
+        case outcome.Failed(retry_at=None):
+            return "failed"
+        case outcome.Failed():
+            return "retried"
+        case outcome.Cancelled():
+            return "cancelled"
+    return None
+
+
+def floor(when: datetime, bucket: Bucket = "minute") -> datetime:
+    """The start of the UTC minute (or hour) `when` falls in."""
+    cut = when.astimezone(UTC).replace(second=0, microsecond=0)
+    return cut.replace(minute=0) if bucket == "hour" else cut
+
+
+class Tally:
+    """Outcomes added up per (minute, queue, name) until drained."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[datetime, str, str], MetricRow] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, ended: datetime, queue: str, name: str, kind: str, runtime: float) -> None:
+        self.merge([MetricRow(floor(ended), queue, name, **{kind: 1}, runtime_sum=runtime,
+                              runtime_max=runtime)])
+
+    def merge(self, rows: Iterable[MetricRow]) -> None:
+        """Add rows in (also: put back rows whose write failed)."""
+        for row in rows:
+            key = (row.minute, row.queue, row.name)
+            have = self._rows.get(key)
+            self._rows[key] = row if have is None else _sum(have, row)
+
+    def drain(self) -> list[MetricRow]:
+        rows, self._rows = list(self._rows.values()), {}
+        return rows
+
+
+def _sum(a: MetricRow, b: MetricRow) -> MetricRow:
+    return dataclasses.replace(
+        a, completed=a.completed + b.completed, failed=a.failed + b.failed,
+        retried=a.retried + b.retried, cancelled=a.cancelled + b.cancelled,
+        runtime_sum=a.runtime_sum + b.runtime_sum,
+        runtime_max=max(a.runtime_max, b.runtime_max))
+
+
+def series(rows: Sequence[MetricRow], since: datetime, until: datetime,
+           bucket: Bucket) -> list[MetricPoint]:
+    """Every bucket from `since`'s to `until`'s (both included), oldest first: the rows (one
+    per stored minute, any queue and name) added into their buckets, zeros elsewhere."""
+    if bucket not in ("minute", "hour"):
+        raise errors.ConveyorError(f'bucket={bucket!r} is invalid; use "minute" or "hour"')
+    if since.tzinfo is None or until.tzinfo is None:
+        raise errors.ConveyorError("metrics need timezone-aware times (e.g. datetime.now(UTC))")
+    step = MINUTE if bucket == "minute" else timedelta(hours=1)
+    start, end = floor(since, bucket), floor(until, bucket)
+    if (end - start) / step >= MAX_POINTS:
+        raise errors.ConveyorError(
+            f"a {bucket} series from {since.isoformat()} has more than {MAX_POINTS} points; "
+            "ask for a shorter span or hours")
+    buckets: dict[datetime, MetricRow] = {}
+    for row in rows:
+        at = floor(row.minute, bucket)
+        have = buckets.get(at)
+        buckets[at] = row if have is None else _sum(have, row)
+    points = []
+    at = start
+    while at <= end:
+        row = buckets.get(at) or MetricRow(at, "", "")
+        points.append(MetricPoint(at, row.completed, row.failed, row.retried, row.cancelled,
+                                  row.runtime_sum, row.runtime_max))
+        at += step
+    return points
