@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from conveyor import changes, errors, listing, model, options, views
+from conveyor import changes, crontab, errors, listing, model, options, views
 from conveyor import metrics as metering
 from conveyor.backends import base
 
@@ -234,6 +234,19 @@ class Admin:
 
     def audit(self, **fields: Any) -> views.AuditPage:
         return self.app.blocking.run(lambda: self.aaudit(**fields))
+
+    async def arun_cron(self, name: str, *, actor: str = "api") -> model.Job:
+        """Enqueue a stored cron schedule's job now, from the definition the leader fires,
+        outside its slots (which stay as they are; a paused schedule runs too). Its `meta`
+        says `manual: True` and who; audited and linked to the job."""
+        backend, now = await self.app.storage(), self.app.clock.now()
+        row = await crontab.manual_job(self.app.schedules, backend, name, now, actor)
+        (job,) = await self.app.insert([row])
+        await backend.audit(actor, "cron_run", {"schedule": name}, 1, now, job_ids=[job.id])
+        return job
+
+    def run_cron(self, name: str, *, actor: str = "api") -> model.Job:
+        return self.app.blocking.run(lambda: self.arun_cron(name, actor=actor))
 
     # -- queues and workers -----------------------------------------------------------------
 

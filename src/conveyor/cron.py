@@ -76,6 +76,14 @@ class Schedule:
             unique_key=f"cron:{self.name}:{slot.isoformat()}",
             unique_states=unique.states_mask(list(model.JobState)))
 
+    def manual_job(self, now: datetime, actor: str) -> model.NewJob:
+        """The job to run now, outside the slots (an operator's `cron run`): no slot, so no
+        unique key; `meta` says it was run by hand and by whom."""
+        meta = {**encoding.loads(self.job.meta_json), "cron": self.name, "manual": True,
+                "actor": actor}
+        return dataclasses.replace(self.job, run_at=now,
+                                   meta_json=encoding.dumps(meta, what="cron meta"))
+
     def definition(self) -> str:
         """Everything needed to fire this schedule, as the JSON text that is stored."""
         job = self.job

@@ -35,7 +35,7 @@ from datetime import datetime
 
 import orjson
 
-from conveyor import cron, errors
+from conveyor import cron, errors, model
 from conveyor.backends.base import Backend, ScheduleState
 
 log = logging.getLogger("conveyor.cron")
@@ -141,6 +141,22 @@ async def pause(declared: Declared, backend: Backend, name: str, paused: bool,
         raise errors.InvalidSchedule(
             f"no cron schedule named {name!r}; stored: {sorted(s.name for s in states)}")
     await backend.pause_schedule(name, paused, now, actor)
+
+
+async def manual_job(declared: Declared, backend: Backend, name: str, now: datetime,
+                     actor: str) -> model.NewJob:
+    """A stored schedule's job to run now, from the definition the leader fires (this
+    application's schedules are stored first if needed); `InvalidSchedule` if there is none."""
+    states = {state.name: state for state in await store(declared, backend, now)}
+    state = states.get(name)
+    if state is None:
+        raise errors.InvalidSchedule(
+            f"no cron schedule named {name!r}; stored: {sorted(states)}")
+    schedule = declared.get(name) if state.definition is None \
+        else cron.from_definition(name, state.definition)
+    if schedule is None:
+        raise errors.InvalidSchedule(f"cron schedule {name!r} has no stored definition")
+    return schedule.manual_job(now, actor)
 
 
 async def delete(backend: Backend, name: str, now: datetime, actor: str) -> None:

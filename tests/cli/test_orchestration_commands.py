@@ -82,3 +82,14 @@ def test_cron_lists_status_and_deletes_a_schedule_removed_from_the_code(
     assert "this app still declares 'carts'" in still.stderr
     missing = run(app, "cron", "delete", "old")
     assert missing.exit_code == 1 and "no stored cron schedule named 'old'" in missing.output
+def test_cron_run_enqueues_now(app: Conveyor) -> None:
+    @app.job(name="cleanup")
+    def cleanup() -> None: ...
+
+    app.cron("0 * * * *", cleanup, name="carts")
+    done = run(app, "cron", "run", "carts", "--actor", "ops")
+    job = app.jobs()[0]
+    assert done.output.strip() == f"enqueued job {job.id} (cleanup) for cron schedule carts"
+    assert job.meta["manual"] is True and job.meta["actor"] == "ops"
+    missing = run(app, "cron", "run", "nope")
+    assert missing.exit_code == 1 and "no cron schedule named 'nope'" in missing.output

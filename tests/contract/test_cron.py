@@ -171,3 +171,38 @@ async def test_the_leader_fires_schedules(backend: base.Backend, app: Conveyor,
     assert ran == [7]
     (job,) = await app.ajobs()
     assert job.meta["cron"] == cleanup.name and job.meta["slot"] == "2026-01-01T10:05:00+00:00"
+
+
+def test_run_a_schedule_now_by_hand(app: Conveyor, clock: FrozenClock) -> None:
+    ran: list[int] = []
+
+    @app.job(name="report")
+    def report(shop: int) -> None:
+        ran.append(shop)
+
+    clock.set(datetime(2026, 1, 1, 10, 15, tzinfo=UTC))
+    app.cron("0 * * * *", report, args=(7,), name="hourly-report")
+    app.pause_cron("hourly-report")  # paused: a manual run happens all the same
+    job = app.admin.run_cron("hourly-report", actor="ana")
+    again = app.admin.run_cron("hourly-report", actor="bob")  # no slot, no unique key
+    assert job.id != again.id and job.run_at == clock.now()
+    stored = app.get(job.id)
+    assert stored.meta == {"cron": "hourly-report", "manual": True, "actor": "ana"}
+    assert (stored.name, list(stored.args)) == ("report", [7])
+    app.drain()
+    assert ran == [7, 7]
+    audit = [a for a in app.admin.audit().entries if a.action == "cron_run"]
+    assert [(a.actor, a.action, dict(a.filter), a.count) for a in audit] == [
+        ("bob", "cron_run", {"schedule": "hourly-report"}, 1),
+        ("ana", "cron_run", {"schedule": "hourly-report"}, 1)]
+    assert [a.actor for a in app.admin.job_detail(job.id).audit] == ["ana"]
+    info = app.cron_schedules()[0]
+    assert info.paused and info.last_slot == clock.now()  # its slots are untouched
+    with pytest.raises(InvalidSchedule, match="no cron schedule named 'nope'"):
+        app.admin.run_cron("nope")
+    other = Conveyor(app.url, clock=clock)  # declares nothing: runs the stored definition
+    try:
+        by_other = other.admin.run_cron("hourly-report", actor="eve")
+    finally:
+        other.close()
+    assert (by_other.name, list(by_other.args), by_other.meta["actor"]) == ("report", [7], "eve")

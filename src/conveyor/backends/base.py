@@ -311,9 +311,10 @@ class Backend(Protocol):
         ...
 
     async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
-                    now: datetime) -> None:
+                    now: datetime, job_ids: Sequence[int] = ()) -> None:
         """Record an operator action that is not one `change` (e.g. a prune run in many
-        small transactions): `target` says what it acted on, `count` how many rows."""
+        small transactions): `target` says what it acted on, `count` how many rows; linked
+        to `job_ids`, the jobs it made (a job's page lists it)."""
         ...
 
     async def flow(self) -> FlowState:

@@ -16,7 +16,7 @@ from conveyor.cli import context, output, params
 @click.pass_context
 def cron(ctx: click.Context, as_json: bool) -> None:
     """List stored and declared cron schedules with their status and next runs;
-    `cron pause|resume|delete NAME`."""
+    `cron pause|resume|delete|run NAME`."""
     if ctx.invoked_subcommand is not None:
         return
     with context.failing_cleanly(ctx.obj, read_only=True) as app:
@@ -74,6 +74,18 @@ def delete_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     if declared:
         click.echo(f"note: this app still declares {name!r}: its workers store it again "
                    "from the code; remove it there to stop it for good", err=True)
+
+
+@cron.command("run")
+@click.argument("name")
+@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+              help="Recorded in the audit table.")
+@click.pass_obj
+def run_schedule(obj: context.CliContext, name: str, actor: str) -> None:
+    """Enqueue a stored schedule's job now, outside its slots (they stay as they are)."""
+    with context.failing_cleanly(obj) as app:
+        job = app.admin.run_cron(name, actor=actor)
+    click.echo(f"enqueued job {job.id} ({job.name}) for cron schedule {name}")
 
 
 def _row(batch: batch_model.Batch) -> list[object]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from conveyor.backends import base, sqlfile
+from conveyor.backends.postgres import listing
 from conveyor.backends.postgres.statements import BackendPart, Conn, dict_rows
 
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
@@ -44,10 +45,11 @@ class FlowControl(BackendPart):
         return changed
 
     async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
-                    now: datetime) -> None:
-        await self._rowcount("audit", {"now": now, "actor": actor, "action": action,
-                                       "filter_json": base.describe_target(**target),
-                                       "count": count})
+                    now: datetime, job_ids: Sequence[int] = ()) -> None:
+        params = {"now": now, "actor": actor, "action": action,
+                  "filter_json": base.describe_target(**target), "count": count}
+        await self._run(lambda conn: listing.record_audit(conn, params, list(job_ids)),
+                        atomic=True)
 
     async def flow(self) -> base.FlowState:
         rows = await self._run(lambda conn: dict_rows(conn, "flow_keys", {}))

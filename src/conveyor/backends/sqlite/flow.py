@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from conveyor.backends import base, sqlfile
+from conveyor.backends.sqlite import listing
 from conveyor.backends.sqlite import rows as convert
 from conveyor.backends.sqlite.part import BackendPart
 
@@ -44,10 +45,11 @@ class FlowControl(BackendPart):
         return changed
 
     async def audit(self, actor: str, action: str, target: Mapping[str, Any], count: int,
-                    now: datetime) -> None:
+                    now: datetime, job_ids: Sequence[int] = ()) -> None:
         params = {"now": convert.to_micros(now), "actor": actor, "action": action,
                   "filter_json": base.describe_target(**target), "count": count}
-        await self._run(lambda conn: conn.execute(_QUERIES["audit"], params), write=True)
+        await self._run(lambda conn: listing.record_audit(conn, params, list(job_ids)),
+                        write=True)
 
     async def flow(self) -> base.FlowState:
         def work(conn: sqlite3.Connection) -> base.FlowState:
