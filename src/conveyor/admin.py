@@ -1,7 +1,9 @@
-"""Operator actions shared by the CLI and the dashboard: retry, cancel, delete, edit.
+"""The operator API shared by the CLI and the dashboard (`app.admin`).
 
-Each acts on one job (by id) or on every job matching a filter, can report what it would
-touch first (`dry_run`), and is recorded with its actor in the audit table.
+Actions - retry, cancel, delete, edit, pause, run a cron schedule now - act on one job (by id)
+or on every job matching a filter, can report what they would touch first (`dry_run`), and
+are recorded with their actor in the audit table. Views - keyset pages of jobs, a job's
+surroundings, the audit trail, the overview, workers, metrics - only read.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class ActionResult:
 
 
 class Admin:
-    """`app.admin`: operator actions and queue statistics."""
+    """`app.admin`: operator actions and views; every method has an `a`-prefixed coroutine
+    twin (the dashboard calls those)."""
 
     def __init__(self, app: Conveyor) -> None:
         self.app = app
