@@ -1,0 +1,15 @@
+"""The web dashboard: `create_app(app)` for an ASGI app to mount, `serve`/`start` to run it,
+and the extension point (`Page`, `Card`) with the helpers extension routes use."""
+
+from conveyor.web.app import create_app
+from conveyor.web.config import Account, DashboardConfig, Role, User
+from conveyor.web.dashboard import AuthCallable, conveyor_of, redirect, render, user_of
+from conveyor.web.extension import Card, Page
+from conveyor.web.passwords import hash_password
+from conveyor.web.serve import Running, serve, start
+
+__all__ = [
+    "Account", "AuthCallable", "Card", "DashboardConfig", "Page", "Role", "Running", "User",
+    "conveyor_of", "create_app", "hash_password", "redirect", "render", "serve", "start",
+    "user_of",
+]

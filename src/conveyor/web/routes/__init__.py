@@ -1,0 +1,1 @@
+"""The built-in pages, one module each; every module exposes `routes()`."""
