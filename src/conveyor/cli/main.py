@@ -9,7 +9,7 @@ import sys
 import click
 
 from conveyor import errors
-from conveyor.cli import actions, admin, context, flow, jobs, orchestration, worker
+from conveyor.cli import actions, admin, context, dashboard, flow, jobs, orchestration, worker
 
 
 class _Commands(click.Group):
@@ -46,7 +46,7 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
 for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
                 actions.cancel, actions.delete, actions.edit, actions.flush, actions.stats,
                 actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
-                orchestration.cron, orchestration.batches):
+                orchestration.cron, orchestration.batches, dashboard.dashboard):
     cli.add_command(command)
 
 

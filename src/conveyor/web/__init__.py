@@ -6,7 +6,7 @@ from conveyor.web.config import Account, DashboardConfig, Role, User
 from conveyor.web.dashboard import AuthCallable, conveyor_of, redirect, render, user_of
 from conveyor.web.extension import Card, Page
 from conveyor.web.passwords import hash_password
-from conveyor.web.serve import Running, serve, start
+from conveyor.web.server import Running, serve, start
 
 __all__ = [
     "Account", "AuthCallable", "Card", "DashboardConfig", "Page", "Role", "Running", "User",

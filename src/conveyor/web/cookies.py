@@ -15,17 +15,24 @@ if TYPE_CHECKING:
 FLASH_COOKIE = "conveyor_notice"
 
 
+def root_of(scope: Any) -> str:
+    """The prefix the dashboard is mounted at (as the guard saw it: an extension's routes
+    sit in a mount of their own, whose `root_path` is longer)."""
+    root: str = scope.get("state", {}).get("dashboard_root", scope.get("root_path", ""))
+    return root
+
+
 def route_path(scope: Any) -> str:
     """The request path below the prefix the dashboard is mounted at."""
     path: str = scope["path"]
-    root: str = scope.get("root_path", "")
+    root = root_of(scope)
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root):] or "/"
     return path
 
 
 def cookie_path(scope: Any) -> str:
-    return scope.get("root_path") or "/"
+    return root_of(scope) or "/"
 
 
 def is_secure(scope: Any) -> bool:

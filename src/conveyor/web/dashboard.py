@@ -121,7 +121,7 @@ def redirect(request: Request, path: str, notice: str | None = None) -> Response
 
 def href(request: Request, path: str, **query: Any) -> str:
     """A dashboard URL, inside the prefix it is mounted under; None/empty values dropped."""
-    return f"{request.scope.get('root_path', '')}{with_query(path, **query)}"
+    return f"{cookies.root_of(request.scope)}{with_query(path, **query)}"
 
 
 def with_query(path: str, **query: Any) -> str:

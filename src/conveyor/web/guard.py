@@ -67,6 +67,7 @@ def _prepare_state(scope: Scope, dashboard: Any) -> list[tuple[bytes, bytes]]:
     """Find (or mint) the CSRF token and the one-time notice; return cookies to set."""
     request = Request(scope)
     state = scope.setdefault("state", {})
+    state["dashboard_root"] = scope.get("root_path", "")
     extra = []
     token = dashboard.sessions.csrf_of(request.cookies.get(sessions.CSRF_COOKIE))
     if token is None:
@@ -103,7 +104,7 @@ async def _check(scope: Scope, body: bytes, path: str, dashboard: Any) -> Respon
 def _unauthenticated(request: Request, uses_login: bool) -> Response:
     if not uses_login:
         return PlainTextResponse("401: not authorized for the dashboard", 401)
-    root = request.scope.get("root_path", "")
+    root = cookies.root_of(request.scope)
     target = cookies.route_path(request.scope)
     if request.url.query:
         target += "?" + request.url.query
