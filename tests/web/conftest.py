@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -72,3 +74,32 @@ def admin(anonymous: TestClient) -> tuple[TestClient, str]:
 @pytest.fixture
 def viewer(anonymous: TestClient) -> tuple[TestClient, str]:
     return anonymous, log_in(anonymous, VIEWER)
+
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """One headless chromium for the whole run. The PostgreSQL database is made first: its
+    set-up runs an event loop, which cannot start inside Playwright's."""
+    from tests.web import live
+
+    with contextlib.suppress(pytest.skip.Exception):
+        request.getfixturevalue("pg_url")
+    yield from live.launch()
+
+
+@pytest.fixture
+def dashboard(url: str, browser: Any) -> Iterator[Any]:
+    """A dashboard served on 127.0.0.1 for an app on this test's database, and a fresh
+    browser tab (its own cookies)."""
+    from tests.web import live
+
+    app = live.dashboard_app(url)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(15_000)
+    served = live.Live(app, context.new_page())
+    try:
+        yield served
+    finally:
+        served.close()
+        context.close()
+        app.close()
