@@ -30,10 +30,16 @@ async def render_page(page: int) -> int:
     return page
 
 
+def notify(account_id: int, text: str) -> None:
+    """A rate-limited job: its keys show on the Limits page."""
+
+
 def declare(app: Conveyor) -> Conveyor:
     sync = app.job(name="sync_product", queue="sync", max_attempts=1)(sync_product)
     send = app.job(name="send_message", queue="messages", priority=1)(send_message)
     app.job(name="render_page", queue="render")(render_page)
+    app.job(name="notify", queue="notify", rate_limit="20/s",
+            rate_key=lambda account_id, *_: f"wa:{account_id}")(notify)
     app.cron("*/15 * * * *", sync, args=(1,), name="catalog-refresh")
     app.cron("0 3 * * *", send, args=("+48600000000", "nightly report"),
              name="nightly-report", tz="Europe/Warsaw")
