@@ -3,6 +3,10 @@ redaction and headers - on both backends."""
 
 from __future__ import annotations
 
+import csv
+import io
+
+import orjson
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -160,3 +164,26 @@ def test_security_headers(admin: tuple[TestClient, str]) -> None:
     assert client.get("/jobs").headers["cache-control"] == "no-store"
     html = client.get("/").text
     assert "<script>" not in html and " style=" not in html and "onclick" not in html
+
+
+def test_exports_stream_the_filter_redacted(admin: tuple[TestClient, str],
+                                            shop: Conveyor) -> None:
+    client, _ = admin
+    response = client.get("/jobs/export.csv", params={"queue": "sync"})
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert SECRET not in response.text and '""token"":""***""' in response.text
+    assert rows[0]["last_error"].startswith("ValueError: bad product")
+    hostile_kw = orjson.loads(rows[3]["kwargs"])
+    assert hostile_kw == {"shop_id": 4, "token": "***"}
+    exported = orjson.loads(client.get("/jobs/export.json",
+                                       params={"state": "available"}).content)
+    assert [job["id"] for job in exported] == [2, 4]
+    assert exported[0]["kwargs"] == {"token": "***"}
+    assert SECRET not in client.get("/jobs/export.json").text
+    assert client.get("/jobs/export.csv", params={"since": "yesterday"}).status_code == 400
+    shop.registry.get("sync_product").enqueue("=HYPERLINK(1)")
+    formula = client.get("/jobs/export.csv", params={"args": "=HYPERLINK(1)"}).text
+    assert '"[""=HYPERLINK(1)""]"' in formula  # JSON text: never a bare formula cell

@@ -23,7 +23,17 @@ from conveyor import errors
 from conveyor.web import extension, guard
 from conveyor.web.config import DashboardConfig
 from conveyor.web.dashboard import AuthCallable, Dashboard
-from conveyor.web.routes import actions, batches, cron, job, jobs, limits, login, overview
+from conveyor.web.routes import (
+    actions,
+    batches,
+    cron,
+    export,
+    job,
+    jobs,
+    limits,
+    login,
+    overview,
+)
 
 if TYPE_CHECKING:
     from conveyor.app import Conveyor
@@ -59,7 +69,7 @@ def create_app(conveyor: Conveyor, *, pages: Sequence[extension.Page] = (),
 
 def _routes(pages: Sequence[extension.Page]) -> list[BaseRoute]:
     built_in = [module.routes() for module in (
-        login, overview, jobs, job, actions, batches, cron, limits)]
+        login, overview, jobs, export, job, actions, batches, cron, limits)]
     found: list[BaseRoute] = [route for group in built_in for route in group]
     found.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     found.extend(Mount(f"/{page.slug}", routes=list(page.routes)) for page in pages)

@@ -4,6 +4,7 @@ operator API for rows."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from conveyor import model
@@ -28,3 +29,15 @@ async def fetch(app: Conveyor, query: JobQuery) -> Page:
     more = len(jobs) > query.limit
     jobs = jobs[:query.limit]
     return Page(jobs, str(jobs[-1].id) if more and jobs else None, None)
+
+
+async def iterate(app: Conveyor, query: JobQuery, chunk: int = 1000) -> AsyncIterator[model.Job]:
+    """Every job the query matches, read a keyset chunk at a time (for streamed exports)."""
+    after: int | None = None
+    while True:
+        jobs = await app.ajobs(dataclasses.replace(query.parsed, after_id=after, limit=chunk))
+        for job in jobs:
+            yield job
+        if len(jobs) < chunk:
+            return
+        after = jobs[-1].id
