@@ -117,3 +117,27 @@ def test_read_only_user_cannot_act(dashboard: Live) -> None:
         }""", str(ids["later"][0]))
     assert status == 403
     assert dashboard.app.get(ids["later"][0]).state == JobState.SCHEDULED
+
+
+def test_auto_refresh_in_place_keeps_scroll_and_waits_for_a_selection(dashboard: Live) -> None:
+    ids = seed(dashboard.app)
+    sync = dashboard.app.registry.get("sync_product")
+    dashboard.log_in(path="/jobs")
+    page = dashboard.page
+    page.set_viewport_size({"width": 1400, "height": 400})
+    page.select_option("#refresh-interval", "5")
+    page.evaluate("window.scrollTo(0, 250); window.stayedOnPage = true")
+    fresh = sync.enqueue(99).id
+    page.wait_for_selector(f'tr[data-job="{fresh}"]')
+    assert page.evaluate("[window.stayedOnPage, window.scrollY]") == [True, 250]
+    assert page.inner_text("#refresh-status").startswith("updated")
+    page.check(f"#select-{ids['waiting'][0]}")
+    waiting = sync.enqueue(100).id
+    page.wait_for_timeout(7000)  # more than one interval: the refresh must hold back
+    assert page.locator(f'tr[data-job="{waiting}"]').count() == 0
+    assert page.is_checked(f"#select-{ids['waiting'][0]}")
+    page.uncheck(f"#select-{ids['waiting'][0]}")
+    page.wait_for_selector(f'tr[data-job="{waiting}"]')
+    page.select_option("#refresh-interval", "0")  # paused: kept for the next page too
+    page.reload()
+    assert page.input_value("#refresh-interval") == "0"

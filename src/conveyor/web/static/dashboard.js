@@ -21,7 +21,9 @@
         return true;
       }
     }
-    return root.contains(document.activeElement) && document.activeElement.form;
+    var active = document.activeElement;
+    return root.contains(active) && active.matches("textarea, input:not([type=checkbox])" +
+                                                   ":not([type=radio]):not([type=hidden])");
   }
 
   function interval() {
