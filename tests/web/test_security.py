@@ -24,7 +24,7 @@ from tests.web.conftest import (
 )
 
 PAGES = ["/", "/jobs", "/jobs/1", "/jobs/2", "/jobs/4", "/batches", "/cron", "/limits",
-         "/jobs/preview?verb=cancel"]
+         "/jobs/preview?verb=cancel", "/audit"]
 
 
 def post_routes() -> list[str]:
@@ -136,7 +136,7 @@ def test_hostile_strings_render_as_text(admin: tuple[TestClient, str]) -> None:
     failed = client.get("/jobs/1").text
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in failed
     hostile = client.get("/jobs", params={"queue": HOSTILE_SCRIPT, "state": HOSTILE_IMG,
-                                          "since": HOSTILE_SCRIPT, "args": HOSTILE_IMG,
+                                          "since": HOSTILE_SCRIPT, "text": HOSTILE_IMG,
                                           "order": HOSTILE_SCRIPT, "limit": "<b>"})
     assert hostile.status_code == 200
     assert HOSTILE_SCRIPT not in hostile.text and HOSTILE_IMG not in hostile.text
@@ -173,17 +173,17 @@ def test_exports_stream_the_filter_redacted(admin: tuple[TestClient, str],
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert [r["id"] for r in rows] == ["4", "3", "2", "1"]  # newest first, as listed
     assert SECRET not in response.text and '""token"":""***""' in response.text
-    assert rows[0]["last_error"].startswith("ValueError: bad product")
-    hostile_kw = orjson.loads(rows[3]["kwargs"])
+    assert rows[3]["last_error"].startswith("ValueError: bad product")
+    hostile_kw = orjson.loads(rows[0]["kwargs"])
     assert hostile_kw == {"shop_id": 4, "token": "***"}
     exported = orjson.loads(client.get("/jobs/export.json",
-                                       params={"state": "available"}).content)
+                                       params={"state": "available", "order": "oldest"}).content)
     assert [job["id"] for job in exported] == [2, 4]
     assert exported[0]["kwargs"] == {"token": "***"}
     assert SECRET not in client.get("/jobs/export.json").text
     assert client.get("/jobs/export.csv", params={"since": "yesterday"}).status_code == 400
     shop.registry.get("sync_product").enqueue("=HYPERLINK(1)")
-    formula = client.get("/jobs/export.csv", params={"args": "=HYPERLINK(1)"}).text
+    formula = client.get("/jobs/export.csv", params={"text": "=HYPERLINK(1)"}).text
     assert '"[""=HYPERLINK(1)""]"' in formula  # JSON text: never a bare formula cell

@@ -25,6 +25,7 @@ from conveyor.web.config import DashboardConfig
 from conveyor.web.dashboard import AuthCallable, Dashboard
 from conveyor.web.routes import (
     actions,
+    audit,
     batches,
     cron,
     export,
@@ -69,7 +70,7 @@ def create_app(conveyor: Conveyor, *, pages: Sequence[extension.Page] = (),
 
 def _routes(pages: Sequence[extension.Page]) -> list[BaseRoute]:
     built_in = [module.routes() for module in (
-        login, overview, jobs, export, job, actions, batches, cron, limits)]
+        login, overview, jobs, export, job, actions, batches, cron, limits, audit)]
     found: list[BaseRoute] = [route for group in built_in for route in group]
     found.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     found.extend(Mount(f"/{page.slug}", routes=list(page.routes)) for page in pages)

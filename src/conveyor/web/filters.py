@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.datastructures import FormData, ImmutableMultiDict, QueryParams
 
 from conveyor import model
@@ -21,7 +20,7 @@ from conveyor.backends.base import JobFilter
 MAX_VALUES, MAX_TEXT = 20, 500
 PAGE_SIZES = (25, 50, 100, 200)
 ORDERS = ("newest", "oldest")
-FIELDS = ("state", "queue", "name", "args", "since", "until", "order")
+FIELDS = ("state", "queue", "name", "text", "since", "until", "order")
 
 Params = QueryParams | FormData | ImmutableMultiDict[str, Any]
 
@@ -33,7 +32,7 @@ class JobQuery:
     states: tuple[model.JobState, ...] = ()
     queues: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
-    args: str = ""
+    text: str = ""
     since: str = ""
     until: str = ""
     order: str = "newest"
@@ -46,7 +45,7 @@ class JobQuery:
         """The query string of this view (without the cursor unless given)."""
         values: dict[str, Any] = {
             "state": [s.value for s in self.states], "queue": list(self.queues),
-            "name": list(self.names), "args": self.args, "since": self.since,
+            "name": list(self.names), "text": self.text, "since": self.since,
             "until": self.until, "order": None if self.order == "newest" else self.order,
             "limit": None if self.limit == 50 else self.limit}
         values.update(changes)
@@ -54,15 +53,21 @@ class JobQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.states or self.queues or self.names or self.args or self.since
+        return bool(self.states or self.queues or self.names or self.text or self.since
                     or self.until)
+
+    @property
+    def searches(self) -> bool:
+        """Whether pages scan (argument text or times): they may come back short."""
+        return bool(self.text or self.since or self.until)
 
     def describe(self) -> str:
         parts = [f"{label} {', '.join(values)}" for label, values in (
             ("state", [s.value for s in self.states]), ("queue", self.queues),
             ("name", self.names)) if values]
         parts += [f"{label} {value}" for label, value in (
-            ("arguments containing", self.args), ("enqueued since", self.since),
+            ("arguments containing", repr(self.text) if self.text else ""),
+            ("enqueued since", self.since),
             ("enqueued before", self.until)) if value]
         return "; ".join(parts) or "all jobs"
 
@@ -71,18 +76,19 @@ def parse(params: Params) -> JobQuery:
     errors: list[str] = []
     states = tuple(_states(_many(params, "state"), errors))
     queues, names = tuple(_many(params, "queue")), tuple(_many(params, "name"))
-    args_text = _one(params, "args")
-    args_contains, kwargs_contains = _contains(args_text, errors)
+    text = _one(params, "text")
+    if "\x00" in text:
+        errors.append("the argument text must not contain NUL; ignored")
+        text = ""
     since, until = _one(params, "since"), _one(params, "until")
     after, before = _time(since, "since", errors), _time(until, "until", errors)
     order = _one(params, "order") or "newest"
     if order not in ORDERS:
         errors.append(f"order must be newest or oldest, not {order!r}")
         order = "newest"
-    parsed = JobFilter(states=states, queues=queues, names=names, args_contains=args_contains,
-                       kwargs_contains=kwargs_contains, inserted_after=after,
-                       inserted_before=before)
-    return JobQuery(states=states, queues=queues, names=names, args=args_text, since=since,
+    parsed = JobFilter(states=states, queues=queues, names=names, text=text or None,
+                       inserted_after=after, inserted_before=before)
+    return JobQuery(states=states, queues=queues, names=names, text=text, since=since,
                     until=until, order=order, cursor=_one(params, "cursor") or None,
                     limit=_limit(_one(params, "limit"), errors), errors=tuple(errors),
                     parsed=parsed)
@@ -106,23 +112,6 @@ def _states(values: Sequence[str], errors: list[str]) -> list[model.JobState]:
         except ValueError:
             errors.append(f"unknown state {value!r} ignored")
     return found
-
-
-def _contains(text: str, errors: list[str]) -> tuple[list[Any], dict[str, Any]]:
-    if not text:
-        return [], {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        value = text
-    if isinstance(value, list):
-        return value, {}
-    if isinstance(value, dict):
-        return [], value
-    if isinstance(value, str | int | float | bool):
-        return [value], {}
-    errors.append(f"arguments filter {text!r} ignored: give a value, a JSON list or object")
-    return [], {}
 
 
 def _time(text: str, label: str, errors: list[str]) -> datetime | None:

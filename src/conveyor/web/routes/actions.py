@@ -32,19 +32,32 @@ def routes() -> list[BaseRoute]:
             Route("/actions/bulk", on_filter, methods=["POST"])]
 
 
-async def apply(request: Request, verb: str, where: JobFilter, *,
-                dry_run: bool = False) -> ActionResult:
-    """Run `verb` on `where` as the logged-in user. "run now" is an edit of `run_at` to now,
-    for the jobs that wait on a time (scheduled, retryable)."""
-    app = conveyor_of(request)
-    change: changes.Change
+def change_of(request: Request, verb: str) -> changes.Change:
+    """The change a verb stands for. "Run now" is an edit of `run_at` to now."""
     if verb == "run-now":
-        states = [s for s in (where.states or RUN_NOW_FROM) if s in RUN_NOW_FROM]
-        where = dataclasses.replace(where, states=states, match_none=not states)
-        change = changes.EditJobs(run_at=app.clock.now())
-    else:
-        change = _CHANGES[verb]
-    return await app.admin.aapply(change, where, actor=user_of(request).name, dry_run=dry_run)
+        return changes.EditJobs(run_at=conveyor_of(request).clock.now())
+    return _CHANGES[verb]
+
+
+def narrowed(request: Request, verb: str, where: JobFilter) -> JobFilter | None:
+    """`where` limited to the states the verb acts on (what a preview counts), or None when
+    it can touch no job at all. Run now only moves jobs waiting on a time."""
+    asked = tuple(where.states)
+    if verb == "run-now":
+        asked = tuple(s for s in (asked or RUN_NOW_FROM) if s in RUN_NOW_FROM)
+        if not asked:
+            return None
+    states = changes.eligible_states(change_of(request, verb), asked)
+    return dataclasses.replace(where, states=states) if states else None
+
+
+async def apply(request: Request, verb: str, where: JobFilter) -> ActionResult:
+    """Run `verb` on `where` as the logged-in user (recorded in the audit table)."""
+    change = change_of(request, verb)
+    target = narrowed(request, verb, where)
+    if target is None:
+        return ActionResult(change.verb, 0, False)
+    return await conveyor_of(request).admin.aapply(change, target, actor=user_of(request).name)
 
 
 async def on_selection(request: Request) -> Response:

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from conveyor import model, redact
-from conveyor.web import filters, listing
+from conveyor.web import filters
 from conveyor.web.dashboard import conveyor_of
 
 COLUMNS = ("id", "name", "queue", "state", "priority", "attempt", "max_attempts", "args",
@@ -47,7 +47,7 @@ async def export_csv(request: Request) -> Response:
 
     async def lines() -> AsyncIterator[str]:
         yield _csv_line(COLUMNS)
-        async for job in listing.iterate(conveyor_of(request), query):
+        async for job in conveyor_of(request).admin.aiter_jobs(query.parsed, query.order):
             row = record(job)
             yield _csv_line([_cell(row[c]) for c in COLUMNS])
 
@@ -63,7 +63,7 @@ async def export_json(request: Request) -> Response:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"["
         first = True
-        async for job in listing.iterate(conveyor_of(request), query):
+        async for job in conveyor_of(request).admin.aiter_jobs(query.parsed, query.order):
             yield (b"\n" if first else b",\n") + orjson.dumps(record(job), default=str)
             first = False
         yield b"\n]\n"

@@ -97,17 +97,16 @@ def unmask(new: Any, old: Any) -> Any:
 
 async def _page(request: Request, job_id: int, typed: dict[str, str],
                 problems: dict[str, str], status: int) -> Response:
-    app = conveyor_of(request)
     try:
-        job = await app.aget(job_id)
+        detail = await conveyor_of(request).admin.ajob_detail(job_id)
     except errors.JobNotFound as exc:
         return _missing(request, exc)
-    batch = await app.aget_batch(job.batch_id) if job.batch_id is not None else None
+    job = detail.job
     form = typed or {"priority": str(job.priority), "queue": job.queue,
                      "run_at": _run_at_text(job), "args": templating.shown(list(job.args)),
                      "kwargs": templating.shown(dict(job.kwargs))}
     return dashboard_of(request).render(request, "job.html", {
-        "job": job, "batch": batch, "form": form, "problems": problems,
+        "job": job, "detail": detail, "form": form, "problems": problems,
         "editable": job.state in changes.EDITABLE, "verbs": actions.VERBS,
         "timeline": _timeline(job)}, status)
 
