@@ -7,7 +7,7 @@ import re
 
 from starlette.testclient import TestClient
 
-from conveyor import Conveyor, JobState
+from conveyor import Conveyor, JobFilter, JobState, changes
 from tests.conftest import raw
 from tests.web.conftest import ADMIN
 
@@ -121,3 +121,46 @@ def test_batches_cron_and_limits_actions(admin: tuple[TestClient, str],
     assert "paused" in client.get("/").text
     client.post("/limits/pause", data={"csrf_token": token, "queue": "sync", "paused": "0"})
     assert shop.admin.flow().paused_queues == []
+
+
+def test_audit_page_and_job_page_list_the_actions(admin: tuple[TestClient, str],
+                                                  shop: Conveyor) -> None:
+    client, token = admin
+    client.post("/actions", data={"verb": "retry", "ids": "1", "csrf_token": token})
+    client.post("/jobs/3/edit", data={"csrf_token": token, "priority": "4"})
+    shop.admin.apply(changes.CancelJobs(), JobFilter(ids=[2]), actor="cli:ops")
+    page = client.get("/audit").text
+    rows = re.findall(r'<tr data-audit="\d+">.*?</tr>', page, re.S)
+    assert [re.search(r"data-action>(\w+)<", r).group(1) for r in rows] == [  # type: ignore[union-attr]
+        "cancel", "edit", "retry"]
+    assert ">ann</a>" in rows[1] and ">cli:ops</a>" in rows[0]
+    mine = client.get("/audit", params={"actor": ADMIN}).text
+    assert mine.count("<tr data-audit=") == 2
+    job_page = client.get("/jobs/3").text
+    assert re.search(r'id="job-audit".*?>ann</a></td><td>edit<', job_page, re.S)
+    hostile = client.get("/audit", params={"actor": "<script>x</script>", "job": "<b>"})
+    assert hostile.status_code == 200 and "<script>x" not in hostile.text
+
+
+def test_list_pages_by_keyset_both_ways_and_searches_text(admin: tuple[TestClient, str],
+                                                          shop: Conveyor) -> None:
+    client, _ = admin
+    sync = shop.registry.get("sync_product")
+    sync.enqueue_many([((n,), {"token": f"shop-{n}"}) for n in range(100, 130)])
+    first = client.get("/jobs", params={"limit": "25"}).text
+    ids = [int(i) for i in re.findall(r'data-job="(\d+)"', first)]
+    assert ids == list(range(34, 9, -1))
+    following = re.search(r'id="next-page">[^<]*</a>', first)
+    assert following is not None
+    next_url = re.search(r'href="([^"]+)" id="next-page"', first).group(1)  # type: ignore[union-attr]
+    second = client.get(next_url.replace("&amp;", "&")).text
+    assert [int(i) for i in re.findall(r'data-job="(\d+)"', second)] == list(range(9, 0, -1))
+    back = re.search(r'href="([^"]+)" id="prev-page"', second).group(1)  # type: ignore[union-attr]
+    assert re.findall(r'data-job="(\d+)"', client.get(back.replace("&amp;", "&")).text)[0] \
+        == "34"
+    oldest = client.get("/jobs", params={"order": "oldest", "limit": "25"}).text
+    assert re.findall(r'data-job="(\d+)"', oldest)[:2] == ["1", "2"]
+    found = client.get("/jobs", params={"text": "12"}).text  # 112 and 120-129
+    matched = sorted(int(i) for i in re.findall(r'data-job="(\d+)"', found))
+    assert matched == [17, *range(25, 35)]
+    assert "invalid page cursor" in client.get("/jobs", params={"cursor": "zz"}).text

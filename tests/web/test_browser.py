@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from conveyor import JobState
-from tests.web.conftest import SECRET, VIEWER
+from tests.web.conftest import ADMIN, SECRET, VIEWER
 from tests.web.live import Live, seed, start_worker
 
 
@@ -38,6 +38,10 @@ def test_log_in_overview_counts_filter_failed_and_retry_one(dashboard: Live) -> 
     assert dashboard.app.get(target).state == JobState.AVAILABLE
     assert dashboard.page.locator(f'tr[data-job="{target}"]').count() == 0
     assert SECRET not in dashboard.page.content()
+    dashboard.page.click("nav >> text=Audit")
+    entry = dashboard.page.locator("#audit tbody tr").first
+    assert entry.locator("[data-action]").inner_text() == "retry"
+    assert ADMIN in entry.inner_text() and f"#{target}" in entry.inner_text()
 
 
 def test_bulk_cancel_by_filter_after_the_preview(dashboard: Live) -> None:
@@ -51,6 +55,9 @@ def test_bulk_cancel_by_filter_after_the_preview(dashboard: Live) -> None:
     assert dashboard.notice() == "Cancelled 2 jobs."
     assert [dashboard.app.get(i).state for i in ids["messages"]] == [JobState.CANCELLED] * 2
     assert dashboard.app.get(ids["waiting"][0]).state == JobState.AVAILABLE
+    dashboard.goto("/audit")
+    assert dashboard.page.locator("#audit tbody tr").count() == 1
+    assert "cancel" in dashboard.page.inner_text("#audit tbody tr")
 
 
 def test_edit_arguments_rejected_inline_then_saved(dashboard: Live) -> None:

@@ -11,7 +11,8 @@ from conveyor import JobFilter, changes
 from tests.web.live import SCREENSHOTS, Live, dashboard_app, seed
 
 PAGES = [("overview", "/"), ("jobs", "/jobs"), ("jobs-failed", "/jobs?state=discarded"),
-         ("batches", "/batches"), ("cron", "/cron"), ("limits", "/limits")]
+         ("batches", "/batches"), ("cron", "/cron"), ("limits", "/limits"),
+         ("audit", "/audit")]
 
 
 def _scene(live: Live) -> dict[str, list[int]]:
@@ -27,6 +28,8 @@ def _scene(live: Live) -> dict[str, list[int]]:
     app.drain(queues=["notify"])
     notify.enqueue_many([((2, f"later {n}"), {}) for n in range(4)])
     app.admin.pause(queue="notify", actor="ann")
+    app.admin.apply(changes.RetryJobs(), JobFilter(ids=ids["failed"][:1]), actor="ann")
+    app.admin.edit(ids["later"][0], priority=2, actor="rob")
     return ids
 
 

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, ImmutableMultiDict, QueryParams
 
 from conveyor import model
 from conveyor.backends.base import JobFilter
+from conveyor.listing import Order
 
 MAX_VALUES, MAX_TEXT = 20, 500
 PAGE_SIZES = (25, 50, 100, 200)
@@ -35,7 +36,7 @@ class JobQuery:
     text: str = ""
     since: str = ""
     until: str = ""
-    order: str = "newest"
+    order: Order = "newest"
     cursor: str | None = None
     limit: int = 50
     errors: tuple[str, ...] = ()
@@ -82,10 +83,10 @@ def parse(params: Params) -> JobQuery:
         text = ""
     since, until = _one(params, "since"), _one(params, "until")
     after, before = _time(since, "since", errors), _time(until, "until", errors)
-    order = _one(params, "order") or "newest"
-    if order not in ORDERS:
-        errors.append(f"order must be newest or oldest, not {order!r}")
-        order = "newest"
+    typed = _one(params, "order") or "newest"
+    if typed not in ORDERS:
+        errors.append(f"order must be newest or oldest, not {typed!r}")
+    order: Order = "oldest" if typed == "oldest" else "newest"
     parsed = JobFilter(states=states, queues=queues, names=names, text=text or None,
                        inserted_after=after, inserted_before=before)
     return JobQuery(states=states, queues=queues, names=names, text=text, since=since,
