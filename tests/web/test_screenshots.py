@@ -45,7 +45,7 @@ def test_screenshots_of_the_main_pages(browser: Any, tmp_path: Path) -> None:
         live.goto("/")
         live.page.screenshot(path=SCREENSHOTS / "login.png")
         live.log_in()
-        pages = [*PAGES, ("job", f"/jobs/{ids['failed'][0]}"),
+        pages = [*PAGES, ("job", f"/jobs/{ids['failed'][1]}"),
                  ("job-edit", f"/jobs/{ids['waiting'][0]}")]
         for name, path in pages:
             live.goto(path)

@@ -116,7 +116,7 @@ def _timeline(job: model.Job) -> list[tuple[str, datetime]]:
                                                 job.run_at)]
     moments += [(f"attempt {e.attempt} failed ({e.type})", e.at) for e in job.errors]
     if job.attempted_at is not None:
-        moments.append((f"attempt {job.attempt} started", job.attempted_at))
+        moments.append(("last attempt started", job.attempted_at))
     if job.finalized_at is not None:
         moments.append((job.state.value, job.finalized_at))
     return sorted(moments, key=lambda pair: pair[1])
