@@ -12,7 +12,7 @@ from tests.web.live import SCREENSHOTS, Live, dashboard_app, seed
 
 PAGES = [("overview", "/"), ("jobs", "/jobs"), ("jobs-failed", "/jobs?state=discarded"),
          ("batches", "/batches"), ("cron", "/cron"), ("limits", "/limits"),
-         ("audit", "/audit")]
+         ("workers", "/workers"), ("audit", "/audit")]
 
 
 def _scene(live: Live) -> dict[str, list[int]]:

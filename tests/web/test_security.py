@@ -24,7 +24,7 @@ from tests.web.conftest import (
 )
 
 PAGES = ["/", "/jobs", "/jobs/1", "/jobs/2", "/jobs/4", "/batches", "/cron", "/limits",
-         "/jobs/preview?verb=cancel", "/audit"]
+         "/jobs/preview?verb=cancel", "/audit", "/workers"]
 
 
 def post_routes() -> list[str]:

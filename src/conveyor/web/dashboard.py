@@ -33,7 +33,8 @@ AuthCallable = Callable[[Request], "Awaitable[User | None] | User | None"]
 BUILT_IN: Sequence[extension.NavEntry] = (
     extension.NavEntry("Overview", "/"), extension.NavEntry("Jobs", "/jobs"),
     extension.NavEntry("Batches", "/batches"), extension.NavEntry("Cron", "/cron"),
-    extension.NavEntry("Limits", "/limits"), extension.NavEntry("Audit", "/audit"),
+    extension.NavEntry("Limits", "/limits"), extension.NavEntry("Workers", "/workers"),
+    extension.NavEntry("Audit", "/audit"),
 )
 RESERVED = {"jobs", "job", "actions", "batches", "cron", "limits", "workers", "audit",
             "export", "metrics", "login", "logout", "static", "overview"}

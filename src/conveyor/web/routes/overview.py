@@ -1,5 +1,5 @@
 """Overview: per queue the jobs in each state and the oldest waiting age (flagged past the
-threshold), totals, and the cards extensions add."""
+threshold), jobs not started yet per job type, workers alive, and the cards extensions add."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from starlette.routing import BaseRoute, Route
 from conveyor import model
 from conveyor.web.dashboard import dashboard_of
 
-COLUMNS = (model.JobState.PENDING, model.JobState.SCHEDULED, model.JobState.AVAILABLE,
-           model.JobState.RUNNING, model.JobState.RETRYABLE, model.JobState.DISCARDED,
-           model.JobState.COMPLETED, model.JobState.CANCELLED)
+S = model.JobState
+COLUMNS = (S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RUNNING, S.RETRYABLE, S.DISCARDED,
+           S.COMPLETED, S.CANCELLED)
+WAITING = (S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RETRYABLE)
 
 
 def routes() -> list[BaseRoute]:
@@ -23,17 +24,13 @@ def routes() -> list[BaseRoute]:
 
 async def overview(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    app = dashboard.conveyor
-    stats = await app.admin.astats()
-    paused = set((await app.admin.aflow()).paused_queues)
-    queues: list[dict[str, Any]] = [{"name": queue,
-               "counts": {state: stats.counts.get((queue, state), 0) for state in COLUMNS},
-               "waiting": stats.waiting_seconds(queue), "paused": queue in paused}
-              for queue in sorted(set(stats.queues()) | paused)]
-    totals = {state: sum(q["counts"][state] for q in queues) for state in COLUMNS}
+    found = await dashboard.conveyor.admin.aoverview()
+    totals = {state: sum(q.counts.get(state, 0) for q in found.queues) for state in COLUMNS}
+    by_name = sorted(((name, counts) for name, counts in found.waiting_by_name.items()),
+                     key=lambda item: (-sum(item[1].values()), item[0]))
     return dashboard.render(request, "overview.html", {
-        "queues": queues, "totals": totals, "columns": COLUMNS,
-        "threshold": dashboard.config.wait_warning_seconds,
+        "overview": found, "totals": totals, "columns": COLUMNS, "waiting_states": WAITING,
+        "by_name": by_name, "threshold": dashboard.config.wait_warning_seconds,
         "cards": await _cards(request)})
 
 
