@@ -164,3 +164,20 @@ def test_list_pages_by_keyset_both_ways_and_searches_text(admin: tuple[TestClien
     matched = sorted(int(i) for i in re.findall(r'data-job="(\d+)"', found))
     assert matched == [17, *range(25, 35)]
     assert "invalid page cursor" in client.get("/jobs", params={"cursor": "zz"}).text
+
+
+def test_overview_counts_queues_and_waiting_job_types(admin: tuple[TestClient, str],
+                                                      shop: Conveyor) -> None:
+    client, _ = admin
+    shop.registry.get("sync_product").options(queue="other").enqueue(7)
+    page = client.get("/").text
+    assert re.search(r'data-count="available">3<', page)
+    assert re.search(r'data-count="discarded">1<', page)
+    assert re.search(r'data-count="scheduled">1<', page)
+    assert re.search(r'data-count="workers">0<', page)
+    sync_row = re.search(r'<tr data-queue="sync".*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert re.search(r'data-state="available"><a [^>]*>2<', sync_row)
+    assert 'data-queue="other"' in page
+    by_name = re.search(r'<tr data-name="sync_product">.*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert re.search(r"data-total>4<", by_name)
+    assert "No worker is running." in client.get("/workers").text

@@ -96,13 +96,16 @@ def test_batch_progress_bar_moves_while_a_worker_runs(dashboard: Live, tmp_path:
             if value == 16:
                 break
             dashboard.page.wait_for_timeout(200)
+        assert dashboard.page.evaluate("window.stayedOnPage") is True  # refreshed in place
+        dashboard.goto("/workers")
+        row = dashboard.page.locator("#workers tbody tr").first
+        assert str(worker.pid) in row.inner_text() and "alive" in row.inner_text()
     finally:
         worker.terminate()
         worker.wait(30)
     assert seen[0] == 0 and seen[-1] == 16, seen
     assert len(seen) >= 3, f"the bar jumped without showing progress in between: {seen}"
     assert seen == sorted(seen)
-    assert dashboard.page.evaluate("window.stayedOnPage") is True  # refreshed in place
 
 
 def test_read_only_user_cannot_act(dashboard: Live) -> None:
