@@ -39,7 +39,7 @@ def declare(app: Conveyor) -> Conveyor:
     send = app.job(name="send_message", queue="messages", priority=1)(send_message)
     app.job(name="render_page", queue="render")(render_page)
     app.job(name="notify", queue="notify", rate_limit="20/s",
-            rate_key=lambda account_id, *_: f"wa:{account_id}")(notify)
+            rate_key=lambda account_id, **_: f"wa:{account_id}")(notify)
     app.cron("*/15 * * * *", sync, args=(1,), name="catalog-refresh")
     app.cron("0 3 * * *", send, args=("+48600000000", "nightly report"),
              name="nightly-report", tz="Europe/Warsaw")

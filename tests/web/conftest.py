@@ -76,10 +76,12 @@ def viewer(anonymous: TestClient) -> tuple[TestClient, str]:
     return anonymous, log_in(anonymous, VIEWER)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """One headless chromium for the whole run. The PostgreSQL database is made first: its
-    set-up runs an event loop, which cannot start inside Playwright's."""
+    """One headless chromium per test module (two modules use it). Not per session:
+    Playwright's synchronous API keeps an event loop running in the main thread while it is
+    open, and the suites after this one run their own loops there. The PostgreSQL database
+    is made first for the same reason: its set-up runs an event loop."""
     from tests.web import live
 
     with contextlib.suppress(pytest.skip.Exception):
