@@ -33,6 +33,7 @@ from conveyor.web.routes import (
     jobs,
     limits,
     login,
+    metrics,
     overview,
     workers,
 )
@@ -71,7 +72,8 @@ def create_app(conveyor: Conveyor, *, pages: Sequence[extension.Page] = (),
 
 def _routes(pages: Sequence[extension.Page]) -> list[BaseRoute]:
     built_in = [module.routes() for module in (
-        login, overview, jobs, export, job, actions, batches, cron, limits, workers, audit)]
+        login, overview, jobs, export, job, actions, batches, cron, limits, workers, audit,
+        metrics)]
     found: list[BaseRoute] = [route for group in built_in for route in group]
     found.append(Mount("/static", app=StaticFiles(directory=STATIC), name="static"))
     found.extend(Mount(f"/{page.slug}", routes=list(page.routes)) for page in pages)

@@ -8,7 +8,9 @@ Users come from code (`DashboardConfig(users=[...])`) or the environment:
   `$CONVEYOR_DASHBOARD_USER` (default `admin`), hashed in memory at start;
 - `CONVEYOR_DASHBOARD_SECRET`: the key that signs session cookies (default: random per
   process, so sessions end when the server restarts);
-- `CONVEYOR_DASHBOARD_REFRESH`: seconds between automatic refreshes (default 30, 0: off).
+- `CONVEYOR_DASHBOARD_REFRESH`: seconds between automatic refreshes (default 30, 0: off);
+- `CONVEYOR_DASHBOARD_METRICS_TOKEN`: lets a Prometheus scraper read `/metrics` with
+  `Authorization: Bearer <token>` (without it, `/metrics` needs a logged-in user).
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ class DashboardConfig:
     login_window: float = 900.0
     wait_warning_seconds: float = 300.0
     """The overview flags a queue whose oldest available job has waited longer."""
+    metrics_token: str | None = dataclasses.field(default=None, repr=False)
+    """A bearer token that may read `/metrics` (and nothing else) without logging in."""
 
     def __post_init__(self) -> None:
         names = [account.name for account in self.users]
@@ -107,8 +111,9 @@ class DashboardConfig:
         if password:
             users.append(Account.with_password(env.get("CONVEYOR_DASHBOARD_USER", "admin"),
                                                password))
-        fields: dict[str, object] = {"users": tuple(users),
-                                     "secret_key": env.get("CONVEYOR_DASHBOARD_SECRET") or None}
+        fields: dict[str, object] = {
+            "users": tuple(users), "secret_key": env.get("CONVEYOR_DASHBOARD_SECRET") or None,
+            "metrics_token": env.get("CONVEYOR_DASHBOARD_METRICS_TOKEN") or None}
         refresh = env.get("CONVEYOR_DASHBOARD_REFRESH")
         if refresh:
             try:

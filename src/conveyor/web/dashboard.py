@@ -7,6 +7,7 @@ so several dashboards (for several Conveyor apps) can run in one process.
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from conveyor.web import cookies, extension, sessions, templating, throttle
-from conveyor.web.config import DashboardConfig, User
+from conveyor.web.config import DashboardConfig, Role, User
 
 if TYPE_CHECKING:
     from conveyor.app import Conveyor
@@ -61,6 +62,8 @@ class Dashboard:
         return self.auth is None
 
     async def authenticate(self, request: Request) -> User | None:
+        if self._is_scraper(request):
+            return User("metrics", Role.READ_ONLY)
         if self.auth is not None:
             found = self.auth(request)
             user = await found if inspect.isawaitable(found) else found
@@ -68,6 +71,14 @@ class Dashboard:
         session = self.sessions.read(request.cookies.get(sessions.SESSION_COOKIE))
         account = None if session is None else self.config.account(session[0])
         return None if account is None else User(account.name, account.role)
+
+    def _is_scraper(self, request: Request) -> bool:
+        """A request for /metrics with the configured bearer token."""
+        token = self.config.metrics_token
+        if not token or cookies.route_path(request.scope) != "/metrics":
+            return False
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
     def render(self, request: Request, template: str, context: Mapping[str, Any] | None = None,
                status: int = 200) -> HTMLResponse:

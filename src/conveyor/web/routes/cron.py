@@ -1,4 +1,4 @@
-"""Cron: every schedule with its next runs and last fire; pause and resume."""
+"""Cron: every schedule with its next runs and last fire; pause, resume and run now."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conveyor import errors
-from conveyor.web.dashboard import conveyor_of, dashboard_of, redirect
+from conveyor.web.dashboard import conveyor_of, dashboard_of, redirect, user_of
 
 
 def routes() -> list[BaseRoute]:
     return [Route("/cron", list_schedules, methods=["GET"]),
-            Route("/cron/pause", pause, methods=["POST"])]
+            Route("/cron/pause", pause, methods=["POST"]),
+            Route("/cron/run", run_now, methods=["POST"])]
 
 
 async def list_schedules(request: Request) -> Response:
@@ -29,3 +30,14 @@ async def pause(request: Request) -> Response:
     except errors.ConveyorError as exc:
         return redirect(request, "/cron", str(exc))
     return redirect(request, "/cron", f"{'Paused' if paused else 'Resumed'} schedule {name}.")
+
+
+async def run_now(request: Request) -> Response:
+    """Enqueue the schedule's job now, outside its slots (form field `name`)."""
+    async with request.form() as form:
+        name = str(form.get("name", ""))
+    try:
+        job = await conveyor_of(request).admin.arun_cron(name, actor=user_of(request).name)
+    except errors.ConveyorError as exc:
+        return redirect(request, "/cron", str(exc))
+    return redirect(request, "/cron", f"Enqueued job {job.id} for schedule {name}.")

@@ -3,19 +3,27 @@ threshold), jobs not started yet per job type, workers alive, and the cards exte
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+import markupsafe
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conveyor import model
-from conveyor.web.dashboard import dashboard_of
+from conveyor.metrics import Bucket
+from conveyor.web import charts
+from conveyor.web.dashboard import Dashboard, dashboard_of
 
 S = model.JobState
 COLUMNS = (S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RUNNING, S.RETRYABLE, S.DISCARDED,
            S.COMPLETED, S.CANCELLED)
 WAITING = (S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RETRYABLE)
+CHARTS: tuple[tuple[str, timedelta, Bucket, str], ...] = (
+    ("Last hour, per minute", timedelta(hours=1), "minute", "%H:%M"),
+    ("Last day, per hour", timedelta(days=1), "hour", "%H:00"))
 
 
 def routes() -> list[BaseRoute]:
@@ -31,7 +39,19 @@ async def overview(request: Request) -> Response:
     return dashboard.render(request, "overview.html", {
         "overview": found, "totals": totals, "columns": COLUMNS, "waiting_states": WAITING,
         "by_name": by_name, "threshold": dashboard.config.wait_warning_seconds,
-        "cards": await _cards(request)})
+        "charts": await _charts(dashboard), "cards": await _cards(request)})
+
+
+async def _charts(dashboard: Dashboard) -> list[tuple[str, markupsafe.Markup]]:
+    """Completed and failed jobs per minute over the last hour, per hour over the last day."""
+    admin, now = dashboard.conveyor.admin, dashboard.conveyor.clock.now()
+    found = []
+    for title, span, bucket, label in CHARTS:
+        points = await admin.ametrics(now - span, bucket=bucket)
+        found.append((title, charts.bars(
+            [charts.Bar(p.at.strftime(label), p.completed, p.failed) for p in points],
+            f"Jobs completed and failed: {title.lower()} (UTC)")))
+    return found
 
 
 async def _cards(request: Request) -> list[dict[str, Any]]:
