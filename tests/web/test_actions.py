@@ -181,3 +181,25 @@ def test_overview_counts_queues_and_waiting_job_types(admin: tuple[TestClient, s
     by_name = re.search(r'<tr data-name="sync_product">.*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
     assert re.search(r"data-total>4<", by_name)
     assert "No worker is running." in client.get("/workers").text
+
+
+def test_cron_run_now_is_enqueued_and_audited(admin: tuple[TestClient, str],
+                                              shop: Conveyor) -> None:
+    client, token = admin
+    shop.cron("0 3 * * *", shop.registry.get("sync_product"), args=(77,), name="nightly")
+    done = client.post("/cron/run", data={"csrf_token": token, "name": "nightly"})
+    found = re.search(r"Enqueued job (\d+) for schedule nightly\.", done.text)
+    assert found is not None
+    job = shop.get(int(found.group(1)))
+    assert list(job.args) == [77] and job.meta.get("manual")
+    assert "cron_run" in client.get("/audit").text
+    unknown = client.post("/cron/run", data={"csrf_token": token, "name": "<nope>"})
+    assert "no cron schedule named" in unknown.text and "<nope>" not in unknown.text
+
+
+def test_overview_charts_show_the_outcomes_of_the_last_hour(admin: tuple[TestClient, str]
+                                                            ) -> None:
+    client, _ = admin
+    page = client.get("/").text
+    assert page.count('<svg class="chart"') == 2
+    assert ": 0 completed, 1 failed" in page  # the fixture's failed job, this minute

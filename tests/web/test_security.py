@@ -21,6 +21,7 @@ from tests.web.conftest import (
     VIEWER,
     configured,
     csrf_of,
+    log_in,
 )
 
 PAGES = ["/", "/jobs", "/jobs/1", "/jobs/2", "/jobs/4", "/batches", "/cron", "/limits",
@@ -187,3 +188,22 @@ def test_exports_stream_the_filter_redacted(admin: tuple[TestClient, str],
     shop.registry.get("sync_product").enqueue("=HYPERLINK(1)")
     formula = client.get("/jobs/export.csv", params={"text": "=HYPERLINK(1)"}).text
     assert '"[""=HYPERLINK(1)""]"' in formula  # JSON text: never a bare formula cell
+
+
+def test_metrics_need_a_login_or_the_scrapers_token(shop: Conveyor) -> None:
+    config = configured(metrics_token="scrape-me")
+    with TestClient(create_app(shop, config=config)) as client:
+        assert client.get("/metrics", follow_redirects=False).status_code == 303
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"},
+                           follow_redirects=False)
+        assert wrong.status_code == 303
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert scraped.status_code == 200
+        assert scraped.headers["content-type"].startswith("text/plain")
+        assert 'conveyor_jobs{queue="sync",state="available"} 2.0' in scraped.text
+        assert client.get("/jobs", headers={"Authorization": "Bearer scrape-me"},
+                          follow_redirects=False).status_code == 303  # only /metrics
+        assert client.post("/metrics", headers={"Authorization": "Bearer scrape-me"}
+                           ).status_code == 403
+        log_in(client, VIEWER)
+        assert "conveyor_workers_alive" in client.get("/metrics").text

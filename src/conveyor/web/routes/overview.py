@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import markupsafe
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
