@@ -116,6 +116,7 @@ def test_batches_cron_and_limits_actions(admin: tuple[TestClient, str],
                                               "paused": "1"})
     assert "Paused schedule hourly." in paused.text
     assert [s.paused for s in shop.cron_schedules()] == [True]
+    assert re.search(r">ann</a></td>\s*<td data-action>pause_cron<", client.get("/audit").text)
     client.post("/limits/pause", data={"csrf_token": token, "queue": "sync", "paused": "1"})
     assert shop.admin.flow().paused_queues == ["sync"]
     assert "paused" in client.get("/").text

@@ -26,7 +26,7 @@ async def pause(request: Request) -> Response:
     async with request.form() as form:
         name, paused = str(form.get("name", "")), form.get("paused") == "1"
     try:
-        await conveyor_of(request).apause_cron(name, paused)
+        await conveyor_of(request).apause_cron(name, paused, actor=user_of(request).name)
     except errors.ConveyorError as exc:
         return redirect(request, "/cron", str(exc))
     return redirect(request, "/cron", f"{'Paused' if paused else 'Resumed'} schedule {name}.")
