@@ -1,8 +1,11 @@
-"""The Quick start demo: sample shop jobs on SQLite, seeded and run by two worker processes.
+"""The Quick start demo: sample shop jobs on SQLite, seeded and run by two worker processes,
+watched in the web dashboard.
 
 Run `python examples/demo.py` (the README's first command does it for you). It enqueues a
 mix of jobs - quick ones, delayed ones, a flaky one that succeeds on retry, a bad one that ends
-discarded - then starts `conveyor worker --processes 2` until you press Ctrl-C.
+discarded - serves the dashboard on http://127.0.0.1:8000 (`CONVEYOR_DEMO_PORT`; login
+`admin` with `$CONVEYOR_DASHBOARD_PASSWORD`, default `demo`), then starts
+`conveyor worker --processes 2` until you press Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conveyor import Conveyor, Snooze
+from conveyor import Conveyor, Snooze, web
 
 DB = Path(os.environ.get("CONVEYOR_DEMO_DB", "demo.db")).resolve()
 app = Conveyor(f"sqlite:///{DB}")
@@ -68,8 +71,18 @@ def seed() -> None:
     print(f"seeded 135 jobs into {DB} (batch {batch.id}: `conveyor batches`)", flush=True)
 
 
+def start_dashboard() -> web.Running:
+    password = os.environ.get("CONVEYOR_DASHBOARD_PASSWORD", "demo")
+    config = web.DashboardConfig(users=(web.Account.with_password("admin", password),))
+    running = web.start(app, port=int(os.environ.get("CONVEYOR_DEMO_PORT", "8000")),
+                        config=config)
+    print(f"dashboard: {running.url}/  (login: admin / {password})", flush=True)
+    return running
+
+
 def main() -> None:
     seed()
+    dashboard = start_dashboard()
     command = [sys.executable, "-m", "conveyor", "--app", "examples.demo:app",
                "worker", "--queues", "messages,sync,default", "--processes", "2"]
     print("running:", " ".join(command[1:]), "(Ctrl-C to stop)", flush=True)
@@ -79,6 +92,7 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        dashboard.stop()
         app.close()
 
 
