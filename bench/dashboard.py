@@ -1,4 +1,6 @@
-"""Dashboard paging on a million jobs: how long `admin.apage` takes for the common filters.
+"""Dashboard paging on a million jobs: how long `admin.apage` takes for the common filters,
+and how long the dashboard takes to answer with the whole rendered page (server time: the
+ASGI app called in-process, no network).
 
     python -m bench.dashboard --url sqlite:///dash.db [--jobs 1000000]
     python -m bench.dashboard --url postgresql://postgres@127.0.0.1/dash
@@ -142,9 +144,54 @@ async def measure_pages(url: str, runs: int = 5) -> tuple[dict[str, float], dict
             held[key] = f"{len(page.jobs)} jobs" + (", goes on" if page.next_cursor else "")
         figures["overview"], view = await _median_ms(app.admin.aoverview, runs)
         held["overview"] = f"{len(view.queues)} queues"
+        await _measure_rendered(app, runs, figures, held)
         return figures, held
     finally:
         await app.aclose()
+
+
+RENDERED = {
+    "html: jobs, first page": ("/jobs", ""),
+    "html: jobs, state discarded": ("/jobs", "state=discarded"),
+    "html: jobs, queue + state": ("/jobs", "state=running&queue=mail"),
+    "html: jobs, name, oldest first": ("/jobs", "name=shop.rare_report&order=oldest"),
+    "html: jobs, text search": ("/jobs", "text=customer-4242%40"),
+    "html: overview": ("/", ""),
+}
+
+
+async def _measure_rendered(app: Conveyor, runs: int, figures: dict[str, float],
+                            held: dict[str, str]) -> None:
+    """Server time of whole dashboard pages, rendered by the ASGI app for a logged-in admin."""
+    from conveyor import web
+
+    asgi = web.create_app(app, auth=lambda _request: web.User("bench"))
+    for label, (path, query) in RENDERED.items():
+        def one(p: str = path, q: str = query) -> Awaitable[tuple[int, int]]:
+            return _asgi_get(asgi, p, q)
+
+        figures[label], (status, size) = await _median_ms(one, runs)
+        held[label] = f"HTTP {status}, {size // 1024} KiB"
+
+
+async def _asgi_get(asgi: Any, path: str, query: str) -> tuple[int, int]:
+    """GET `path?query` from an ASGI app in this process: (status, body bytes)."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80)}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asgi(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, sum(len(m.get("body", b"")) for m in sent if m["type"] == "http.response.body")
 
 
 def run(url: str, jobs: int) -> tuple[dict[str, float], dict[str, str]]:
@@ -169,7 +216,7 @@ def main() -> None:
     args = parser.parse_args()
     figures, held = run(args.url, args.jobs)
     print(f"{args.jobs:,} jobs filled in {figures.pop('fill seconds'):.1f} s; "
-          "apage(limit=50), median of 5:")
+          "apage(limit=50) and whole pages (html), median of 5:")
     for label, ms in figures.items():
         print(f"  {label:38s} {ms:8.2f} ms   {held[label]}")
 
