@@ -1,0 +1,41 @@
+"""Conveyor's commerce kit, part 1: WhatsApp Cloud API accounts, a client, scheduled messages
+with delivery-status webhooks, and a sandbox that plays Meta in tests and demos.
+
+Built only on Conveyor's public API. Usage:
+
+    from conveyor import Conveyor
+    from conveyor_commerce import Commerce, Template
+
+    app = Conveyor("sqlite:///shop.db")
+    commerce = Commerce(app)            # declares the kit's jobs on app
+    shop = commerce.accounts.add("shop", phone_number_id="106540352242922", token=...)
+    commerce.messages.schedule("shop", "+48 600 100 200", "Your order shipped", offset="+30m")
+"""
+
+from conveyor_commerce.errors import (
+    AccountNotFound,
+    CommerceError,
+    InvalidAccount,
+    InvalidMessage,
+    InvalidTransition,
+    MessageNotFound,
+    SecretKeyError,
+)
+from conveyor_commerce.kit import Commerce, CommerceSettings
+from conveyor_commerce.messages.model import (
+    DeliveryStatus,
+    Message,
+    MessageFilter,
+    MessageStatus,
+)
+from conveyor_commerce.messages.service import BulkResult
+from conveyor_commerce.vault import Secret
+from conveyor_commerce.whatsapp.accounts import Account
+from conveyor_commerce.whatsapp.payloads import Button, Template, Text
+
+__all__ = [
+    "Account", "AccountNotFound", "BulkResult", "Button", "Commerce", "CommerceError",
+    "CommerceSettings", "DeliveryStatus", "InvalidAccount", "InvalidMessage",
+    "InvalidTransition", "Message", "MessageFilter", "MessageNotFound", "MessageStatus",
+    "Secret", "SecretKeyError", "Template", "Text",
+]

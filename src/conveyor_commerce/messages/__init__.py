@@ -1,0 +1,1 @@
+"""Scheduled WhatsApp messages: model, storage, the send job, status callbacks."""

@@ -1,0 +1,63 @@
+"""The kit's tables as SQLAlchemy Core objects, for building queries.
+
+The schema itself is created by the numbered SQL migrations (`migrations/<engine>/`);
+`tests/commerce/test_storage.py` checks that these declarations and the migrated tables have
+the same columns on both engines.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from conveyor_commerce.db import UtcDateTime
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "commerce_wa_accounts", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("phone_number_id", sa.Text, nullable=False),
+    sa.Column("display_number", sa.Text, nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("api_version", sa.Text, nullable=False),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("throughput", sa.Integer, nullable=False),
+    sa.Column("send_rate", sa.Float, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("stop_code", sa.Integer),
+    sa.Column("stop_reason", sa.Text),
+    sa.Column("stopped_at", UtcDateTime),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+messages = sa.Table(
+    "commerce_messages", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("wa_id", sa.Text),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("scheduled_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("retry_count", sa.Integer, nullable=False),
+    sa.Column("max_retries", sa.Integer, nullable=False),
+    sa.Column("hold_count", sa.Integer, nullable=False),
+    sa.Column("ambiguous_count", sa.Integer, nullable=False),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("error_title", sa.Text),
+    sa.Column("error_detail", sa.Text),
+    sa.Column("fbtrace_id", sa.Text),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("meta_message_id", sa.Text),
+    sa.Column("delivery_status", sa.Text),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Column("read_at", UtcDateTime),
+    sa.Column("job_id", sa.BigInteger),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+ALL = (accounts, messages)
