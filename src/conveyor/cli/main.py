@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from importlib.metadata import entry_points
 
 import click
 
@@ -48,6 +49,21 @@ for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.re
                 actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
                 orchestration.cron, orchestration.batches, dashboard.dashboard):
     cli.add_command(command)
+
+
+def add_plugins(group: click.Group) -> None:
+    """Command groups of other packages, registered under the `conveyor.cli_plugins` entry
+    point (name = the command's name). Their commands find the application as the built-in
+    ones do: `ctx.obj.app()`. A plugin that fails to load is skipped with a warning."""
+    for plugin in entry_points(group="conveyor.cli_plugins"):
+        try:
+            group.add_command(plugin.load(), name=plugin.name)
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            logging.getLogger("conveyor.cli").warning("CLI plugin %r not loaded: %s",
+                                                      plugin.name, exc)
+
+
+add_plugins(cli)
 
 
 def main() -> None:
