@@ -17,6 +17,7 @@ URL, an exception or a log line (httpx logs the URL and status only).
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from conveyor_commerce.vault import Secret
 from conveyor_commerce.whatsapp import codes, payloads
 
 USER_AGENT = "conveyor-commerce/0.1.0"
+_CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,8 +120,8 @@ def _api_error(response: httpx.Response) -> ApiError:
         error: dict[str, Any] = response.json()["error"]
         code = error.get("code")
         details = (error.get("error_data") or {}).get("details") or ""
+        title = _CODE_PREFIX.sub("", str(error.get("message") or "error"))
         return ApiError(code if isinstance(code, int) else None, response.status_code,
-                        str(error.get("message") or "error"), str(details)[:1000],
-                        error.get("fbtrace_id"))
+                        title, str(details)[:1000], error.get("fbtrace_id"))
     except (ValueError, KeyError, TypeError, AttributeError):
         return ApiError(None, response.status_code, response.reason_phrase or "error")
