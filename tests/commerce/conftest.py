@@ -7,11 +7,15 @@ alone; `_truncate_commerce` empties them (and restarts their ids) before each te
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+import uvicorn
 
 from conveyor import Conveyor, FrozenClock, JobState
 from conveyor_commerce import Commerce, CommerceSettings
@@ -92,3 +96,20 @@ def advance(kit: Commerce, seconds: float) -> None:
 def job_state(kit: Commerce, job_id: int | None) -> Any:
     assert job_id is not None
     return kit.app.get(job_id).state
+
+
+@contextlib.contextmanager
+def served(asgi: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free 127.0.0.1 port; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

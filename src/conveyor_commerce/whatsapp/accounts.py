@@ -177,8 +177,8 @@ class Accounts:
                                      stopped_at=now, updated_at=now))
 
         await self.kit.in_thread(write)
-        log.error("ALERT: WhatsApp account %s stopped: (#%s) %s - its messages wait; rotate "
-                  "the token or resume the account", account_id, code, reason)
+        log.error("ALERT: WhatsApp account %s stopped: %s - its messages wait; rotate the "
+                  "token or resume the account", account_id, reason)
 
     def endpoint_on(self, conn: sa.Connection, account_id: int) -> tuple[Account, client.Endpoint]:
         row = conn.execute(sa.select(A).where(A.c.id == account_id)).mappings().first()
