@@ -28,6 +28,7 @@ accounts = sa.Table(
     sa.Column("stop_code", sa.Integer),
     sa.Column("stop_reason", sa.Text),
     sa.Column("stopped_at", UtcDateTime),
+    sa.Column("next_send_at", UtcDateTime),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -50,6 +51,7 @@ messages = sa.Table(
     sa.Column("error_title", sa.Text),
     sa.Column("error_detail", sa.Text),
     sa.Column("fbtrace_id", sa.Text),
+    sa.Column("released_at", UtcDateTime),
     sa.Column("sent_at", UtcDateTime),
     sa.Column("meta_message_id", sa.Text),
     sa.Column("delivery_status", sa.Text),

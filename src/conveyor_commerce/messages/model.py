@@ -100,6 +100,8 @@ class Message:
     error_title: str | None = None
     error_detail: str | None = None
     fbtrace_id: str | None = None
+    released_at: datetime | None = None
+    """When the last request was allowed to leave (the account pacer's slot)."""
     sent_at: datetime | None = None
     meta_message_id: str | None = None
     delivery_status: str | None = None

@@ -16,9 +16,11 @@ lost): the run waits `ambiguous_grace` for a webhook to confirm it; then, by pol
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conveyor import Cancel, Job, RateLimited, Retry, Snooze, current_job
@@ -56,18 +58,24 @@ def parse_opaque(value: Any) -> tuple[int, int] | None:
 class Ready:
     message: Message
     endpoint: client.Endpoint
+    slot: datetime
+    """When the request may leave (the account's pacer; see `Accounts.reserve_slot`)."""
 
 
 async def run(kit: Commerce, message_id: int, account_id: int) -> dict[str, Any]:
     job = current_job().job
+    http = kit.http()  # built before a send slot is reserved (its first use is slow)
     step = await kit.in_thread(lambda: _prepare(kit, message_id, job))
     if isinstance(step, JobControl):
         raise step
     if isinstance(step, dict):
         return step
     message = step.message
+    wait = (step.slot - kit.now()).total_seconds()
+    if wait > 0:
+        await asyncio.sleep(wait)
     try:
-        sent = await client.send(kit.http(), step.endpoint, message.recipient, message.content,
+        sent = await client.send(http, step.endpoint, message.recipient, message.content,
                                  opaque_for(message_id, job.id))
     except client.ApiError as exc:
         raise await _api_error(kit, message, job, exc) from None
@@ -110,12 +118,13 @@ def _prepare(kit: Commerce, message_id: int, job: Job) -> Ready | dict[str, Any]
             log.warning("message %s: resending after an ambiguous try (policy 'resend')",
                         message_id)
         retries, ambiguous_count = msg.retry_count + ambiguous, msg.ambiguous_count + ambiguous
+        slot = kit.accounts.reserve_slot(conn, account, kit.now())
         store.move(conn, message_id, M.PROCESSING, now, owner=job.id,
                    sources={M.PENDING, M.PROCESSING}, retry_count=retries,
-                   ambiguous_count=ambiguous_count)
+                   ambiguous_count=ambiguous_count, released_at=slot)
     return Ready(dataclasses.replace(msg, status=M.PROCESSING, updated_at=now,
-                                     retry_count=retries, ambiguous_count=ambiguous_count),
-                 endpoint)
+                                     retry_count=retries, ambiguous_count=ambiguous_count,
+                                     released_at=slot), endpoint, slot)
 
 
 def _record_sent(kit: Commerce, message: Message, job: Job, sent: client.Sent) -> None:

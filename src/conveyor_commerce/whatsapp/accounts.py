@@ -14,10 +14,12 @@ import logging
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+
+from conveyor import Rate
 
 from conveyor_commerce import tables
 from conveyor_commerce.errors import AccountNotFound, InvalidAccount
@@ -31,9 +33,12 @@ GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v23.0"
 """The Graph API version new accounts use; each version lives about two years."""
 RATE_SPEC = "10000/s"
-"""Messages of an account share one Conveyor rate key of this rate; a message takes
-`cost` = ceil(10000 / send_rate) slots, so each account gets its own rate (see `cost_for`)."""
-RATE_SLOTS = 10_000
+"""Messages of an account share one Conveyor rate key of this rate; a message takes as many
+slots as its account's spacing needs (`cost_for`), so each account gets its own rate."""
+PACE = 1.1
+"""Seconds between two sends of an account, in units of 1/send_rate. The 10 % margin absorbs
+up to 100 ms of jitter between the moment a request is released and the moment it arrives,
+so no 1-second window at the receiver holds more than `send_rate` messages."""
 log = logging.getLogger("conveyor_commerce.accounts")
 A = tables.accounts
 _VERSION = re.compile(r"^v\d{1,3}\.\d{1,2}$")
@@ -79,10 +84,16 @@ def storage_key(account_id: int) -> str:
     return f"{declared_key(account_id)}@{RATE_SPEC}"
 
 
+def spacing(send_rate: float) -> float:
+    """Seconds between two sends of an account."""
+    return PACE / send_rate
+
+
 def cost_for(send_rate: float) -> int:
-    """Slots of the shared `RATE_SPEC` key one message takes at `send_rate` messages/s; the
-    spacing is never shorter than 1/send_rate (plus Conveyor's jitter margin)."""
-    return max(1, math.ceil(RATE_SLOTS / send_rate - 1e-9))
+    """Slots of the shared `RATE_SPEC` key one message takes, so that Conveyor starts an
+    account's send jobs `spacing(send_rate)` apart (never closer)."""
+    interval = Rate(RATE_SPEC).interval("conveyor_commerce.whatsapp.send")
+    return max(1, math.ceil(spacing(send_rate) / interval - 1e-9))
 
 
 class Accounts:
@@ -179,6 +190,19 @@ class Accounts:
         await self.kit.in_thread(write)
         log.error("ALERT: WhatsApp account %s stopped: %s - its messages wait; rotate the "
                   "token or resume the account", account_id, reason)
+
+    def reserve_slot(self, conn: sa.Connection, account: Account, now: datetime) -> datetime:
+        """The moment this send may leave: the account's next free moment, at least `now`;
+        the one after it is `spacing` later. Conveyor's rate key already starts the jobs that
+        far apart; this evens out the time between a job's start and its request (database
+        waits, a busy event loop). Called in the send's transaction, which holds the account
+        row, so every worker reserves in turn."""
+        row = conn.execute(sa.select(A.c.next_send_at).where(A.c.id == account.id)
+                           .with_for_update()).first()
+        slot = max(now, row[0]) if row is not None and row[0] is not None else now
+        gap = timedelta(seconds=spacing(account.send_rate))
+        conn.execute(sa.update(A).where(A.c.id == account.id).values(next_send_at=slot + gap))
+        return slot
 
     def endpoint_on(self, conn: sa.Connection, account_id: int) -> tuple[Account, client.Endpoint]:
         row = conn.execute(sa.select(A).where(A.c.id == account_id)).mappings().first()

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 import httpx
+import httpcore._backends.anyio  # noqa: F401  # httpcore imports it on the first request
 
 from conveyor_commerce.vault import Secret
 from conveyor_commerce.whatsapp import codes, payloads
