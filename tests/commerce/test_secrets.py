@@ -55,7 +55,8 @@ def _stored_bytes(url: str) -> bytes:
 
 def _cli(app: Conveyor, *args: str) -> str:
     obj = context.CliContext(app_spec=None, url=None, _app=app)
-    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args), obj=obj, catch_exceptions=False)
+    result = CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args), obj=obj,
+                                                      catch_exceptions=False)
     return result.output
 
 
@@ -89,7 +90,7 @@ def test_the_sentinel_token_never_shows(url: str, sealed: Commerce, secret_accou
 
 def test_a_secret_hides_itself() -> None:
     secret = Secret(SENTINEL)
-    for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % secret):
+    for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "{}".format(secret)):
         assert SENTINEL not in shown
     assert secret.reveal() == SENTINEL
     with pytest.raises(TypeError):

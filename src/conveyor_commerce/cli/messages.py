@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from conveyor_commerce.cli import common
+from conveyor_commerce.kit import Commerce
 from conveyor_commerce.messages.model import Message, MessageFilter, MessageStatus
 from conveyor_commerce.messages.service import describe
 from conveyor_commerce.messages.timing import QUICK_OFFSETS
@@ -161,7 +162,7 @@ def _account(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _filter(kit: common.Commerce, ids: tuple[int, ...], statuses: tuple[str, ...],
+def _filter(kit: Commerce, ids: tuple[int, ...], statuses: tuple[str, ...],
             account: str | None, recipient: str | None, search: str | None) -> MessageFilter:
     from conveyor_commerce.whatsapp.payloads import normalize_number
 

@@ -44,8 +44,8 @@ BULK_STATUSES = {"cancel": (M.PENDING,), "retry": (M.FAILED,),
                  "delete": tuple(sorted(DELETABLE))}
 log = logging.getLogger("conveyor_commerce.messages")
 CLEARED = {"error_code": None, "error_title": None, "error_detail": None, "fbtrace_id": None,
-           "meta_message_id": None, "wa_id": None, "sent_at": None, "released_at": None, "delivery_status": None,
-           "delivered_at": None, "read_at": None, "hold_count": 0}
+           "meta_message_id": None, "wa_id": None, "sent_at": None, "released_at": None,
+           "delivery_status": None, "delivered_at": None, "read_at": None, "hold_count": 0}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from conveyor import Rate
-
 from conveyor_commerce import tables
 from conveyor_commerce.errors import AccountNotFound, InvalidAccount
 from conveyor_commerce.vault import Secret

@@ -20,8 +20,8 @@ import dataclasses
 import re
 from typing import Any
 
-import httpx
 import httpcore._backends.anyio  # noqa: F401  # httpcore imports it on the first request
+import httpx
 
 from conveyor_commerce.vault import Secret
 from conveyor_commerce.whatsapp import codes, payloads
