@@ -90,7 +90,7 @@ def test_the_sentinel_token_never_shows(url: str, sealed: Commerce, secret_accou
 
 def test_a_secret_hides_itself() -> None:
     secret = Secret(SENTINEL)
-    formatted = ["%s" % (secret,), "{0}".format(secret)]  # noqa: UP031, UP032
+    formatted = ["%s" % (secret,), "{}".format(secret)]  # noqa: UP031, UP032
     for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", *formatted):
         assert SENTINEL not in shown
     assert secret.reveal() == SENTINEL
