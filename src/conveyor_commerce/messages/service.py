@@ -84,6 +84,31 @@ class Messages:
             store.set_fields(conn, message_id, now, job_id=job_id)
         return self.get(message_id)
 
+    def schedule_many(self, account: int | str,
+                      items: Iterable[tuple[str, payloads.Content | str]], *,
+                      at: datetime | str | None = None, offset: str | float | None = None,
+                      tz: str | None = None, max_retries: int = 3) -> builtins.list[int]:
+        """Schedule many messages of one account at one time, in one transaction: all of them
+        or, when any is refused, none. Returns their ids in order."""
+        checked = [self._checked(to, content, max_retries) for to, content in items]
+        now, lead = self.kit.now(), self.kit.settings.min_lead
+        due = timing.resolve(now, at=at, offset=offset, tz=tz, default_lead=lead)
+        timing.check_lead(due, now, lead)
+        ids = []
+        with self.kit.ready().begin() as conn:
+            acct = self.kit.accounts.get_on(conn, account)
+            for recipient, body, retries in checked:
+                kind, stored = payloads.dump(body)
+                message_id = store.insert(conn, {
+                    "account_id": acct.id, "recipient": recipient, "kind": kind,
+                    "content": stored, "scheduled_at": due, "status": M.PENDING.value,
+                    "retry_count": 0, "max_retries": retries, "hold_count": 0,
+                    "ambiguous_count": 0, "created_at": now, "updated_at": now})
+                job_id = self.enqueue_on(conn, message_id, acct, due, retries + 1)
+                store.set_fields(conn, message_id, now, job_id=job_id)
+                ids.append(message_id)
+        return ids
+
     def _checked(self, to: str, content: payloads.Content | str,
                  max_retries: int) -> tuple[str, payloads.Content, int]:
         if type(max_retries) is not int or not 0 <= max_retries <= 5:
