@@ -73,6 +73,7 @@ def test_operator_actions_racing_with_workers_keep_message_and_job_in_step(
                 else:
                     side.messages.delete(message_id)
                     gone[message_id] = time.time()
+                    ids.remove(message_id)
                 done[action] += 1
             except (InvalidTransition, MessageNotFound):
                 done["refused"] += 1

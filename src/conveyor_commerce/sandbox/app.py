@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -49,14 +49,20 @@ def create_app(state: SandboxState) -> Starlette:
             kind, recipient = validation.message(body)
             return await _send(state, number, body, kind, recipient, tasks, http)
         except ApiFailure as failure:
-            state.refuse(failure.code)
-            return JSONResponse(failure.body(), status_code=failure.http_status(),
-                                headers={"WWW-Authenticate": "OAuth"}
-                                if failure.code in (104, 190) else None)
+            return _failure(state, failure)
+        except ClientDisconnect:  # the client went away (a killed worker): nothing to answer
+            return Response(status_code=499)
 
     routes = [Route("/{version}/{phone_number_id}/messages", messages, methods=["POST"]),
               *control.routes(state)]
     return Starlette(routes=routes)
+
+
+def _failure(state: SandboxState, failure: ApiFailure) -> Response:
+    state.refuse(failure.code)
+    return JSONResponse(failure.body(), status_code=failure.http_status(),
+                        headers={"WWW-Authenticate": "OAuth"}
+                        if failure.code in (104, 190) else None)
 
 
 def _authorize(state: SandboxState, request: Request) -> Number:
