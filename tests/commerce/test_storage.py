@@ -6,9 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from conveyor import JobState
-from conveyor_commerce import Commerce, MessageStatus
+from conveyor_commerce import Commerce, MessageStatus, tables
 from conveyor_commerce import migrate as kit_migrate
-from conveyor_commerce import tables
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.accounts import Account
 from tests.commerce.conftest import drain
