@@ -10,28 +10,51 @@ Built only on Conveyor's public API. Usage:
     commerce = Commerce(app)            # declares the kit's jobs on app
     shop = commerce.accounts.add("shop", phone_number_id="106540352242922", token=...)
     commerce.messages.schedule("shop", "+48 600 100 200", "Your order shipped", offset="+30m")
+
+Names are imported on first use: `conveyor` loads this package's command group at every start
+(the `conveyor.cli_plugins` entry point), which must not cost it the kit's dependencies.
 """
 
-from conveyor_commerce.errors import (
-    AccountNotFound,
-    CommerceError,
-    InvalidAccount,
-    InvalidMessage,
-    InvalidTransition,
-    MessageNotFound,
-    SecretKeyError,
-)
-from conveyor_commerce.kit import Commerce, CommerceSettings
-from conveyor_commerce.messages.model import (
-    DeliveryStatus,
-    Message,
-    MessageFilter,
-    MessageStatus,
-)
-from conveyor_commerce.messages.service import BulkResult
-from conveyor_commerce.vault import Secret
-from conveyor_commerce.whatsapp.accounts import Account
-from conveyor_commerce.whatsapp.payloads import Button, Template, Text
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conveyor_commerce.errors import (
+        AccountNotFound,
+        CommerceError,
+        InvalidAccount,
+        InvalidMessage,
+        InvalidTransition,
+        MessageNotFound,
+        SecretKeyError,
+    )
+    from conveyor_commerce.kit import Commerce, CommerceSettings
+    from conveyor_commerce.messages.model import (
+        DeliveryStatus,
+        Message,
+        MessageFilter,
+        MessageStatus,
+    )
+    from conveyor_commerce.messages.service import BulkResult
+    from conveyor_commerce.vault import Secret
+    from conveyor_commerce.whatsapp.accounts import Account
+    from conveyor_commerce.whatsapp.payloads import Button, Template, Text
+
+_HOMES = {
+    "conveyor_commerce.errors": ("AccountNotFound", "CommerceError", "InvalidAccount",
+                                 "InvalidMessage", "InvalidTransition", "MessageNotFound",
+                                 "SecretKeyError"),
+    "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
+    "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
+                                         "MessageStatus"),
+    "conveyor_commerce.messages.service": ("BulkResult",),
+    "conveyor_commerce.vault": ("Secret",),
+    "conveyor_commerce.whatsapp.accounts": ("Account",),
+    "conveyor_commerce.whatsapp.payloads": ("Button", "Template", "Text"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Account", "AccountNotFound", "BulkResult", "Button", "Commerce", "CommerceError",
@@ -39,3 +62,10 @@ __all__ = [
     "InvalidTransition", "Message", "MessageFilter", "MessageNotFound", "MessageStatus",
     "Secret", "SecretKeyError", "Template", "Text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'conveyor_commerce' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

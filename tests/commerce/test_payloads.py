@@ -65,3 +65,13 @@ def test_offsets_and_zones() -> None:
     assert timing.offset_seconds("+90s") == 90 and timing.offset_seconds(12) == 12
     with pytest.raises(InvalidMessage, match="unknown"):
         timing.zone("Mars/Olympus")
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    import conveyor_commerce
+
+    assert sorted(conveyor_commerce.__all__) == sorted(conveyor_commerce._HOME_OF)
+    for name in conveyor_commerce.__all__:
+        assert getattr(conveyor_commerce, name).__name__ == name
+    with pytest.raises(AttributeError):
+        conveyor_commerce.Nothing  # noqa: B018
