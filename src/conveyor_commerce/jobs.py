@@ -6,6 +6,8 @@
   account across every worker; tries are spaced by the kit's backoff (1/5/15 min).
 - `conveyor_commerce.whatsapp.retry_failed(message_id)`: sends a failed message again with a
   fresh try, refusing what can never succeed (the shop plugin's `retry_failed_message`).
+- `conveyor_commerce.whatsapp.reconcile()`, a cron job every minute: settles messages whose job
+  ended without settling them (see `messages.reconcile`).
 
 The functions live in this module (never `__main__`) and their limit key function takes
 keywords, so it works however the engine binds the job's arguments.
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 SEND = "conveyor_commerce.whatsapp.send"
 RETRY_FAILED = "conveyor_commerce.whatsapp.retry_failed"
+RECONCILE = "conveyor_commerce.whatsapp.reconcile"
 
 
 def account_key(message_id: int = 0, account_id: int = 0, **_: Any) -> str:
@@ -36,10 +39,11 @@ def account_key(message_id: int = 0, account_id: int = 0, **_: Any) -> str:
 class KitJobs:
     send: JobType[Any, Any]
     retry_failed: JobType[Any, Any]
+    reconcile: JobType[Any, Any]
 
 
 def declare(kit: Commerce) -> KitJobs:
-    from conveyor_commerce.messages import sending
+    from conveyor_commerce.messages import reconcile, sending
 
     app, settings = kit.app, kit.settings
 
@@ -49,8 +53,14 @@ def declare(kit: Commerce) -> KitJobs:
     async def retry_failed_message(message_id: int) -> dict[str, Any]:
         return await sending.retry_failed(kit, message_id)
 
+    async def reconcile_messages() -> dict[str, int]:
+        return await reconcile.sweep(kit)
+
     send = app.job(name=SEND, queue=settings.queue, backoff=list(settings.backoff),
                    max_attempts=4, limits=[Rate(RATE_SPEC, key=account_key)])(send_message)
     retry = app.job(name=RETRY_FAILED, queue=settings.queue, max_attempts=3,
                     backoff=[5, 30])(retry_failed_message)
-    return KitJobs(send, retry)
+    sweep = app.job(name=RECONCILE, queue=settings.queue, max_attempts=1)(reconcile_messages)
+    if settings.reconcile_cron:
+        app.cron(settings.reconcile_cron, sweep, name=RECONCILE)
+    return KitJobs(send, retry, sweep)

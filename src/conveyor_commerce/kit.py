@@ -48,6 +48,8 @@ class CommerceSettings:
     """Seconds to wait for the API's answer once the request was sent."""
     stopped_recheck: float = 30.0
     """A job that finds its account stopped waits this long (then on the paused key)."""
+    reconcile_cron: str | None = "* * * * *"
+    """When the sweep settles messages whose job ended without them (None: never)."""
 
     def __post_init__(self) -> None:
         if self.ambiguous not in ("resend", "fail"):

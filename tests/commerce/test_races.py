@@ -78,8 +78,10 @@ def test_operator_actions_racing_with_workers_keep_message_and_job_in_step(
             except (InvalidTransition, MessageNotFound):
                 done["refused"] += 1
         try:
-            harness.wait_for(lambda: side.messages.count(MessageFilter(
-                statuses=[M.PENDING, M.PROCESSING])) == 0, 180, "every message settled")
+            # (the sweep settles a message whose job a rescue ended while the machine stalled)
+            harness.wait_for(lambda: bool(side.messages.reconcile()) and side.messages.count(
+                MessageFilter(statuses=[M.PENDING, M.PROCESSING])) == 0, 180,
+                "every message settled")
         except AssertionError:
             stuck = side.messages.list(MessageFilter(statuses=[M.PENDING, M.PROCESSING]))
             raise AssertionError([(m.id, m.status, m.scheduled_at, m.job_id,
@@ -98,6 +100,8 @@ def test_operator_actions_racing_with_workers_keep_message_and_job_in_step(
         sends = received.get(message_id, [])
         if message.status == M.SENT:
             assert [body for _, body in sends] == [message.content.body], (message, sends)
+        elif "may have been sent" in (message.error_title or ""):  # settled by the sweep
+            assert len(sends) <= 1, (message, sends)
         else:
             assert sends == [], (message, sends)
     for message_id, at in gone.items():

@@ -3,14 +3,19 @@ and the kit's jobs (the retry-failed-message job among them)."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
 
-from conveyor import JobState
+from conveyor import JobFilter, JobState
+from conveyor.changes import CancelJobs, DeleteJobs
 from conveyor_commerce import Commerce, MessageStatus, tables
 from conveyor_commerce import migrate as kit_migrate
+from conveyor_commerce.messages import store
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.accounts import Account
 from tests.commerce.conftest import drain
+from tests.conftest import raw
 
 
 def test_migrations_match_the_declarations_and_run_once(kit: Commerce) -> None:
@@ -59,3 +64,35 @@ def test_the_retry_failed_message_job(kit: Commerce, account: Account,
     job = kit.app.get(refused.id)
     assert job.state == JobState.CANCELLED and "cannot succeed" in job.errors[-1].message
     assert kit.messages.get(gone.id).status == MessageStatus.FAILED
+
+
+def _end_job_from_outside(url: str, job_id: int) -> None:
+    """What a rescue out of tries does to a job whose worker was lost."""
+    if url.startswith("sqlite"):
+        raw(url, "UPDATE conveyor_jobs SET state = 'discarded', finalized_at = ? WHERE id = ?",
+            (int(time.time() * 1_000_000), job_id))
+    else:
+        raw(url, "UPDATE conveyor_jobs SET state = 'discarded', finalized_at = now() "
+                 "WHERE id = ?", (job_id,))
+
+
+def test_the_sweep_settles_messages_whose_job_ended_from_outside(
+        url: str, kit: Commerce, account: Account) -> None:
+    lost = kit.messages.schedule("shop", "48600100200", "a", offset="+1h")
+    with kit.db.begin() as conn:  # a worker marked it processing, then was lost
+        store.move(conn, lost.id, MessageStatus.PROCESSING, kit.now())
+    _end_job_from_outside(url, lost.job_id or 0)
+    cancelled = kit.messages.schedule("shop", "48600100201", "b", offset="+1h")
+    kit.app.admin.apply(CancelJobs(), JobFilter(ids=[cancelled.job_id or 0]), actor="ops")
+    deleted = kit.messages.schedule("shop", "48600100202", "c", offset="+1h")
+    kit.app.admin.apply(DeleteJobs(), JobFilter(ids=[deleted.job_id or 0]), actor="ops")
+    healthy = kit.messages.schedule("shop", "48600100203", "d", offset="+1h")
+    assert kit.messages.reconcile() == {"failed": 2, "cancelled": 1}
+    after = {m.id: m for m in kit.messages.list()}
+    assert after[lost.id].status == MessageStatus.FAILED
+    assert "may have been sent" in (after[lost.id].error_title or "")
+    assert after[cancelled.id].status == MessageStatus.CANCELLED
+    assert "deleted" in (after[deleted.id].error_title or "")
+    assert after[healthy.id].status == MessageStatus.PENDING
+    assert kit.messages.reconcile() == {"failed": 0, "cancelled": 0}
+    assert "conveyor_commerce.whatsapp.reconcile" in kit.app.schedules

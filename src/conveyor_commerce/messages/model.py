@@ -12,6 +12,12 @@ that may send it; any other job that finds the row ends without sending):
 |              | (an error that can never succeed); `completed` if a delivery       |
 |              | webhook reported the failure after Meta accepted the message       |
 | `cancelled`  | `cancelled`                                                        |
+
+A job can also end from outside - its worker lost and the rescue out of tries, an operator
+cancelling or deleting it with Conveyor's commands - leaving its message `pending` or
+`processing`: the kit's sweep (`reconcile`, every minute) settles such a message (`cancelled`,
+or `failed` with why). One case stays as it is: a rescue that discarded a job whose stalled
+worker then still finished the send leaves the message `sent` and its job `discarded`.
 """
 
 from __future__ import annotations

@@ -267,6 +267,13 @@ class Messages:
         last = chunk[-1].id if chunk else after
         return len(chunk), [m.job_id for m in chunk], last
 
+    def reconcile(self) -> dict[str, int]:
+        """Settle now the messages whose job ended without settling them (the sweep the
+        kit's cron runs every minute)."""
+        from conveyor_commerce.messages import reconcile
+
+        return self.kit.app.blocking.run(lambda: reconcile.sweep(self.kit))
+
     # -- jobs the messages no longer point to -----------------------------------------------
 
     def _cancel_jobs(self, job_ids: Sequence[int | None]) -> None:
