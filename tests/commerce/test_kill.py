@@ -14,6 +14,7 @@ import pytest
 
 from conveyor import JobFilter, JobState
 from conveyor_commerce import Commerce, MessageFilter, MessageStatus
+from conveyor_commerce.jobs import SEND
 from conveyor_commerce.sandbox import SandboxServer
 from tests.chaos import harness
 from tests.commerce import commerce_app
@@ -61,7 +62,7 @@ def test_sigkill_every_few_seconds_loses_nothing_and_duplicates_only_in_flight(
     messages = {m.id: m for m in side.messages.list(limit=MESSAGES + 10)}
     assert len(messages) == MESSAGES
     assert {m.status for m in messages.values()} == {M.SENT}
-    jobs = {job.id: job for job in side.app.jobs(JobFilter(limit=3 * MESSAGES))}
+    jobs = {job.id: job for job in side.app.jobs(JobFilter(names=[SEND], limit=3 * MESSAGES))}
     assert {jobs[m.job_id or 0].state for m in messages.values()} == {JobState.COMPLETED}
     assert not [j for j in jobs.values() if j.state == JobState.RUNNING]
 

@@ -21,6 +21,7 @@ from conveyor_commerce import (
     MessageNotFound,
     MessageStatus,
 )
+from conveyor_commerce.jobs import SEND
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.payloads import Text
 from tests.chaos import harness
@@ -90,7 +91,7 @@ def test_operator_actions_racing_with_workers_keep_message_and_job_in_step(
         assert supervisor.stop() == [0, 0]
 
     messages = {m.id: m for m in side.messages.list(limit=MESSAGES + 10)}
-    jobs = {job.id: job for job in side.app.jobs(JobFilter(limit=10 * MESSAGES))}
+    jobs = {job.id: job for job in side.app.jobs(JobFilter(names=[SEND], limit=10 * MESSAGES))}
     received: defaultdict[int, list[tuple[float, str]]] = defaultdict(list)
     for record in sandbox.state.sent_log():
         received[message_id_of(record)].append((record.at, record.body["text"]["body"]))
