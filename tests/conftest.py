@@ -21,6 +21,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from conveyor import Conveyor, FrozenClock, Settings
 from conveyor.backends import base
 
+pytest_plugins = ["pytester"]  # tests/testing runs the conveyor plugin in inner sessions
+
 PG_ADMIN = os.environ.get("CONVEYOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 FAST = Settings(heartbeat_interval=0.2, lease_timeout=2.0, rescue_interval=0.5,

@@ -3,6 +3,8 @@
 The public API is what this module exports; everything else is internal.
 """
 
+from importlib import metadata as _metadata
+
 from conveyor.app import Conveyor
 from conveyor.backends.base import JobFilter
 from conveyor.batches import Batch, Progress
@@ -31,6 +33,12 @@ from conveyor.model import Job, JobError, JobState
 from conveyor.registry import JobType, Signature
 from conveyor.settings import Settings
 
+try:
+    __version__ = _metadata.version("conveyor")
+    """The installed distribution's version (PEP 440), from the package metadata."""
+except _metadata.PackageNotFoundError:  # imported from a source tree that is not installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "Batch", "BatchClosed", "BatchNotFound", "Cancel", "Clock", "Concurrency",
     "ConfigurationError", "Conveyor", "ConveyorError", "DependencyNotFound", "FrozenClock",
@@ -38,5 +46,5 @@ __all__ = [
     "JobFilter", "JobNotFound", "JobState", "JobType", "MalformedJob", "NotMigrated",
     "PayloadTooLarge", "Progress", "Rate", "RateLimited", "Retry", "Settings", "Signature",
     "Snooze", "StorageUnavailable", "SystemClock", "UnknownJob", "Unserializable",
-    "current_job",
+    "__version__", "current_job",
 ]
