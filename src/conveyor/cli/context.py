@@ -27,6 +27,11 @@ class CliContext:
     url_given: bool = False
     """`--url` was on the command line (not only in $CONVEYOR_URL): it overrides `--app`'s."""
 
+    @property
+    def names_app(self) -> bool:
+        """An application was named (`--app`) or handed in, not only a database URL."""
+        return bool(self.app_spec) or self._app is not None
+
     def app(self) -> app_module.Conveyor:
         if self._app is None:
             self._app = (load_app(self.app_spec) if self.app_spec

@@ -10,7 +10,17 @@ from importlib.metadata import entry_points
 import click
 
 from conveyor import errors
-from conveyor.cli import actions, admin, context, dashboard, flow, jobs, orchestration, worker
+from conveyor.cli import (
+    actions,
+    admin,
+    check,
+    context,
+    dashboard,
+    flow,
+    jobs,
+    orchestration,
+    worker,
+)
 
 
 class _Commands(click.Group):
@@ -47,7 +57,7 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
 for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
                 actions.cancel, actions.delete, actions.edit, actions.flush, actions.stats,
                 actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
-                orchestration.cron, orchestration.batches, dashboard.dashboard):
+                orchestration.cron, orchestration.batches, dashboard.dashboard, check.check):
     cli.add_command(command)
 
 
