@@ -11,7 +11,7 @@ code does not declare (those keep firing from their stored definition). It only 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from conveyor import cron, encoding, errors, model
@@ -84,7 +84,7 @@ async def check(app: Conveyor, queues: Sequence[str] = (), chunk: int = 1000) ->
     return Report(checked, len(orphans), problems)
 
 
-def _trouble(app: Conveyor, name: str, args: Sequence[Any], kwargs: dict[str, Any],
+def _trouble(app: Conveyor, name: str, args: Sequence[Any], kwargs: Mapping[str, Any],
              malformed: str | None) -> tuple[str, str] | None:
     """(kind, detail) of why a job of `name` called so would fail, or None."""
     if malformed is not None:
@@ -93,7 +93,7 @@ def _trouble(app: Conveyor, name: str, args: Sequence[Any], kwargs: dict[str, An
     if job_type is None:
         return UNKNOWN, f"no job named {name!r} in the new code"
     try:
-        job_type.check_arguments(args, kwargs)
+        job_type.check_arguments(args, dict(kwargs))
     except errors.InvalidArguments as exc:
         return ARGUMENTS, str(exc)
     return None
