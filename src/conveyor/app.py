@@ -190,6 +190,12 @@ class Conveyor:
         self._migrated = True
         return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
 
+    def ambient_connection(self) -> Any:
+        """The caller's connection that a blocking enqueue without `using(...)` joins (an
+        integration's open transaction: see `conveyor.contrib.django`); None, the default,
+        means this app's own connection. Asked in the calling thread, before any I/O."""
+        return None
+
     def enqueue(self, job_name: str, /, *args: Any, **kwargs: Any) -> model.Job:
         """Enqueue a registered job by its name (e.g. from a generic producer);
         raises `UnknownJob` for a name this app does not know, writing nothing."""

@@ -162,8 +162,10 @@ class Enqueuer(Generic[P, R]):
 
     def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
         rows, app = self._rows(calls), self.job_type.app
-        if self.connection is not None:
-            return app.insert_on(self.connection, rows)
+        connection = self.connection if self.connection is not None \
+            else app.ambient_connection()
+        if connection is not None:
+            return app.insert_on(connection, rows)
         return app.blocking.run(lambda: app.insert(rows))
 
     async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:

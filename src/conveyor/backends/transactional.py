@@ -2,7 +2,8 @@
 
 If the caller rolls back, the jobs were never there; if it commits, they are there exactly
 when its own rows are. Accepts `sqlite3` connections, psycopg connections (sync and async),
-and SQLAlchemy connections and sessions (unwrapped to the driver connection).
+SQLAlchemy connections and sessions, and Django's connections inside `transaction.atomic()`
+(each unwrapped to the driver connection).
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def driver_connection(connection: Any) -> Any:
     SQLAlchemy only commits a transaction it knows it began: writing straight to the driver
     would leave its `commit()` a no-op. So its transaction is begun first (a Session begins
     one when asked for its connection)."""
+    if hasattr(connection, "in_atomic_block") and hasattr(connection, "ensure_connection"):
+        return _django_driver(connection)
     if hasattr(connection, "get_bind") and hasattr(connection, "connection"):  # Session
         connection = connection.connection()
     in_transaction = getattr(connection, "in_transaction", None)
@@ -86,6 +89,22 @@ def driver_connection(connection: Any) -> Any:
     proxied = getattr(connection, "connection", None)
     driver = getattr(proxied, "driver_connection", None)
     return driver if driver is not None else connection
+
+
+def _django_driver(wrapper: Any) -> Any:
+    """The DB-API connection under a Django connection, which must be inside
+    `transaction.atomic()`: outside one, Django commits every statement on its own."""
+    alias = getattr(wrapper, "alias", "?")
+    if not wrapper.in_atomic_block:
+        raise errors.ConfigurationError(
+            f"enqueue on Django's connection {alias!r} only inside transaction.atomic(): "
+            "outside one, every statement commits on its own")
+    if wrapper.needs_rollback:
+        raise errors.ConfigurationError(
+            f"the atomic block on Django's connection {alias!r} has already failed (a "
+            "query in it raised); it will be rolled back, so nothing can be enqueued in it")
+    wrapper.ensure_connection()
+    return wrapper.connection
 
 
 def _same_sqlite_file(conn: sqlite3.Connection, url: str) -> None:

@@ -28,7 +28,7 @@ def attach(app: Conveyor, url: str | None = None,
     be None: unchanged). Its connections are closed on the way in and on the way out."""
     if url is not None:
         base.check_url(url)
-    saved = (app.url, app.clock)
+    saved_url, saved_clock = app.url, app.clock
     release(app)
     if url is not None:
         app.url = url
@@ -38,7 +38,10 @@ def attach(app: Conveyor, url: str | None = None,
         yield app
     finally:
         release(app)
-        app.url, app.clock = saved
+        if url is not None:  # only what was swapped (an app may compute its URL itself)
+            app.url = saved_url
+        if clock is not None:
+            app.clock = saved_clock
 
 
 def release(app: Conveyor) -> None:
