@@ -3,6 +3,8 @@ its entry point, with and without PostgreSQL, with and without the `conveyor_app
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 
@@ -98,6 +100,8 @@ def test_a_bad_ini_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def _databases() -> set[str]:
+    """This process's test databases (other runs on the server come and go meanwhile)."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         return {row[0] for row in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'conveyor_test_%'")}
+            "SELECT datname FROM pg_database WHERE datname LIKE %s",
+            (f"conveyor_test_{os.getpid()}_%",))}
