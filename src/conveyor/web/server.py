@@ -1,8 +1,10 @@
 """Serving the dashboard with uvicorn: `serve` (blocking, for `conveyor dashboard`) and
 `start` (a background thread, for the demo and the browser tests).
 
-Both refuse a non-loopback address unless a password (or an auth callable) is configured;
-on loopback with no user configured, a one-time admin password is generated and announced.
+Both add the pages installed packages offer (`discovery`, the `conveyor.web_pages` entry
+points) unless given `pages=` explicitly. Both refuse a non-loopback address unless a
+password (or an auth callable) is configured; on loopback with no user configured, a one-time
+admin password is generated and announced.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import uvicorn
 
 from conveyor import errors
 from conveyor.web import app as web_app
-from conveyor.web import extension
+from conveyor.web import discovery, extension
 from conveyor.web.config import Account, DashboardConfig
 from conveyor.web.dashboard import AuthCallable
 
@@ -56,11 +58,14 @@ def ready_config(host: str, config: DashboardConfig | None, auth: AuthCallable |
 
 
 def serve(conveyor: Conveyor, *, host: str = "127.0.0.1", port: int = 8000,
-          config: DashboardConfig | None = None, pages: Sequence[extension.Page] = (),
-          auth: AuthCallable | None = None, log_level: str = "info") -> None:
-    """Serve the dashboard until interrupted (what `conveyor dashboard` runs)."""
+          config: DashboardConfig | None = None,
+          pages: Sequence[extension.Page] | None = None, auth: AuthCallable | None = None,
+          log_level: str = "info") -> None:
+    """Serve the dashboard until interrupted (what `conveyor dashboard` runs). `pages`:
+    the extension pages to show; None (default) finds those installed packages offer."""
     config = ready_config(host, config, auth, _to_stderr)
-    asgi = web_app.create_app(conveyor, pages=pages, auth=auth, config=config)
+    asgi = web_app.create_app(conveyor, pages=_pages(conveyor, pages), auth=auth,
+                              config=config)
     _to_stderr(f"dashboard on http://{_url_host(host)}:{port}/")
     uvicorn.run(asgi, host=host, port=port, log_level=log_level, proxy_headers=True)
 
@@ -80,13 +85,14 @@ class Running:
 
 
 def start(conveyor: Conveyor, *, host: str = "127.0.0.1", port: int = 0,
-          config: DashboardConfig | None = None, pages: Sequence[extension.Page] = (),
-          auth: AuthCallable | None = None, log_level: str = "warning",
-          announce: Callable[[str], None] | None = None) -> Running:
+          config: DashboardConfig | None = None,
+          pages: Sequence[extension.Page] | None = None, auth: AuthCallable | None = None,
+          log_level: str = "warning", announce: Callable[[str], None] | None = None) -> Running:
     """Serve the dashboard from a daemon thread (port 0: any free port); returns once it
-    listens. For scripts like the demo and for tests."""
+    listens. For scripts like the demo and for tests. `pages` as for `serve`."""
     config = ready_config(host, config, auth, announce or _to_stderr)
-    asgi = web_app.create_app(conveyor, pages=pages, auth=auth, config=config)
+    asgi = web_app.create_app(conveyor, pages=_pages(conveyor, pages), auth=auth,
+                              config=config)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,6 +107,11 @@ def start(conveyor: Conveyor, *, host: str = "127.0.0.1", port: int = 0,
         raise errors.ConfigurationError(f"the dashboard could not start on {host}:{port}")
     url = f"http://{_url_host(host)}:{sock.getsockname()[1]}"
     return Running(url, config, server, thread)
+
+
+def _pages(conveyor: Conveyor,
+           pages: Sequence[extension.Page] | None) -> Sequence[extension.Page]:
+    return discovery.discover_pages(conveyor) if pages is None else pages
 
 
 def _url_host(host: str) -> str:
