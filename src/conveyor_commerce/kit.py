@@ -86,20 +86,34 @@ class Commerce:
         """The kit attached to `app`, attaching one with default settings if none is."""
         return cls._kits.get(app) or cls(app)
 
+    @classmethod
+    def attached(cls, app: Conveyor) -> Commerce | None:
+        """The kit attached to `app` by its code (`Commerce(app, ...)`), or None."""
+        return cls._kits.get(app)
+
     def now(self) -> datetime:
         return self.app.clock.now()
 
     def migrate(self) -> list[int]:
         """Apply the engine's and the kit's pending migrations; returns the kit's versions."""
         self.app.migrate()
-        applied = migrate.migrate(self.db)
+        applied = migrate.migrate(self._database())
         self._migrated = True
         return applied
 
     def ready(self) -> db.Database:
         """The database, migrated on first use when the app migrates automatically."""
+        found = self._database()
         if not self._migrated and self.app.settings.auto_migrate:
             self.migrate()
+        return found
+
+    def _database(self) -> db.Database:
+        """The app's database: when the app was pointed elsewhere after the kit was
+        attached (`conveyor --app ... --url ...`), the kit follows it."""
+        if self.db.url != self.app.url:
+            self.db.dispose()
+            self.db, self._migrated = db.Database(self.app.url), False
         return self.db
 
     async def in_thread(self, work: Callable[[], T]) -> T:

@@ -149,3 +149,5 @@ class MessageFilter:
     text: str | None = None
     """Substring of the stored content (text body or template name and parameters)."""
     error_codes: Sequence[int] = ()
+    sent_after: datetime | None = None
+    """Meta accepted it at or after this time (`sent_at`)."""

@@ -74,6 +74,8 @@ def where(flt: MessageFilter) -> list[sa.ColumnElement[bool]]:
         clauses.append(T.c.content.like(f"%{escaped}%", escape="\\"))
     if flt.error_codes:
         clauses.append(T.c.error_code.in_(list(flt.error_codes)))
+    if flt.sent_after is not None:
+        clauses.append(T.c.sent_at >= flt.sent_after)
     return clauses
 
 
