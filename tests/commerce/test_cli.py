@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import orjson
 from click.testing import CliRunner, Result
 
@@ -74,3 +76,19 @@ def test_messages_from_the_command_line(kit: Commerce, account: Account,
     kit.app.clock.advance(600)  # type: ignore[attr-defined]
     drain(kit)
     assert kit.messages.get(first["id"]).status == M.SENT
+
+
+def test_list_and_bulk_by_a_window_of_scheduled_times(kit: Commerce, account: Account) -> None:
+    soon = kit.messages.schedule("shop", "+48600100200", "soon", offset="+5m")
+    later = kit.messages.schedule("shop", "+48600100201", "later", offset="+1d")
+    cut = (kit.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    listed = _run(kit, "messages", "list", "--since", cut, "--json")
+    assert [m["id"] for m in orjson.loads(listed.output)] == [later.id]
+    cut_local = (kit.now() + timedelta(hours=1)).astimezone(timezone(timedelta(hours=2)))
+    dry = _run(kit, "messages", "cancel", "--until", cut_local.isoformat(), "--dry-run")
+    assert dry.output.strip() == "cancel (dry run): 1 message(s)"
+    assert _run(kit, "messages", "cancel", "--until", cut).exit_code == 0
+    assert kit.messages.get(soon.id).status == M.CANCELLED
+    assert kit.messages.get(later.id).status == M.PENDING
+    bad = _run(kit, "messages", "list", "--since", "tomorrow")
+    assert bad.exit_code == 2 and "--since" in bad.output

@@ -5,6 +5,8 @@ bulk action; `--dry-run` prints how many messages the action would change."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from conveyor_commerce.cli import common
@@ -34,6 +36,14 @@ def _content(text: str | None, template: str | None, language: str,
 def _when(options: tuple[str | None, str | None]) -> dict[str, str]:
     at, offset = options
     return {k: v for k, v in (("at", at), ("offset", offset)) if v is not None}
+
+
+def time_options(func: click.decorators.FC) -> click.decorators.FC:
+    """Scheduled-time window of a filter (the dashboard's list offers the same)."""
+    func = click.option("--until", help="Scheduled before this ISO time (UTC unless it has "
+                        "an offset).")(func)
+    return click.option("--since", help="Scheduled at or after this ISO time (UTC unless it "
+                        "has an offset).")(func)
 
 
 def content_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -77,16 +87,18 @@ def schedule(ctx: click.Context, account: str, to: str, text: str | None,
 @click.option("--account", help="Account name or id.")
 @click.option("--to", "recipient", help="Recipient.")
 @click.option("--search", help="Text in the message content.")
+@time_options
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--before-id", type=int, help="Page: only ids below this one.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_messages(ctx: click.Context, statuses: tuple[str, ...], account: str | None,
-                  recipient: str | None, search: str | None, limit: int,
-                  before_id: int | None, as_json: bool) -> None:
+                  recipient: str | None, search: str | None, since: str | None,
+                  until: str | None, limit: int, before_id: int | None,
+                  as_json: bool) -> None:
     """List messages, newest first."""
     with common.kit(ctx) as kit:
-        where = _filter(kit, (), statuses, account, recipient, search)
+        where = _filter(kit, (), statuses, account, recipient, search, (since, until))
         found = kit.messages.list(where, limit=limit, after_id=before_id)
     if as_json:
         common.emit_json([describe(m) for m in found])
@@ -133,19 +145,20 @@ def _bulk(action: str, help_text: str) -> click.Command:
     @click.option("--account", help="Account name or id.")
     @click.option("--to", "recipient", help="Recipient.")
     @click.option("--search", help="Text in the message content.")
+    @time_options
     @click.option("--dry-run", is_flag=True, help="Only say how many would change.")
     @click.pass_context
     def command(ctx: click.Context, ids: tuple[int, ...], statuses: tuple[str, ...],
                 account: str | None, recipient: str | None, search: str | None,
-                dry_run: bool) -> None:
-        if not (ids or statuses or account or recipient or search):
+                since: str | None, until: str | None, dry_run: bool) -> None:
+        if not (ids or statuses or account or recipient or search or since or until):
             raise click.UsageError("give message ids or a filter (--status, --account, ...)")
         with common.kit(ctx) as kit:
             if len(ids) == 1 and not dry_run and action != "delete":
                 getattr(kit.messages, action)(ids[0])
                 click.echo(f"{action}: 1 message")
                 return
-            where = _filter(kit, ids, statuses, account, recipient, search)
+            where = _filter(kit, ids, statuses, account, recipient, search, (since, until))
             result = kit.messages.bulk(action, where, dry_run=dry_run)
         click.echo(f"{action}{' (dry run)' if dry_run else ''}: {result.count} message(s)")
 
@@ -163,13 +176,28 @@ def _account(value: str) -> int | str:
 
 
 def _filter(kit: Commerce, ids: tuple[int, ...], statuses: tuple[str, ...],
-            account: str | None, recipient: str | None, search: str | None) -> MessageFilter:
+            account: str | None, recipient: str | None, search: str | None,
+            window: tuple[str | None, str | None] = (None, None)) -> MessageFilter:
     from conveyor_commerce.whatsapp.payloads import normalize_number
 
     accounts = [kit.accounts.get(_account(account)).id] if account else []
     return MessageFilter(ids=ids, statuses=[MessageStatus(s) for s in statuses],
                          account_ids=accounts, text=search,
-                         recipient=normalize_number(recipient) if recipient else None)
+                         recipient=normalize_number(recipient) if recipient else None,
+                         scheduled_after=_moment(window[0], "--since"),
+                         scheduled_before=_moment(window[1], "--until"))
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    """An ISO time of a filter: UTC unless it carries an offset."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not like 2026-05-01T09:00 (UTC) or "
+                                 "2026-05-01T09:00+02:00", param_hint=option) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _error(message: Message) -> str:
