@@ -1,5 +1,6 @@
-"""`conveyor dashboard`: serve the web dashboard; `conveyor dashboard hash-password`: make
-a password hash for `CONVEYOR_DASHBOARD_USERS`."""
+"""`conveyor dashboard`: serve the web dashboard, with the pages installed packages offer for
+the app (`conveyor.web.discovery`); `conveyor dashboard hash-password`: make a password hash
+for `CONVEYOR_DASHBOARD_USERS`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from conveyor.cli import context
 @click.pass_context
 def dashboard(ctx: click.Context, host: str, port: int) -> None:
     """Serve the web dashboard (users from the CONVEYOR_DASHBOARD_* variables; on loopback
-    without any, a one-time admin password is printed)."""
+    without any, a one-time admin password is printed), with the pages installed packages
+    offer for the app (conveyor.web_pages entry points), e.g. the commerce kit's."""
     if ctx.invoked_subcommand is not None:
         return
     from conveyor import web
