@@ -260,4 +260,6 @@ def test_accounts_show_why_one_is_stopped_and_the_card_counts(
     counts = dict(re.findall(r'data-messages="([\w-]+)">(\d+)<', card))
     assert counts == {"pending": "3", "sent-today": "1", "failed": "2", "stopped": "1"}
     assert 'href="/messages/"' in overview  # the navigation entry
+    waiting = client.get(f"/messages/{scene.waiting}").text
+    assert 'id="account-stopped"' in waiting and "(#190)" in waiting
 

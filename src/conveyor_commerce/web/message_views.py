@@ -25,6 +25,7 @@ BADGES = {M.PENDING: "scheduled", M.PROCESSING: "running", M.SENT: "completed",
 def common(known: list[Account]) -> dict[str, Any]:
     """What every messages page shows: account names and how statuses are coloured."""
     return {"accounts": known, "account_names": {a.id: a.name for a in known},
+            "account_of": {a.id: a for a in known},
             "badges": {s.value: b for s, b in BADGES.items()}}
 
 
