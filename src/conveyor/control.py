@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class JobControl(Exception):
     """Base of the control exceptions; never recorded as a failure by itself."""
@@ -20,8 +22,8 @@ class Snooze(JobControl):
     """Run again in `seconds` without using an attempt."""
 
     def __init__(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError(f"Snooze seconds must be >= 0, got {seconds}")
+        if not 0 <= seconds < math.inf:  # NaN fails too
+            raise ValueError(f"Snooze seconds must be a finite number >= 0, got {seconds}")
         super().__init__(f"snoozed for {seconds}s")
         self.seconds = seconds
 
@@ -41,8 +43,8 @@ class RateLimited(JobControl):
     `key` is the key as declared (e.g. "wa:123"); by default every rate key of the job."""
 
     def __init__(self, retry_after: float, key: str | None = None) -> None:
-        if retry_after < 0:
-            raise ValueError(f"retry_after must be >= 0, got {retry_after}")
+        if not 0 <= retry_after < math.inf:
+            raise ValueError(f"retry_after must be a finite number >= 0, got {retry_after}")
         super().__init__(f"rate limited for {retry_after}s")
         self.retry_after = retry_after
         self.key = key

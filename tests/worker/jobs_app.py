@@ -138,6 +138,14 @@ def isolated(action: str) -> object:
         sum(range(1000))
 
 
+@app.job(name="isolated_misbehaving", isolation="process", timeout=30.0, max_attempts=1)
+def isolated_misbehaving(action: str) -> object:
+    """Raises or returns what `tests.misbehaviour` has for `action`, in a child process."""
+    from tests.misbehaviour import misbehave
+
+    return misbehave(action)
+
+
 @app.job(name="crashes", isolation="process", max_attempts=10, backoff=[0])
 def crashes() -> None:
     """Takes its process down on every attempt."""

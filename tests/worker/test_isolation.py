@@ -56,11 +56,36 @@ def test_remote_exception_keeps_its_type_and_traceback(proc_app: Conveyor) -> No
 
 def test_spinning_job_is_killed_at_its_timeout(proc_app: Conveyor) -> None:
     started = time.monotonic()
-    state, kind, _, _ = run(proc_app, "spin")
+    state, kind, message, _ = run(proc_app, "spin")
     assert (state, kind) == (JobState.DISCARDED, "TimeoutError")
+    assert message == "job 'isolated' ran past its timeout of 2s and its process was killed"
     assert time.monotonic() - started < 2.0 + 5
     state, _, _, _ = run(proc_app, "pid")  # the pool replaced the killed child
     assert state == JobState.COMPLETED
+    proc_app.close()
+
+
+def test_whatever_an_isolated_job_raises_or_returns_ends_its_attempt(
+        proc_app: Conveyor) -> None:
+    """SystemExit, KeyboardInterrupt, unprintable errors and unstorable results end the
+    attempt with a stored outcome; none of them takes the child down."""
+    from tests import misbehaviour
+
+    job_type = proc_app.registry.get("isolated_misbehaving")
+    actions = sorted(misbehaviour.RAISES) + sorted(misbehaviour.RETURNS)
+    rows = [job_type.new_job([action], {}, job_type.defaults) for action in actions]
+    jobs = proc_app.blocking.run(lambda: proc_app.insert(rows))
+    assert proc_app.drain() == len(actions)
+    stored = {action: proc_app.get(job.id) for action, job in zip(actions, jobs, strict=True)}
+    assert {job.state for job in stored.values()} == {JobState.DISCARDED}
+    for action, make in misbehaviour.RAISES.items():
+        assert stored[action].errors[-1].type == type(make()).__name__, action
+    for action in misbehaviour.RETURNS:
+        assert stored[action].errors[-1].type == "Unserializable", action
+    assert stored["str_and_repr_raise"].errors[-1].message == \
+        "<StrAndReprRaise whose str() and repr() both raised>"
+    assert stored["nul_and_surrogate_message"].errors[-1].message == \
+        "bad\\x00byte and a lone \\ud800 surrogate"
     proc_app.close()
 
 

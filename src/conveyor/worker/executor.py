@@ -11,18 +11,18 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from conveyor import backoff, context, control, encoding, errors, model, outcome, registry
 from conveyor.app import Conveyor
-from conveyor.worker import isolation
+from conveyor.worker import failure, isolation
 
 log = logging.getLogger("conveyor.worker")
 _UNKNOWN_JOB_BACKOFF = backoff.exponential(base=30.0, cap=3600.0)
 LOGGED_MESSAGE_LIMIT = 500
+_LONGEST_DELAY = 100 * 365 * 86_400.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,33 +52,65 @@ class Executor:
             self._processes.close()
 
     async def run(self, job: model.Job, ctx: context.JobContext) -> Ran:
-        """Run `job` once. Never raises except `CancelledError` (shutdown or cancel)."""
+        """Run `job` once and say how the attempt ended, whatever the job raised or
+        returned. Never raises except `CancelledError` when the worker cancelled the job
+        (shutdown, or an operator's cancel)."""
         context.enter(ctx)
-        if job.malformed is not None:
-            return self._fail(job, errors.MalformedJob(job.malformed), final=True)
-        job_type = self.app.registry.find(job.name)
-        if job_type is None:
-            return self._unknown(job)
         try:
-            value = await self._call(job_type, job)
+            if job.malformed is not None:
+                return self._fail(job, errors.MalformedJob(job.malformed), final=True)
+            job_type = self.app.registry.find(job.name)
+            if job_type is None:
+                return self._unknown(job)
+            try:
+                value = await self._call(job_type, job)
+            except asyncio.CancelledError as exc:
+                if _cancelled_from_outside():
+                    raise
+                return self._raised(job, job_type, ctx, exc)  # job code raised it itself
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt...: the job's own
+                return self._raised(job, job_type, ctx, exc)
+            return self._complete(job, value)
         except asyncio.CancelledError:
-            raise
-        except control.Snooze as exc:
+            if _cancelled_from_outside():
+                raise
+            return self.last_resort(job, asyncio.CancelledError())
+        except BaseException as exc:  # deciding failed (a broken backoff callable...)
+            return self.last_resort(job, exc)
+
+    def _raised(self, job: model.Job, job_type: registry.JobType[..., Any],
+                ctx: context.JobContext, exc: BaseException) -> Ran:
+        """The attempt raised `exc`: control exceptions steer the job, anything else is a
+        failure retried with the job's backoff."""
+        if isinstance(exc, control.Snooze):
             return Ran(outcome.Snoozed(job.id, job.attempt, self._after(exc.seconds)), job)
-        except control.RateLimited as exc:
+        if isinstance(exc, control.RateLimited):
             return self._rate_limited(job, exc)
-        except control.Cancel as exc:
+        if isinstance(exc, control.Cancel):
             return Ran(outcome.Cancelled(job.id, job.attempt, self._error(job, exc)), job)
-        except control.Retry as exc:
+        if isinstance(exc, control.Retry):
             delay = exc.in_ if exc.in_ is not None else job_type.backoff(job.attempt)
             return self._fail(job, exc, delay=delay)
-        except isolation.ChildCrashed as exc:
+        if isinstance(exc, isolation.UnstorableResult):  # as in `_complete`: done, for good
+            return self._fail(job, exc, final=True)
+        if isinstance(exc, isolation.ChildCrashed):
             return self._crashed(job, exc, job_type.backoff(job.attempt))
-        except Exception as exc:
-            if ctx.cancel_requested.is_set():  # a cooperative job stopped on request
-                return self.cancelled(job, "cancelled by operator")
-            return self._fail(job, exc, delay=job_type.backoff(job.attempt))
-        return self._complete(job, value)
+        if ctx.cancel_requested.is_set():  # a cooperative job stopped on request
+            return self.cancelled(job, "cancelled by operator")
+        return self._fail(job, exc, delay=job_type.backoff(job.attempt))
+
+    def last_resort(self, job: model.Job, exc: BaseException) -> Ran:
+        """An outcome built without job code or policy callables, for when deciding the
+        normal one failed: retried in a minute (discarded when out of attempts)."""
+        now = self.app.clock.now()
+        retry_at = now + timedelta(seconds=60) if job.attempt < job.max_attempts else None
+        text = failure.message_of(exc)
+        log.error("job %s %s attempt %d: could not decide how it ended (%s: %s)", job.id,
+                  job.name, job.attempt, failure.type_of(exc), failure.clipped(text, 500))
+        error = failure.plain_error_json(
+            job.attempt, now, failure.type_of(exc),
+            f"the worker could not decide how this attempt ended: {text}"[:2000])
+        return Ran(outcome.Failed(job.id, job.attempt, error, retry_at), job, exc)
 
     def _process_pool(self) -> isolation.ProcessPool:
         if self._processes is None:
@@ -89,10 +121,22 @@ class Executor:
         timeout = job.meta.get("timeout") or job_type.defaults.timeout
         if job_type.isolation == "process":
             func = job_type.func
-            return await self._process_pool().run(func.__module__, func.__qualname__,
-                                                  list(job.args), dict(job.kwargs), timeout)
+            try:
+                return await self._process_pool().run(func.__module__, func.__qualname__,
+                                                      list(job.args), dict(job.kwargs), timeout)
+            except TimeoutError:  # the pool's deadline (the job's own errors are remote)
+                raise _timed_out(job, timeout, "its process was killed") from None
         if job_type.is_async:
-            return await asyncio.wait_for(job_type.func(*job.args, **job.kwargs), timeout)
+            # A timeout scope rather than wait_for: the job runs in this very task, so
+            # whatever it raises (even SystemExit) reaches `run`, not the event loop.
+            scope = asyncio.timeout(timeout)
+            try:
+                async with scope:
+                    return await job_type.func(*job.args, **job.kwargs)
+            except TimeoutError:
+                if scope.expired():
+                    raise _timed_out(job, timeout, "was cancelled") from None
+                raise
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="conveyor-job")
         context = contextvars.copy_context()
@@ -128,7 +172,7 @@ class Executor:
         try:
             result = None if value is None else encoding.dumps(
                 value, what=f"result of job {job.name!r}", limit=self.app.settings.result_limit)
-        except errors.ConveyorError as exc:
+        except Exception as exc:
             # The work is done; running it again would not make the result storable.
             return self._fail(job, exc, final=True)
         return Ran(outcome.Completed(job.id, job.attempt, result), job)
@@ -153,30 +197,37 @@ class Executor:
         if job.attempt >= job.max_attempts or _past_deadline(job, retry_at):
             retry_at = None
         level = logging.ERROR if retry_at is None else logging.WARNING
+        kind = exc.type_name if isinstance(exc, isolation.RemoteError) else failure.type_of(exc)
         log.log(level, "job %s %s attempt %d/%d failed: %s: %s", job.id, job.name, job.attempt,
-                job.max_attempts, type(exc).__name__, _clipped(str(exc)))
+                job.max_attempts, kind,
+                failure.clipped(failure.message_of(exc), LOGGED_MESSAGE_LIMIT))
         failed = outcome.Failed(job.id, job.attempt, self._error(job, exc), retry_at)
         return Ran(failed, job, exc)
 
     def _after(self, seconds: float) -> datetime:
-        return self.app.clock.now() + timedelta(seconds=max(0.0, seconds))
+        """`seconds` from now; NaN counts as none, and a delay is at most a century."""
+        seconds = seconds if seconds >= 0 else 0.0
+        return self.app.clock.now() + timedelta(seconds=min(seconds, _LONGEST_DELAY))
 
     def _error(self, job: model.Job, exc: BaseException) -> str:
-        limit = self.app.settings.error_limit
-        trace = "".join(traceback.format_exception(exc))
-        kind = type(exc).__name__
         if isinstance(exc, isolation.RemoteError):  # report the child's error, not the relay
             kind, trace = exc.type_name, exc.remote_traceback
-        entry = model.JobError(
-            attempt=job.attempt, at=self.app.clock.now(), type=kind,
-            message=str(exc)[: limit // 4], traceback=trace[-(limit // 2):])
-        return encoding.dumps(entry.to_json(), what="error")
+        else:
+            kind, trace = failure.type_of(exc), failure.traceback_of(exc)
+        return failure.error_json(job.attempt, self.app.clock.now(), kind,
+                                  failure.message_of(exc), trace, self.app.settings.error_limit)
 
 
-def _clipped(message: str, limit: int = LOGGED_MESSAGE_LIMIT) -> str:
-    """A job's error message as logged: one bounded line (the full one is on the job)."""
-    line = " ".join(message[: limit + 1].split())
-    return line if len(line) <= limit else f"{line[:limit]}... ({len(message)} characters)"
+def _cancelled_from_outside() -> bool:
+    """Whether the running task is being cancelled (rather than job code having raised
+    `CancelledError` by itself)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _timed_out(job: model.Job, timeout: float | None, what: str) -> TimeoutError:
+    return TimeoutError(f"job {job.name!r} ran past its timeout of {timeout or 0:g}s and "
+                        f"{what}")
 
 
 def _past_deadline(job: model.Job, retry_at: datetime | None) -> bool:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import multiprocessing
 import multiprocessing.connection
 import os
 import threading
 import time
-import traceback
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from conveyor import encoding
+from conveyor.worker import failure
 
 _CONTEXT = (multiprocessing.get_context("forkserver")
             if "forkserver" in multiprocessing.get_all_start_methods()
@@ -45,6 +46,10 @@ class RemoteError(Exception):
     def __init__(self, type_name: str, message: str, trace: str) -> None:
         super().__init__(message)
         self.type_name, self.remote_traceback = type_name, trace
+
+
+class UnstorableResult(RemoteError):
+    """The job finished in its child, but its result cannot be stored (not JSON)."""
 
 
 class _Child:
@@ -106,6 +111,8 @@ def _unpack(reply: Any) -> Any:
     status, *payload = reply
     if status == "ok":
         return encoding.loads(payload[0])
+    if status == "unstorable":
+        raise UnstorableResult(payload[0], payload[1], "")
     raise RemoteError(*payload)
 
 
@@ -122,14 +129,23 @@ def _child_main(conn: multiprocessing.connection.Connection, worker: int) -> Non
             module, qualname, args, kwargs = orjson.loads(conn.recv_bytes())
         except EOFError:
             return
-        try:
-            value = _resolve(module, qualname)(*args, **kwargs)
-            if asyncio.iscoroutine(value):
-                value = asyncio.run(value)
-            reply = ["ok", encoding.dumps(value, what="result")]
-        except Exception as exc:
-            reply = ["error", type(exc).__name__, str(exc), traceback.format_exc()]
-        conn.send_bytes(orjson.dumps(reply))
+        conn.send_bytes(orjson.dumps(_run_one(module, qualname, args, kwargs)))
+
+
+def _run_one(module: str, qualname: str, args: Any, kwargs: Any) -> list[Any]:
+    """Run the job; its result as JSON text, or its error as storable text, whatever it
+    raised (SystemExit and KeyboardInterrupt too: they end the attempt, not the child)."""
+    try:
+        value = _resolve(module, qualname)(*args, **kwargs)
+        if inspect.iscoroutine(value):  # not asyncio's test: a generator is a plain value
+            value = asyncio.run(value)
+    except BaseException as exc:
+        return ["error", failure.type_of(exc), failure.message_of(exc),
+                failure.traceback_of(exc)]
+    try:
+        return ["ok", encoding.dumps(value, what="result")]
+    except Exception as exc:
+        return ["unstorable", failure.type_of(exc), failure.message_of(exc)]
 
 
 def _exit_with_worker(worker: int) -> None:

@@ -197,11 +197,15 @@ class Worker:
 
     async def _execute(self, job: model.Job, ctx: context.JobContext,
                        settler: settle.Settler) -> None:
+        """The job's task: it always hands an outcome to the settler and never raises, so
+        no job stays `running` behind a live worker's heartbeat."""
         try:
             ran = await self.executor.run(job, ctx)
         except asyncio.CancelledError:
             ran = (self.executor.cancelled(job, "cancelled by operator")
                    if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
+        except BaseException as exc:  # `run` never raises; this is the last guard
+            ran = self.executor.last_resort(job, exc)
         finally:
             self._running.pop(job.id, None)
             self._contexts.pop(job.id, None)

@@ -1,0 +1,102 @@
+"""Whatever a job raises or returns, its attempt ends with a stored outcome, on every backend:
+no job stays `running` behind a live worker, and no worker task dies unnoticed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from conveyor import Conveyor, FrozenClock, JobState
+from conveyor.registry import JobType
+from tests import misbehaviour
+
+
+def _misbehaving(app: Conveyor, kind: str) -> JobType[Any, Any]:
+    if kind == "async":
+        async def misbehaving_async(action: str) -> Any:
+            return misbehaviour.misbehave(action)
+
+        return app.job(name="misbehaving", max_attempts=1)(misbehaving_async)
+
+    def misbehaving(action: str) -> Any:
+        return misbehaviour.misbehave(action)
+
+    return app.job(name="misbehaving", max_attempts=1)(misbehaving)
+
+
+@pytest.fixture(params=["plain", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize("action", sorted(misbehaviour.RAISES))
+def test_anything_a_job_raises_ends_its_attempt(app: Conveyor, kind: str, action: str,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    job = _misbehaving(app, kind).enqueue(action)
+    assert app.drain() == 1
+    stored = app.get(job.id)
+    assert stored.state == JobState.DISCARDED, stored
+    assert stored.errors[-1].type == type(misbehaviour.RAISES[action]()).__name__
+    assert "Task exception was never retrieved" not in caplog.text
+    assert (stored.attempt, app.drain()) == (1, 0)
+
+
+def test_unprintable_errors_are_stored_readably(app: Conveyor, kind: str) -> None:
+    job_type = _misbehaving(app, kind)
+    ids = [job_type.enqueue(action).id for action in
+           ("str_raises", "str_and_repr_raise", "nul_and_surrogate_message")]
+    app.drain()
+    messages = [app.get(job_id).errors[-1].message for job_id in ids]
+    assert messages == ["StrRaises()", "<StrAndReprRaise whose str() and repr() both raised>",
+                        "bad\\x00byte and a lone \\ud800 surrogate"]
+    assert "in misbehave" in app.get(ids[0]).errors[-1].traceback
+
+
+@pytest.mark.parametrize("action", sorted(misbehaviour.RETURNS))
+def test_anything_a_job_returns_ends_its_attempt(app: Conveyor, kind: str,
+                                                 action: str) -> None:
+    job = _misbehaving(app, kind).enqueue(action)
+    assert app.drain() == 1
+    stored = app.get(job.id)
+    assert (stored.state, stored.result) == (JobState.DISCARDED, None)
+    assert stored.errors[-1].type == "Unserializable"
+    assert "result of job 'misbehaving' cannot be stored" in stored.errors[-1].message
+
+
+def test_a_failing_backoff_policy_still_ends_the_attempt(app: Conveyor, clock: FrozenClock,
+                                                         caplog: pytest.LogCaptureFixture,
+                                                         ) -> None:
+    def broken_policy(attempt: int) -> float:
+        raise ZeroDivisionError("policy bug")
+
+    @app.job(max_attempts=3, backoff=broken_policy)
+    def flaky() -> None:
+        raise ConnectionError("down")
+
+    job = flaky.enqueue()
+    with caplog.at_level(logging.ERROR, logger="conveyor.worker"):
+        app.drain()
+    stored = app.get(job.id)
+    assert (stored.state, stored.attempt) == (JobState.RETRYABLE, 1)
+    assert stored.run_at == clock.now() + timedelta(seconds=60)
+    assert "policy bug" in stored.errors[-1].message
+    assert "could not decide how it ended" in caplog.text
+
+
+def test_control_exceptions_refuse_non_finite_delays(app: Conveyor) -> None:
+    from conveyor import Snooze
+
+    @app.job(max_attempts=1)
+    def sleepy(seconds: float) -> None:
+        raise Snooze(seconds)
+
+    job = sleepy.enqueue(5)
+    app.drain()
+    assert app.get(job.id).state == JobState.SCHEDULED
+    with pytest.raises(ValueError, match="finite"):
+        Snooze(float("inf"))
+    with pytest.raises(ValueError, match="finite"):
+        Snooze(float("nan"))
