@@ -49,6 +49,8 @@ RAISES: dict[str, Callable[[], BaseException]] = {
 
 RETURNS: dict[str, Any] = {
     "object": object(),
+    "nul_string": "a\x00b",
+    "nul_key": {"a\x00": 1},
     "repr_raises": ReprRaises(),
     "nan": float("nan"),
     "generator": _generator(),

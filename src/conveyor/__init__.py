@@ -27,6 +27,7 @@ from conveyor.errors import (
     StorageUnavailable,
     UnknownJob,
     Unserializable,
+    Unstorable,
 )
 from conveyor.limits import Concurrency, Rate
 from conveyor.model import Job, JobError, JobState
@@ -45,6 +46,6 @@ __all__ = [
     "InvalidArguments", "InvalidSchedule", "InvalidUrl", "Job", "JobContext", "JobError",
     "JobFilter", "JobNotFound", "JobState", "JobType", "MalformedJob", "NotMigrated",
     "PayloadTooLarge", "Progress", "Rate", "RateLimited", "Retry", "Settings", "Signature",
-    "Snooze", "StorageUnavailable", "SystemClock", "UnknownJob", "Unserializable",
+    "Snooze", "StorageUnavailable", "SystemClock", "UnknownJob", "Unserializable", "Unstorable",
     "__version__", "current_job",
 ]

@@ -3,11 +3,14 @@
 orjson rejects sets, arbitrary objects and non-string keys, but silently writes NaN and
 infinities as `null`, UUIDs as strings and enums as their values; a second check
 (`jsoncheck`) catches those so a value is either stored exactly as given or refused with a
-message that says where and why. One conversion is accepted: tuples become lists.
+message that says where and why. One conversion is accepted: tuples become lists. Strings
+holding NUL are refused too: PostgreSQL cannot store them, and both backends must take the
+same values.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -17,6 +20,7 @@ from conveyor import errors, jsoncheck
 # Datetimes and dataclasses would not round-trip to the same type: pass them through to
 # `default`, which refuses them (`jsoncheck` finds what orjson encodes anyway).
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_NUL_ESCAPE = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 
 
 def _refuse(value: Any) -> Any:
@@ -33,6 +37,8 @@ def dumps(value: Any, *, what: str, limit: int | None = None) -> str:
     except TypeError as exc:
         raise errors.Unserializable(
             f"{what} cannot be stored as JSON: {jsoncheck.problem(value) or exc}") from None
+    if b"\\u0000" in data:
+        _reject_nul(data, what)
     if limit is not None and len(data) > limit:
         raise errors.PayloadTooLarge(
             f"{what}: {len(data)} bytes as JSON, over the limit of {limit} bytes"
@@ -40,6 +46,15 @@ def dumps(value: Any, *, what: str, limit: int | None = None) -> str:
     if not jsoncheck.is_exact(value) and (problem := jsoncheck.problem(value)) is not None:
         raise errors.Unserializable(f"{what} cannot be stored as JSON: {problem}")
     return data.decode()
+
+
+def _reject_nul(data: bytes, what: str) -> None:
+    """PostgreSQL cannot store the NUL character in JSON (or text), so no backend takes it.
+    `\\u0000` in the output is a NUL unless its backslash is itself escaped."""
+    if _NUL_ESCAPE.search(data):
+        raise errors.Unserializable(
+            f"{what} cannot be stored: a string in it contains the NUL character (\\x00), "
+            "which PostgreSQL cannot store")
 
 
 def loads(text: str | bytes | None) -> Any:

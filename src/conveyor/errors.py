@@ -27,6 +27,11 @@ class Unserializable(ConveyorError):
     """A value cannot be stored as strict JSON (sets, objects, NaN, non-string keys...)."""
 
 
+class Unstorable(Unserializable):
+    """The database refused a value it was given (a data error, not an outage); nothing of
+    that statement was written."""
+
+
 class PayloadTooLarge(ConveyorError):
     """The encoded arguments or result exceed the configured limit."""
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from conveyor import errors
+
 
 class JobState(StrEnum):
     """Where a job is in its life. Final states never change again (except by an operator)."""
@@ -162,6 +164,17 @@ class NewJob:
     """Positions of earlier rows of the same insert to wait for (chains)."""
     run_on_dependency_failure: bool = False
     """Run anyway when a dependency is discarded or cancelled (default: cancel this job)."""
+
+    def __post_init__(self) -> None:
+        """PostgreSQL cannot store NUL in text, so neither backend takes it (the JSON fields
+        are checked when they are encoded)."""
+        for field, value in (("name", self.name), ("queue", self.queue),
+                             ("unique key", self.unique_key), ("rate key", self.rate_key),
+                             ("concurrency key", self.concurrency_key)):
+            if value is not None and "\x00" in value:
+                raise errors.Unserializable(
+                    f"job {self.name!r}: its {field} {value!r} contains the NUL character "
+                    "(\\x00), which PostgreSQL cannot store")
 
     @property
     def has_dependencies(self) -> bool:

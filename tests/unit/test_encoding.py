@@ -135,3 +135,16 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     for path in root.rglob("*.py"):
         text = path.read_text()
         assert "import pickle" not in text and "cloudpickle" not in text, path
+
+
+@pytest.mark.parametrize("value", [
+    "a\x00b", {"key\x00": 1}, [["deep", {"k": "\x00"}]], "\\\x00", ["\\", "\x00"],
+])
+def test_strings_holding_nul_are_refused_on_every_backend(value: Any) -> None:
+    with pytest.raises(errors.Unserializable, match=r"NUL character \(\\x00\)"):
+        encoding.dumps(value, what="x")
+
+
+@pytest.mark.parametrize("value", ["x\\u0000", {"\\u0000": "\\\\u0000"}])
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(value: Any) -> None:
+    assert encoding.loads(encoding.dumps(value, what="x")) == value

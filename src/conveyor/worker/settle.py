@@ -1,8 +1,10 @@
 """Write attempt outcomes in batches: one statement per outcome kind per flush.
 
 While one flush is in flight, finished jobs pile up and go out together in the next one, so
-batches grow with throughput and a quiet worker still settles each job at once. Settled
-outcomes are also tallied per minute (`metrics.Tally`) and the tally is upserted at most every
+batches grow with throughput and a quiet worker still settles each job at once. An outage is
+waited out; an outcome the database refuses (a data error) is settled alone and replaced by a
+plain error, so it never holds up the rest of its batch. Settled outcomes are also tallied
+per minute (`metrics.Tally`) and the tally is upserted at most every
 `Settings.metrics_interval` seconds and when the settler stops: no metrics write per job.
 """
 
@@ -15,12 +17,15 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from conveyor import metrics, model, outcome
+from conveyor import errors, metrics, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor
+from conveyor.worker import executor, failure
 
 log = logging.getLogger("conveyor.worker")
+_OUTAGES = (errors.StorageUnavailable, OSError)
+"""Errors that say storage is down or busy: settling waits and tries again. Any other error
+means the database refused what it was given."""
 
 
 class Settler:
@@ -101,39 +106,80 @@ class Settler:
         self._idle.set()
 
     async def _write(self, batch: list[executor.Ran]) -> None:
-        outcomes = [ran.outcome for ran in batch]
+        written, lost = await self._settle(batch)
+        for job_id in lost:
+            log.warning("lease lost: job %s was rescued or changed while it ran; "
+                        "its outcome was not written", job_id)
+        self.lost += len(lost)
+        if self._on_settled is not None:
+            self._on_settled(len(batch))
+        self._count(batch, written)
+        for ran in written:
+            if ran.outcome.target == model.JobState.DISCARDED:
+                await self._discarded(ran)
+
+    async def _settle(self, batch: list[executor.Ran]) -> tuple[list[executor.Ran], set[int]]:
+        """Write `batch`; returns what was written and the ids whose lease was lost. When the
+        database refuses the batch (a data error, not an outage), each outcome is settled
+        alone, so one that cannot be stored never holds up the others."""
+        try:
+            settled = await self._finish(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                return await self._replace(batch[0], exc)
+            log.warning("the database refused a batch of %d outcomes (%s); settling them "
+                        "one by one", len(batch), failure.clipped(failure.message_of(exc), 300))
+            written: list[executor.Ran] = []
+            lost: set[int] = set()
+            for ran in batch:
+                done, gone = await self._settle([ran])
+                written += done
+                lost |= gone
+            return written, lost
+        return [r for r in batch if r.outcome.job_id in settled.written], set(settled.lost)
+
+    async def _finish(self, batch: list[executor.Ran]) -> base.Settled:
+        """`Backend.finish`, retried with backoff for as long as storage is unavailable."""
         delay = 0.05
         while True:
             try:
                 await self._block_keys(batch)
-                settled = await self.backend.finish(
-                    outcomes, self.app.clock.now(), self.app.settings.max_errors,
+                return await self.backend.finish(
+                    [ran.outcome for ran in batch], self.app.clock.now(),
+                    self.app.settings.max_errors,
                     batched=any(ran.job.batch_id is not None for ran in batch))
-                break
-            except Exception as exc:  # storage down: keep the outcomes, try again
+            except _OUTAGES as exc:  # keep the outcomes, try again
                 log.warning("could not settle %d jobs (%s); retrying in %.2fs",
-                            len(outcomes), exc, delay)
+                            len(batch), exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        for job_id in settled.lost:
-            log.warning("lease lost: job %s was rescued or changed while it ran; "
-                        "its outcome was not written", job_id)
-        self.lost += len(settled.lost)
-        if self._on_settled is not None:
-            self._on_settled(len(batch))
-        self._count(batch, settled.written)
-        for ran in batch:
-            if ran.outcome.job_id in settled.written \
-                    and ran.outcome.target == model.JobState.DISCARDED:
-                await self._discarded(ran)
 
-    def _count(self, batch: list[executor.Ran], written: frozenset[int]) -> None:
-        """Tally the outcomes that were written, with their run time (claim to outcome)."""
-        for ran in batch:
-            ended = self._ended.pop(ran.outcome.job_id, None) or self.app.clock.now()
+    async def _replace(self, ran: executor.Ran,
+                       exc: Exception) -> tuple[list[executor.Ran], set[int]]:
+        """The database refused this outcome: end the job with a plain error saying why."""
+        stand_in = unstorable(ran, exc, self.app.clock.now())
+        log.error("job %s %s: its outcome could not be stored (%s); it ends %s instead",
+                  ran.job.id, ran.job.name, failure.clipped(failure.message_of(exc), 300),
+                  stand_in.outcome.target.value)
+        try:
+            settled = await self._finish([stand_in])
+        except Exception as again:
+            log.error("job %s %s: not even that could be stored (%s); it stays running until "
+                      "this worker stops, then the leader rescues it", ran.job.id, ran.job.name,
+                      failure.clipped(failure.message_of(again), 300))
+            return [], set()
+        return ([stand_in] if settled.written else []), set(settled.lost)
+
+    def _count(self, batch: list[executor.Ran], written: list[executor.Ran]) -> None:
+        """Tally the outcomes that were written (a stand-in for a refused one counts as
+        what it is), with their run time (claim to outcome)."""
+        now = self.app.clock.now()
+        ended_at = {ran.job.id: self._ended.pop(ran.job.id, now) for ran in batch}
+        for ran in written:
             kind = metrics.kind_of(ran.outcome)
-            if kind is None or ran.outcome.job_id not in written:
+            if kind is None:
                 continue
+            ended = ended_at.get(ran.job.id, now)
             began = ran.job.attempted_at or ended
             self.tally.add(ended, ran.job.queue, ran.job.name, kind,
                            max(0.0, (ended - began).total_seconds()))
@@ -157,3 +203,25 @@ class Settler:
                 await asyncio.to_thread(hook, ran.job, ran.error)
         except Exception:
             log.exception("on_discard hook of job %s (%s) failed", ran.job.id, ran.job.name)
+
+
+def unstorable(ran: executor.Ran, exc: BaseException, now: datetime) -> executor.Ran:
+    """The outcome that ends a job whose own outcome the database refused: an error made of
+    plain text that says why. A result that cannot be stored discards the job (running it
+    again would not help); otherwise the job ends as it was going to, or is retried."""
+    job, ended = ran.job, ran.outcome
+    verb = {outcome.Completed: "completed, but its result", outcome.Snoozed: "snoozed, but that"
+            }.get(type(ended), "ended, but its error")
+    message = f"the job {verb} could not be stored: {failure.message_of(exc)}"[:2000]
+    error = failure.plain_error_json(job.attempt, now, "Unstorable", message)
+    reason = errors.Unstorable(message)
+    match ended:
+        case outcome.Cancelled():
+            return executor.Ran(outcome.Cancelled(job.id, job.attempt, error), job, reason)
+        case outcome.Interrupted():
+            return executor.Ran(outcome.Interrupted(job.id, job.attempt, error), job, reason)
+        case outcome.Failed(retry_at=retry_at) | outcome.Snoozed(run_at=retry_at):
+            if job.attempt >= job.max_attempts:
+                retry_at = None
+            return executor.Ran(outcome.Failed(job.id, job.attempt, error, retry_at), job, reason)
+    return executor.Ran(outcome.Failed(job.id, job.attempt, error, None), job, reason)

@@ -13,7 +13,8 @@ it sleeps out its timeout (the caller polls) and the next call listens again. In
 also set an event, as in the SQLite backend.
 
 Connection failures and pool timeouts become `StorageUnavailable`, naming the server but never
-the password. Deadlocks and serialization failures are retried a few times first.
+the password; a value the server refuses (a data error) becomes `Unstorable`. Deadlocks and
+serialization failures are retried a few times first.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
                 if tries >= _RETRIES:
                     raise self._unavailable(exc) from None
                 await asyncio.sleep(random.uniform(0.001, 0.01) * tries)
+            except psycopg.DataError as exc:  # a value the server cannot take: not an outage
+                raise errors.Unstorable(f"{self._where} refused a value: {self._scrub(exc)}") \
+                    from None
             except psycopg.OperationalError as exc:
                 if reconnected or self._pool is None:
                     raise self._unavailable(exc) from None

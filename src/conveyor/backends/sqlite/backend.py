@@ -3,7 +3,8 @@
 WAL journal, `synchronous=NORMAL`, and every write inside `BEGIN IMMEDIATE`. SQLite's own busy
 handler would block the event loop, so it is off (`busy_timeout=0`): a busy database is retried
 here with short asynchronous sleeps until `busy_deadline`, and then reported as
-`StorageUnavailable` - a "database is locked" error never reaches a caller.
+`StorageUnavailable` - a "database is locked" error never reaches a caller. A value SQLite
+refuses (malformed JSON, too big) is `Unstorable`: retrying would not help.
 
 Statements are tiny and run directly on the event loop (a thread hop costs more than they do).
 Wake-ups: an in-process event for this connection's own writes, and adaptive `PRAGMA
@@ -35,6 +36,8 @@ T = TypeVar("T")
 _MIN_VERSION = (3, 38, 0)
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
 _BUSY_MARKERS = ("database is locked", "database table is locked", "database is busy")
+_REFUSAL_MARKERS = ("malformed JSON", "JSON cannot hold BLOB values")
+"""Errors about a value given, not about the database: retrying would fail the same way."""
 
 
 def path_of(url: str) -> str:
@@ -122,7 +125,11 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         while True:
             try:
                 return _transaction(conn, work, write)
+            except sqlite3.DataError as exc:
+                raise self._refused(exc) from None
             except sqlite3.OperationalError as exc:
+                if str(exc).startswith(_REFUSAL_MARKERS):
+                    raise self._refused(exc) from None
                 if not _is_busy(exc):
                     raise errors.StorageUnavailable(
                         f"SQLite database {self.path!r} failed: {exc}") from None
@@ -132,6 +139,9 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
                         f"{self.busy_deadline:g}s; nothing was written") from None
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
+
+    def _refused(self, exc: sqlite3.Error) -> errors.Unstorable:
+        return errors.Unstorable(f"SQLite database {self.path!r} refused a value: {exc}")
 
     def _notify(self) -> None:
         self._wake.set()
