@@ -325,9 +325,12 @@ class Conveyor:
 
     async def adrain(self, queues: Sequence[str] | None = None, concurrency: int = 10) -> int:
         """Run every due job (optionally only in `queues`) here until none is left.
-        Returns how many attempts ran. For tests and scripts."""
+        Returns how many attempts ran. For tests and scripts. An app without registered
+        jobs runs nothing (a worker would refuse to start): it leaves other apps' jobs be."""
         from conveyor.worker import runner
 
+        if not self.registry.names():
+            return 0
         worker = runner.Worker(self, runner.WorkerConfig(
             queues=tuple(queues or ()), concurrency=concurrency, burst=True,
             leader=False, heartbeat_thread=False, install_signals=False))

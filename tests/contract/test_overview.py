@@ -56,7 +56,7 @@ async def test_workers_list_host_pid_concurrency_and_running_jobs(app: Conveyor,
     me = seen[0]
     assert me.host == socket.gethostname() and me.pid == os.getpid()  # type: ignore[attr-defined]
     assert (me.concurrency, me.running, me.alive) == (3, 1, True)  # type: ignore[attr-defined]
-    assert me.queues == [] and me.started_at == clock.now()  # type: ignore[attr-defined]
+    assert me.queues == ["default"] and me.started_at == clock.now()  # type: ignore[attr-defined]
     assert await app.admin.aworkers() == []  # a worker that stops cleanly retires
 
 

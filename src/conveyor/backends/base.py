@@ -168,9 +168,15 @@ class Backend(Protocol):
         """Insert all jobs atomically (all or none); results are in input order."""
         ...
 
-    async def claim(self, queues: Sequence[str], limit: int, worker: str,
-                    now: datetime) -> list[model.Job]:
-        """Move up to `limit` available jobs to `running`, serving `queues` in the given order."""
+    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
+                    names: Sequence[str] | None = None) -> list[model.Job]:
+        """Move up to `limit` available jobs to `running`, serving `queues` in the given order;
+        with `names`, only jobs of those names."""
+        ...
+
+    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
+        """Queues other than `served` where an available job of one of `names` waits (among
+        each queue's 1000 oldest). Cheap: one index probe per queue, whatever the backlog."""
         ...
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,

@@ -9,13 +9,16 @@ import sys
 
 import click
 
+from conveyor import errors
 from conveyor.cli import context, params
+from conveyor.worker import queues as worker_queues
 from conveyor.worker import runner, supervisor
 
 
 @click.command()
 @click.option("--queues", "-q", default="", metavar="Q1,Q2",
-              help="Queues to serve, most important first (default: queues of registered jobs).")
+              help="Queues to serve, most important first (default: the queues of registered "
+                   "jobs, plus any queue where jobs of registered names wait).")
 @click.option("--concurrency", "-c", default=10, show_default=True, type=click.IntRange(1, 10_000),
               help="Jobs run at once per process.")
 @click.option("--processes", "-p", default=1, show_default=True, type=click.IntRange(1, 256),
@@ -31,14 +34,18 @@ from conveyor.worker import runner, supervisor
 def worker(obj: context.CliContext, queues: str, concurrency: int, processes: int, burst: bool,
            max_jobs: int | None, max_time: float | None, grace: float, no_migrate: bool) -> None:
     """Run jobs."""
+    if processes == 1:  # a supervisor has nothing to stop cleanly while it loads the app
+        runner.catch_early_signals()
+    app = obj.app()
+    try:
+        worker_queues.check_registered(app)
+    except errors.ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     if processes > 1:
         sys.exit(supervisor.supervise(_child_command(obj, processes), processes))
-    runner.catch_early_signals()
-    app = obj.app()
     if no_migrate:
         app.settings = dataclasses.replace(app.settings, auto_migrate=False)
-    chosen = tuple(q.strip() for q in queues.split(",") if q.strip()) or \
-        tuple(app.registry.queues())
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = runner.WorkerConfig(queues=chosen, concurrency=concurrency, burst=burst,
                                  max_jobs=max_jobs, max_time=max_time, grace=grace)
     asyncio.run(runner.Worker(app, config).run())

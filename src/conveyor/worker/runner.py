@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from conveyor import context, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, leader, settle
+from conveyor.worker import executor, heartbeat, leader, queues, settle
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
@@ -28,7 +28,8 @@ Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
 @dataclasses.dataclass(frozen=True, slots=True)
 class WorkerConfig:
     queues: tuple[str, ...] = ()
-    """Served in this order (earlier queues first). Empty: every queue that has due jobs."""
+    """Served in this order (earlier queues first). Empty: the queues of registered job
+    types, then any queue where jobs of registered names wait (see `queues`)."""
     concurrency: int = 10
     burst: bool = False
     """Exit when nothing is due and nothing runs."""
@@ -54,7 +55,9 @@ class Worker:
         self.config = config or WorkerConfig()
         if self.config.concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {self.config.concurrency}")
+        queues.check_registered(app)
         self.id = new_worker_id()
+        self.plan = queues.QueuePlan(app, self.config.queues)
         self.executor = executor.Executor(app, threads=self.config.concurrency)
         self.started = 0
         self._running: dict[int, asyncio.Task[None]] = {}
@@ -73,14 +76,15 @@ class Worker:
         if self.config.install_signals:  # first: a signal during start-up is a clean stop
             self._install_signals()
         backend = await self.app.storage()
-        queues = list(self.config.queues)
-        await backend.heartbeat(self.id, queues, self.app.clock.now(), base.WorkerSpec(
+        served = self.plan.served
+        await backend.heartbeat(self.id, served, self.app.clock.now(), base.WorkerSpec(
             socket.gethostname(), os.getpid(), self.config.concurrency))
         settler = settle.Settler(self.app, backend)
         settler.start()
-        chores = self._start_chores(backend, queues)
-        log.info("worker %s started: queues=%s concurrency=%d", self.id,
-                 ",".join(queues) or "*", self.config.concurrency)
+        chores = self._start_chores(backend, served)
+        log.info("worker %s started: queues=%s%s concurrency=%d", self.id, ",".join(served),
+                 "" if self.plan.given else " (and others with jobs it knows)",
+                 self.config.concurrency)
         try:
             await self._fetch_loop(backend, settler)
         finally:
@@ -130,11 +134,10 @@ class Worker:
         return max(0, free)
 
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
-        queues = list(self.config.queues) or await _queues_with_work(backend)
-        if not queues or self._stopping.is_set():
+        if self._stopping.is_set():
             return []
         try:
-            return await backend.claim(queues, limit, self.id, self.app.clock.now())
+            return await self.plan.claim(backend, limit, self.id, self.app.clock.now())
         except Exception as exc:  # storage down: back off, keep the worker alive
             log.warning("claim failed: %s", exc)
             await _first(asyncio.sleep(1.0), self._stopping.wait())
@@ -152,12 +155,12 @@ class Worker:
             # Done after a second empty round once everything is settled: the settled jobs
             # may have enqueued more. Jobs a limit holds back do not count as due.
             await settler.flush()
+            await self.plan.look(backend, now=True)
             if await self._wait_for_rate_hold(backend):
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
-        queues = list(self.config.queues)
-        await _first(backend.wait(queues, await self._idle_wait(backend)),
+        await _first(backend.wait(self.plan.served, await self._idle_wait(backend)),
                      self._stopping.wait())
         return False
 
@@ -320,8 +323,3 @@ async def _quietly(action: object) -> None:
     except Exception as exc:
         log.warning("shutdown step failed: %s", exc)
 
-
-async def _queues_with_work(backend: base.Backend) -> list[str]:
-    counts = await backend.counts()
-    return sorted({queue for (queue, state), n in counts.items()
-                   if state == model.JobState.AVAILABLE and n})

@@ -7,6 +7,7 @@ workers never admit into the same slot and never deadlock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,14 @@ QUERIES = sqlfile.load("conveyor.backends.postgres")
 
 
 async def claim_queue(conn: psycopg.AsyncConnection[Any], queue: str, limit: int,
-                      worker: str, now: datetime) -> list[DictRow]:
-    """Start up to `limit` jobs of one queue that every limit allows; best first."""
+                      worker: str, now: datetime,
+                      names: Sequence[str] | None = None) -> list[DictRow]:
+    """Start up to `limit` jobs of one queue (of `names` only, if given) that every limit
+    allows; best first."""
+    params = {"queue": queue, "limit": limit, "now": now,
+              "names": None if names is None else list(names)}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(QUERIES["candidates"], {"queue": queue, "limit": limit, "now": now})
+        await cur.execute(QUERIES["candidates"], params)
         rows = await cur.fetchall()
         if not rows:
             return []

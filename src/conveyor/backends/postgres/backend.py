@@ -190,18 +190,22 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
         self._notify()
         return inserted
 
-    async def claim(self, queues: Sequence[str], limit: int, worker: str,
-                    now: datetime) -> list[model.Job]:
+    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
+                    names: Sequence[str] | None = None) -> list[model.Job]:
         async def work(conn: Conn) -> list[DictRow]:
             rows: list[DictRow] = []
             for queue in queues:
                 if len(rows) >= limit:
                     break
                 rows += await admission.claim_queue(conn, queue, limit - len(rows), worker,
-                                                    now)
+                                                    now, names)
             return rows
 
         return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
+
+    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
+        return await self._column("waiting_queues", {"names": list(names),
+                                                     "served": list(served)})
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int, batched: bool = False) -> base.Settled:

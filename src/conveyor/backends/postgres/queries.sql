@@ -111,7 +111,8 @@ RETURNING j.id, j.state
 -- name: candidates
 -- What one claim may start in a queue, locked for this transaction: unkeyed jobs best first
 -- (passing over full concurrency keys), plus the head job of each rate key that is free now,
--- least recently served key first. A long backlog on a blocked key is never scanned.
+-- least recently served key first. A long backlog on a blocked key is never scanned. With
+-- names (a queue the worker found rather than was given), only jobs of those names.
 WITH open_queue AS (
     SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM conveyor_paused_queues
                                 WHERE queue = %(queue)s)
@@ -119,6 +120,7 @@ WITH open_queue AS (
     SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
       FROM conveyor_jobs AS j, open_queue
      WHERE j.state = 'available' AND j.queue = %(queue)s AND j.rate_key IS NULL
+       AND (%(names)s::text[] IS NULL OR j.name = ANY(%(names)s::text[]))
        AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
                 SELECT count(*) FROM conveyor_jobs AS r
                  WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
@@ -129,7 +131,8 @@ WITH open_queue AS (
     SELECT l.key FROM conveyor_limits AS l, open_queue
      WHERE l.blocked_until <= %(now)s AND NOT l.paused
        AND EXISTS (SELECT 1 FROM conveyor_jobs AS w
-                    WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key)
+                    WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key
+                      AND (%(names)s::text[] IS NULL OR w.name = ANY(%(names)s::text[])))
      ORDER BY l.tat
      LIMIT %(limit)s
        FOR UPDATE OF l SKIP LOCKED
@@ -138,6 +141,7 @@ WITH open_queue AS (
         SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
           FROM conveyor_jobs AS k
          WHERE k.state = 'available' AND k.queue = %(queue)s AND k.rate_key = ready.key
+           AND (%(names)s::text[] IS NULL OR k.name = ANY(%(names)s::text[]))
          ORDER BY k.priority, k.run_at, k.id
          LIMIT 1
            FOR UPDATE SKIP LOCKED) AS h
@@ -320,6 +324,27 @@ RETURNING {{settled}}
 
 -- name: get
 SELECT * FROM conveyor_jobs WHERE id = %(id)s
+
+-- name: waiting_queues
+-- Queues other than `served` where an available job of one of `names` waits (among its 1000
+-- oldest): a loose scan of the (state, queue, id) index finds each queue with one probe, so
+-- the cost grows with the number of queues, not of jobs.
+WITH RECURSIVE queues AS (
+    (SELECT queue FROM conveyor_jobs WHERE state = 'available' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM conveyor_jobs AS j
+             WHERE j.state = 'available' AND j.queue > queues.queue
+             ORDER BY j.queue LIMIT 1)
+      FROM queues
+     WHERE queues.queue IS NOT NULL
+)
+SELECT q.queue FROM queues AS q
+ WHERE q.queue IS NOT NULL AND q.queue <> ALL(%(served)s::text[])
+   AND EXISTS (SELECT 1 FROM (SELECT j.name FROM conveyor_jobs AS j
+                               WHERE j.state = 'available' AND j.queue = q.queue
+                               ORDER BY j.id
+                               LIMIT 1000) AS head
+                WHERE head.name = ANY(%(names)s::text[]))
 
 -- name: counts
 SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state

@@ -7,6 +7,7 @@ writing them back is atomic with respect to every other worker.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import orjson
 
@@ -17,14 +18,17 @@ QUERIES = sqlfile.load("conveyor.backends.sqlite")
 
 
 def claim_queue(conn: sqlite3.Connection, queue: str, limit: int, worker: str,
-                now_us: int) -> list[sqlite3.Row]:
-    """Start up to `limit` jobs of one queue that every limit allows; best first."""
+                now_us: int, names: Sequence[str] | None = None) -> list[sqlite3.Row]:
+    """Start up to `limit` jobs of one queue (of `names` only, if given) that every limit
+    allows; best first."""
     if conn.execute(QUERIES["queue_paused"], {"queue": queue}).fetchone():
         return []
-    params = {"queue": queue, "limit": limit, "now": now_us}
+    only = None if names is None else _json(list(names))
+    params = {"queue": queue, "limit": limit, "now": now_us, "names": only}
     rows = conn.execute(QUERIES["candidates"], params).fetchall()
     for (key,) in conn.execute(QUERIES["ready_keys"], params).fetchall():
-        rows += conn.execute(QUERIES["key_head"], {"queue": queue, "key": key}).fetchall()
+        rows += conn.execute(QUERIES["key_head"],
+                             {"queue": queue, "key": key, "names": only}).fetchall()
     if not rows:
         return []
     if any(row["rate_keys"] or row["concurrency_key"] for row in rows):

@@ -190,8 +190,8 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         self._notify()
         return inserted
 
-    async def claim(self, queues: Sequence[str], limit: int, worker: str,
-                    now: datetime) -> list[model.Job]:
+    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
+                    names: Sequence[str] | None = None) -> list[model.Job]:
         now_us = convert.to_micros(now)
 
         def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -199,10 +199,18 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
             for queue in queues:
                 if len(rows) >= limit:
                     break
-                rows += admission.claim_queue(conn, queue, limit - len(rows), worker, now_us)
+                rows += admission.claim_queue(conn, queue, limit - len(rows), worker, now_us,
+                                              names)
             return rows
 
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]
+
+    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
+        params = {"names": orjson.dumps(list(names)).decode(),
+                  "served": orjson.dumps(list(served)).decode()}
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["waiting_queues"], params)
+                               .fetchall(), write=False)
+        return [row[0] for row in rows]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int, batched: bool = False) -> base.Settled:

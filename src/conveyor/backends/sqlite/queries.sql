@@ -55,9 +55,11 @@ SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue
 
 -- name: candidates
 -- Unkeyed available jobs, best first; jobs whose concurrency key is full are passed over.
+-- With names (a queue the worker found rather than was given), only jobs of those names.
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
   FROM conveyor_jobs
  WHERE state = 'available' AND queue = :queue AND rate_key IS NULL
+   AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
    AND (concurrency_key IS NULL OR concurrency_limit > (
             SELECT count(*) FROM conveyor_jobs AS r
              WHERE r.state = 'running' AND r.concurrency_key = conveyor_jobs.concurrency_key))
@@ -70,7 +72,8 @@ SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
 SELECT key FROM conveyor_limits AS l
  WHERE l.blocked_until <= :now AND l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
-                WHERE j.state = 'available' AND j.queue = :queue AND j.rate_key = l.key)
+                WHERE j.state = 'available' AND j.queue = :queue AND j.rate_key = l.key
+                  AND (:names IS NULL OR j.name IN (SELECT value FROM json_each(:names))))
  ORDER BY l.tat
  LIMIT :limit
 
@@ -78,6 +81,7 @@ SELECT key FROM conveyor_limits AS l
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
   FROM conveyor_jobs
  WHERE state = 'available' AND queue = :queue AND rate_key = :key
+   AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
  ORDER BY priority, run_at, id
  LIMIT 1
 
@@ -218,6 +222,27 @@ RETURNING {{settled}}
 
 -- name: get
 SELECT * FROM conveyor_jobs WHERE id = :id
+
+-- name: waiting_queues
+-- Queues other than :served where an available job of one of :names waits (among its 1000
+-- oldest): a loose scan of the (state, queue, id) index finds each queue with one probe, so
+-- the cost grows with the number of queues, not of jobs.
+WITH RECURSIVE queues(queue) AS (
+    SELECT (SELECT queue FROM conveyor_jobs WHERE state = 'available' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM conveyor_jobs AS j
+             WHERE j.state = 'available' AND j.queue > queues.queue
+             ORDER BY j.queue LIMIT 1)
+      FROM queues
+     WHERE queues.queue IS NOT NULL
+)
+SELECT queue FROM queues
+ WHERE queue IS NOT NULL AND queue NOT IN (SELECT value FROM json_each(:served))
+   AND EXISTS (SELECT 1 FROM (SELECT j.name FROM conveyor_jobs AS j
+                               WHERE j.state = 'available' AND j.queue = queues.queue
+                               ORDER BY j.id
+                               LIMIT 1000) AS head
+                WHERE head.name IN (SELECT value FROM json_each(:names)))
 
 -- name: counts
 SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
