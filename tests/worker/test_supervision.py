@@ -1,11 +1,13 @@
-"""`conveyor worker` as a user starts it: which jobs it serves, and a worker that was given
-no jobs."""
+"""`conveyor worker` as a user starts it: supervised processes in burst mode, recycling,
+children that cannot start, and a worker that was given no jobs."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,60 @@ def _finish(proc: subprocess.Popen[bytes], timeout: float) -> int:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_burst_with_several_processes_exits_once_every_one_drained(
+        url: str, ledger: Path, proc_app: Conveyor) -> None:
+    ids = _enqueue(proc_app, 30)
+    supervisor = harness.start_worker(url, ledger, "--processes", "2", "--burst")
+    assert _finish(supervisor, 60) == 0
+    assert {proc_app.get(i).state for i in ids} == {JobState.COMPLETED}
+    assert len(harness.ledger_rows(ledger)) == 30
+    proc_app.close()
+
+
+def test_burst_children_that_reach_max_jobs_are_done_not_replaced(
+        url: str, ledger: Path, proc_app: Conveyor) -> None:
+    _enqueue(proc_app, 6)
+    supervisor = harness.start_worker(url, ledger, "--processes", "2", "--burst",
+                                      "--max-jobs", "1", "--concurrency", "1")
+    assert _finish(supervisor, 60) == 0
+    assert len(harness.ledger_rows(ledger)) == 2  # one job each, then done
+    proc_app.close()
+
+
+def test_without_burst_children_at_max_jobs_are_replaced(url: str, ledger: Path,
+                                                         proc_app: Conveyor) -> None:
+    ids = _enqueue(proc_app, 6)
+    supervisor = harness.start_worker(url, ledger, "--processes", "2", "--max-jobs", "1",
+                                      "--concurrency", "1")
+    try:
+        harness.wait_for(lambda: all(proc_app.get(i).state == JobState.COMPLETED
+                                     for i in ids), 60, "recycled children to run every job")
+        supervisor.send_signal(signal.SIGTERM)
+        assert _finish(supervisor, 30) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert len({row[1] for row in harness.ledger_rows(ledger)}) == 6  # a process per job
+    proc_app.close()
+
+
+def test_children_that_keep_failing_at_start_make_the_supervisor_give_up(
+        tmp_path: Path, ledger: Path) -> None:
+    """Tables missing under --no-migrate: each child fails at once. The supervisor backs
+    off between attempts, then gives up with a clear error and a failing exit code."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    log = tmp_path / "supervisor.log"
+    started = time.monotonic()
+    supervisor = harness.start_worker(url, ledger, "--processes", "2", "--no-migrate",
+                                      log=log)
+    assert _finish(supervisor, 90) == 1
+    took = time.monotonic() - started
+    text = log.read_text()
+    assert "keep failing at start (5 times in a row" in text and "giving up" in text
+    assert text.count("replacing it in") >= 4  # backed off before giving up
+    assert took >= 0.5 + 1 + 2 + 4  # the pauses between tries of one process
 
 
 def test_a_worker_without_jobs_refuses_to_start(url: str, tmp_path: Path) -> None:

@@ -22,8 +22,10 @@ from conveyor.worker import runner, supervisor
 @click.option("--concurrency", "-c", default=10, show_default=True, type=click.IntRange(1, 10_000),
               help="Jobs run at once per process.")
 @click.option("--processes", "-p", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Worker processes; dead ones are replaced.")
-@click.option("--burst", is_flag=True, help="Exit when no job is due.")
+              help="Worker processes; failed ones are replaced, and so are those that reach "
+                   "--max-jobs/--max-time unless --burst.")
+@click.option("--burst", is_flag=True,
+              help="Exit when no job is due (with --processes: once every process is done).")
 @click.option("--max-jobs", type=click.IntRange(1), help="Exit after starting this many jobs.")
 @click.option("--max-time", type=params.Seconds(min_open=True),
               help="Exit after this many seconds.")
@@ -42,7 +44,7 @@ def worker(obj: context.CliContext, queues: str, concurrency: int, processes: in
     except errors.ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     if processes > 1:
-        sys.exit(supervisor.supervise(_child_command(obj, processes), processes))
+        sys.exit(supervisor.supervise(_child_command(obj, processes), processes, burst=burst))
     if no_migrate:
         app.settings = dataclasses.replace(app.settings, auto_migrate=False)
     chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
