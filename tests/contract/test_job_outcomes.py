@@ -100,3 +100,40 @@ def test_control_exceptions_refuse_non_finite_delays(app: Conveyor) -> None:
         Snooze(float("inf"))
     with pytest.raises(ValueError, match="finite"):
         Snooze(float("nan"))
+
+
+async def test_a_job_storage_holds_running_for_a_worker_that_does_not_is_failed(
+        app: Conveyor, caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's own heartbeat keeps its jobs from being rescued, so the worker checks its
+    books: a job held running in its name that it does not run (here: claimed behind its
+    back) is failed after two checks, to run again."""
+    import asyncio
+    import dataclasses
+
+    from conveyor.worker import runner
+
+    app.settings = dataclasses.replace(app.settings, heartbeat_interval=0.05)
+
+    @app.job(name="work", queue="elsewhere")
+    def work() -> None: ...
+
+    job = await work.aenqueue()
+    worker = runner.Worker(app, runner.WorkerConfig(
+        queues=("other",), leader=False, heartbeat_thread=False, install_signals=False,
+        idle_wait=0.05))
+    running = asyncio.create_task(worker.run())
+    backend = await app.storage()
+    (claimed,) = await backend.claim(["elsewhere"], 1, worker.id, app.clock.now())
+    try:
+        for _ in range(200):
+            if (await app.aget(job.id)).state != JobState.RUNNING:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.request_stop()
+        await running
+    stored = await app.aget(job.id)
+    assert (stored.state, stored.attempt) == (JobState.RETRYABLE, 1)
+    assert stored.errors[-1].type == "LostTrack"
+    assert "does not run it" in caplog.text
+    await app.aclose()

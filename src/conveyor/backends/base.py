@@ -209,6 +209,10 @@ class Backend(Protocol):
         """Forget a worker that stopped cleanly; its leftover running jobs become rescuable."""
         ...
 
+    async def running_jobs(self, worker: str) -> list[model.Job]:
+        """The jobs `worker` is running, as storage sees it (the worker checks its books)."""
+        ...
+
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         """Sleep until jobs may be available in `queues` or `timeout` passes; True if woken."""
         ...

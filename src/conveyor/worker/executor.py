@@ -17,7 +17,7 @@ from typing import Any
 
 from conveyor import backoff, context, control, encoding, errors, model, outcome, registry
 from conveyor.app import Conveyor
-from conveyor.worker import failure, isolation
+from conveyor.worker import failure, isolation, orphans
 
 log = logging.getLogger("conveyor.worker")
 _UNKNOWN_JOB_BACKOFF = backoff.exponential(base=30.0, cap=3600.0)
@@ -161,6 +161,12 @@ class Executor:
     def cancelled(self, job: model.Job, reason: str) -> Ran:
         return Ran(outcome.Cancelled(job.id, job.attempt,
                                      self._error(job, control.Cancel(reason))), job)
+
+    def lost(self, job: model.Job) -> Ran:
+        """A job storage held running for this worker, which was not running it."""
+        exc = orphans.LostTrack("the worker lost track of this attempt: its task had ended "
+                                "without an outcome")
+        return self._fail(job, exc, delay=0.0)
 
     def interrupted(self, job: model.Job) -> Ran:
         entry = model.JobError(attempt=job.attempt, at=self.app.clock.now(),

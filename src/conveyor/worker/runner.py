@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from conveyor import context, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, leader, queues, settle
+from conveyor.worker import executor, heartbeat, leader, orphans, queues, settle
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
@@ -66,6 +66,7 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._signals = 0
         self._empty_rounds = 0
+        self._claiming = False
 
     def request_stop(self) -> None:
         """Stop claiming; running jobs get the grace period to finish."""
@@ -81,7 +82,7 @@ class Worker:
             socket.gethostname(), os.getpid(), self.config.concurrency))
         settler = settle.Settler(self.app, backend)
         settler.start()
-        chores = self._start_chores(backend, served)
+        chores = self._start_chores(backend, settler, served)
         log.info("worker %s started: queues=%s%s concurrency=%d", self.id, ",".join(served),
                  "" if self.plan.given else " (and others with jobs it knows)",
                  self.config.concurrency)
@@ -107,11 +108,13 @@ class Worker:
             if self._stopping.is_set():  # signalled while the claim was in flight
                 for job in jobs:  # hand them back unstarted, attempt refunded
                     settler.add(self.executor.interrupted(job))
+                self._claiming = False
                 break
             if jobs:
                 self._empty_rounds = 0
             for job in jobs:
                 self._start(job, settler)
+            self._claiming = False
             if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
                 log.info("worker %s reached --max-jobs", self.id)
                 break
@@ -136,9 +139,11 @@ class Worker:
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
         if self._stopping.is_set():
             return []
+        self._claiming = True  # until the claimed jobs are started (or handed back)
         try:
             return await self.plan.claim(backend, limit, self.id, self.app.clock.now())
         except Exception as exc:  # storage down: back off, keep the worker alive
+            self._claiming = False
             log.warning("claim failed: %s", exc)
             await _first(asyncio.sleep(1.0), self._stopping.wait())
             return []
@@ -231,9 +236,14 @@ class Worker:
 
     # -- start-up and shutdown ------------------------------------------------------------
 
-    def _start_chores(self, backend: base.Backend, queues: Sequence[str]) -> list[Chore]:
+    def _start_chores(self, backend: base.Backend, settler: settle.Settler,
+                      queues: Sequence[str]) -> list[Chore]:
         chores: list[Chore] = []
         interval = self.app.settings.heartbeat_interval
+        chores.append(asyncio.create_task(orphans.watch(
+            backend, self.id, interval, tracked=lambda: set(self._running) | settler.pending(),
+            claiming=lambda: self._claiming,
+            orphaned=lambda job: settler.add(self.executor.lost(job))), name="conveyor-books"))
         if self.config.heartbeat_thread:
             loop = asyncio.get_running_loop()
             thread = heartbeat.HeartbeatThread(

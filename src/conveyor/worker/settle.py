@@ -42,10 +42,13 @@ class Settler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._writing: list[executor.Ran] = []
         self.lost = 0
         self.tally = metrics.Tally()
         self._ended: dict[int, datetime] = {}
         self._tallied_at = 0.0
+        self.abandoned: set[int] = set()
+        """Jobs whose outcome, even replaced, could not be stored (left to the rescue)."""
 
     def start(self) -> None:
         self._tallied_at = asyncio.get_running_loop().time()
@@ -60,6 +63,10 @@ class Settler:
     @property
     def idle(self) -> bool:
         return self._idle.is_set()
+
+    def pending(self) -> set[int]:
+        """Ids of jobs whose outcome is waiting or being written."""
+        return {ran.job.id for ran in (*self._buffer, *self._writing)} | self.abandoned
 
     async def flush(self) -> None:
         """Wait until everything added so far is written."""
@@ -101,7 +108,11 @@ class Settler:
     async def _write_all(self) -> None:
         while self._buffer:
             batch, self._buffer = self._buffer[: self.max_batch], self._buffer[self.max_batch:]
-            await self._write(batch)
+            self._writing = batch
+            try:
+                await self._write(batch)
+            finally:
+                self._writing = []
         self._ready.clear()
         self._idle.set()
 
@@ -167,6 +178,7 @@ class Settler:
             log.error("job %s %s: not even that could be stored (%s); it stays running until "
                       "this worker stops, then the leader rescues it", ran.job.id, ran.job.name,
                       failure.clipped(failure.message_of(again), 300))
+            self.abandoned.add(ran.job.id)
             return [], set()
         return ([stand_in] if settled.written else []), set(settled.lost)
 

@@ -253,6 +253,9 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
     async def retire(self, worker: str) -> None:
         await self._rowcount("retire", {"worker": worker})
 
+    async def running_jobs(self, worker: str) -> list[model.Job]:
+        return await self._jobs("running_jobs", {"worker": worker})
+
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen(), name="conveyor-listen")

@@ -272,6 +272,9 @@ SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
 -- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
 DELETE FROM conveyor_workers WHERE heartbeat_at < %(before)s
 
+-- name: running_jobs
+SELECT * FROM conveyor_jobs WHERE state = 'running' AND attempted_by = %(worker)s
+
 -- name: lease
 -- Returns a row only when the lease was free, expired, or already ours.
 INSERT INTO conveyor_leases (name, holder, expires_at)

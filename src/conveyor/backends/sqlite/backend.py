@@ -253,6 +253,12 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}),
                         write=True)
 
+    async def running_jobs(self, worker: str) -> list[model.Job]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["running_jobs"],
+                                                         {"worker": worker}).fetchall(),
+                               write=False)
+        return [convert.job_from_row(row) for row in rows]
+
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         conn = self._connection()
         deadline = time.monotonic() + timeout

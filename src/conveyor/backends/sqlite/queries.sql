@@ -184,6 +184,9 @@ SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
 -- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
 DELETE FROM conveyor_workers WHERE heartbeat_at < :before
 
+-- name: running_jobs
+SELECT * FROM conveyor_jobs WHERE state = 'running' AND attempted_by = :worker
+
 -- name: lease
 INSERT INTO conveyor_leases (name, holder, expires_at)
 VALUES (:name, :holder, :expires_at)
