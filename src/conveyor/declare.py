@@ -39,6 +39,11 @@ def job_type(app: Conveyor, func: Callable[P, R], config: dict[str, Any],
     if isolation not in ("thread", "process"):
         raise errors.ConfigurationError(
             f'job {name!r}: isolation={isolation!r} is invalid; use "thread" or "process"')
+    if isolation == "process" and getattr(func, "__module__", None) == "__main__":
+        raise errors.ConfigurationError(
+            f'job {name!r}: isolation="process" needs the function in an importable module: '
+            "each child process imports it by name, and a script cannot be imported without "
+            "running it again; move the job into a module and import it from the script")
     try:
         policy = backoff.resolve(config.pop("backoff", None))
     except (TypeError, ValueError) as exc:

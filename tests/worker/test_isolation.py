@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from conveyor import Conveyor, JobState
 from tests.conftest import FAST
+from tests.worker import harness
 
 pytestmark = pytest.mark.slow
 
@@ -153,3 +156,66 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie no longer runs
         return stat.read().split()[2] != "Z"
+
+
+_JOBS_MODULE = '''
+import os
+from conveyor import Conveyor
+
+app = Conveyor(os.environ["CONVEYOR_URL"])
+
+
+@app.job(name="isojobs.pid", isolation="process", timeout=30)
+def pid() -> int:
+    return os.getpid()
+'''
+
+_UNGUARDED_SCRIPT = '''
+import os
+from isojobs import app, pid
+
+job = pid.enqueue()
+print("drained", app.drain(), flush=True)
+stored = app.get(job.id)
+print("state", stored.state.value, stored.result != os.getpid(), flush=True)
+'''
+
+
+def _run_script(tmp_path: object, url: str, script: str) -> subprocess.CompletedProcess[str]:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "isojobs.py").write_text(_JOBS_MODULE)
+    (folder / "script.py").write_text(script)
+    env = {**os.environ, "CONVEYOR_URL": url, "PYTHONPATH": str(harness.ROOT)}
+    return subprocess.run([sys.executable, "script.py"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=90)
+
+
+def test_a_script_without_a_main_guard_can_drain_isolated_jobs(url: str,
+                                                               tmp_path: object) -> None:
+    """Children never run the parent script's top level again: one job, run once."""
+    done = _run_script(tmp_path, url, _UNGUARDED_SCRIPT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["drained 1", "state completed True"]
+    app = Conveyor(url)
+    assert len(app.jobs()) == 1
+    app.close()
+
+
+def test_an_isolated_job_defined_in_a_script_is_refused_at_registration(
+        url: str, tmp_path: object) -> None:
+    script = '''
+import os
+from conveyor import Conveyor
+
+app = Conveyor(os.environ["CONVEYOR_URL"])
+
+
+@app.job(name="in_script", isolation="process", timeout=5)
+def in_script() -> None: ...
+'''
+    done = _run_script(tmp_path, url, script)
+    assert done.returncode == 1
+    assert "ConfigurationError: job 'in_script': isolation=\"process\" needs the function " \
+        "in an importable module" in done.stderr

@@ -17,9 +17,11 @@ import inspect
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
 import time
-from collections.abc import Sequence
+import types
+from collections.abc import Iterator, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -53,12 +55,16 @@ class UnstorableResult(RemoteError):
 
 
 class _Child:
+    _starting = threading.Lock()
+    """Children start one at a time: each start swaps `__main__` (see `_without_main`)."""
+
     def __init__(self) -> None:
         self.conn, child_end = _CONTEXT.Pipe()
         self.process: BaseProcess = _CONTEXT.Process(
             target=_child_main, args=(child_end, os.getpid()), daemon=True,
             name="conveyor-isolated")
-        self.process.start()
+        with self._starting, _without_main():
+            self.process.start()
         child_end.close()
 
     def kill(self) -> None:
@@ -96,6 +102,24 @@ class ProcessPool:
         for child in self._idle:
             child.kill()
         self._idle.clear()
+
+
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    """Start a child without the parent's `__main__`.
+
+    Children import job functions by module name (a job cannot live in `__main__`; that is
+    refused at registration), so they need nothing from it. But multiprocessing re-imports
+    the parent's main script in every child it starts, running its top level again: a
+    script that enqueues and drains without an `if __name__ == "__main__":` guard would
+    enqueue duplicates and start children from the children. While a child starts,
+    `__main__` is a bare stand-in, so there is nothing to re-import."""
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
 
 
 def _receive(child: _Child) -> Any:
