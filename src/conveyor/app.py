@@ -229,12 +229,18 @@ class Conveyor:
 
     async def await_job(self, job_id: int, timeout: float | None = None) -> model.Job:
         """Wait until the job is final and return it (its `result` when completed).
-        Raises TimeoutError after `timeout` seconds."""
+        Raises TimeoutError after `timeout` seconds, naming the job and its state."""
         pause = 0.005
-        async with asyncio.timeout(timeout):
-            while not (job := await self.aget(job_id)).is_final:
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.25)
+        job = await self.aget(job_id)
+        try:
+            async with asyncio.timeout(timeout):
+                while not job.is_final:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.25)
+                    job = await self.aget(job_id)
+        except TimeoutError:
+            raise TimeoutError(f"job {job_id} ({job.name}) is still {job.state.value} after "
+                               f"waiting {timeout:g}s for it to finish") from None
         return job
 
     def wait(self, job_id: int, timeout: float | None = None) -> model.Job:

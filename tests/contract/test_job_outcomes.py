@@ -123,7 +123,8 @@ async def test_a_job_storage_holds_running_for_a_worker_that_does_not_is_failed(
         idle_wait=0.05))
     running = asyncio.create_task(worker.run())
     backend = await app.storage()
-    (claimed,) = await backend.claim(["elsewhere"], 1, worker.id, app.clock.now())
+    claimed = await backend.claim(["elsewhere"], 1, worker.id, app.clock.now())
+    assert [j.id for j in claimed] == [job.id]
     try:
         for _ in range(200):
             if (await app.aget(job.id)).state != JobState.RUNNING:
@@ -137,3 +138,76 @@ async def test_a_job_storage_holds_running_for_a_worker_that_does_not_is_failed(
     assert stored.errors[-1].type == "LostTrack"
     assert "does not run it" in caplog.text
     await app.aclose()
+
+
+def test_a_job_killed_at_its_timeout_says_which_timeout(app: Conveyor) -> None:
+    import asyncio
+
+    @app.job(name="sleepy", timeout=0.05, max_attempts=1)
+    async def sleepy() -> None:
+        await asyncio.sleep(30)
+
+    job = sleepy.enqueue()
+    app.drain()
+    stored = app.get(job.id)
+    assert (stored.state, stored.errors[-1].type) == (JobState.DISCARDED, "TimeoutError")
+    assert stored.errors[-1].message == \
+        "job 'sleepy' ran past its timeout of 0.05s and was cancelled"
+
+
+def test_a_timeout_raised_by_job_code_is_its_own(app: Conveyor) -> None:
+    @app.job(name="impatient", timeout=30, max_attempts=1)
+    async def impatient() -> None:
+        raise TimeoutError("the shop API did not answer")
+
+    job = impatient.enqueue()
+    app.drain()
+    assert app.get(job.id).errors[-1].message == "the shop API did not answer"
+
+
+def test_waiting_too_long_for_a_job_names_it(app: Conveyor) -> None:
+    @app.job(name="later")
+    def later() -> None: ...
+
+    job = later.enqueue()
+    with pytest.raises(TimeoutError, match=rf"job {job.id} \(later\) is still available after "
+                                           r"waiting 0\.05s"):
+        app.wait(job.id, timeout=0.05)
+
+
+@pytest.mark.parametrize("snoozes", [1, None])  # None: every time
+def test_drain_returns_when_a_job_snoozes_for_no_time(app: Conveyor, snoozes: int | None,
+                                                      ) -> None:
+    """Snooze(0) makes the job due again at once: a burst runs it again, but running only
+    jobs that snoozed during the burst is not progress, so the burst still ends."""
+    from conveyor import Snooze
+
+    runs: list[int] = []
+
+    @app.job(name="yielding")
+    def yielding() -> str:
+        runs.append(1)
+        if snoozes is None or len(runs) <= snoozes:
+            raise Snooze(0)
+        return "done"
+
+    job = yielding.enqueue()
+    app.drain()
+    stored = app.get(job.id)
+    if snoozes is None:
+        assert stored.state in (JobState.SCHEDULED, JobState.AVAILABLE) and stored.attempt == 0
+        assert 1 < len(runs) <= 3
+    else:
+        assert (stored.state, stored.result, len(runs)) == (JobState.COMPLETED, "done", 2)
+
+
+def test_drain_returns_when_a_job_is_rate_limited_for_no_time(app: Conveyor) -> None:
+    from conveyor import RateLimited
+
+    @app.job(name="throttled", rate_limit="100/s", rate_key=lambda: "api")
+    def throttled() -> None:
+        raise RateLimited(retry_after=0, key="api")
+
+    job = throttled.enqueue()
+    app.drain()
+    assert app.get(job.id).attempt == 0

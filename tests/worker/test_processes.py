@@ -106,6 +106,30 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(url: str, ledger: 
     proc_app.close()
 
 
+def test_a_second_signal_hands_running_jobs_back_before_exiting(url: str, ledger: Path,
+                                                                proc_app: Conveyor) -> None:
+    from tests.worker import jobs_app
+
+    rows = [jobs_app.sleep_async.new_job(["async", 60.0], {}, jobs_app.sleep_async.defaults),
+            jobs_app.record.new_job(["plain", 60.0], {}, jobs_app.record.defaults)]
+    ids = [j.id for j in proc_app.blocking.run(lambda: proc_app.insert(rows))]
+    proc = harness.start_worker(url, ledger, "--grace", "60")
+    try:
+        harness.wait_for(lambda: harness.started_tokens(ledger) == {"async", "plain"}, 30,
+                         "both jobs to start")
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)  # the impatient second Ctrl-C
+        assert proc.wait(timeout=20) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for job in map(proc_app.get, ids):
+        assert (job.state, job.attempt) == (JobState.AVAILABLE, 0)
+        assert job.errors[-1].message == "interrupted by shutdown (forced by a second signal)"
+    proc_app.close()
+
+
 def test_sigterm_while_the_app_is_still_loading_is_a_clean_stop(url: str,
                                                                  tmp_path: Path) -> None:
     import sys

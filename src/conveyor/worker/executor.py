@@ -168,9 +168,9 @@ class Executor:
                                 "without an outcome")
         return self._fail(job, exc, delay=0.0)
 
-    def interrupted(self, job: model.Job) -> Ran:
+    def interrupted(self, job: model.Job, reason: str = "interrupted by shutdown") -> Ran:
         entry = model.JobError(attempt=job.attempt, at=self.app.clock.now(),
-                               type="Interrupted", message="interrupted by shutdown")
+                               type="Interrupted", message=reason)
         return Ran(outcome.Interrupted(job.id, job.attempt,
                                        encoding.dumps(entry.to_json(), what="error")), job)
 

@@ -2,7 +2,8 @@
 
 A worker is one asyncio loop. It registers itself (heartbeat) before its first claim, runs the
 leader chores when it holds the lease, and on SIGTERM stops claiming, lets running jobs finish
-within the grace period and hands the rest back as `available`. A second signal exits at once.
+within the grace period and hands the rest back as `available`. A second signal hands the
+running jobs back at once (best effort, within `FORCED_EXIT_DEADLINE`) and exits.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ import logging
 import os
 import signal
 import socket
+import threading
 import uuid
 from collections.abc import Sequence
 
-from conveyor import context, model
+from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
 from conveyor.worker import executor, heartbeat, leader, orphans, queues, settle
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
+FORCED_EXIT_DEADLINE = 5.0
+"""Seconds a second signal gives the worker to hand its running jobs back before exiting."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +71,10 @@ class Worker:
         self._signals = 0
         self._empty_rounds = 0
         self._claiming = False
+        self._snoozed: set[int] = set()
+        """Burst: jobs that snoozed during it; running them again is not progress."""
+        self._backend: base.Backend | None = None
+        self._settler: settle.Settler | None = None
 
     def request_stop(self) -> None:
         """Stop claiming; running jobs get the grace period to finish."""
@@ -76,11 +84,11 @@ class Worker:
         """Run until told to stop; returns the number of attempts started."""
         if self.config.install_signals:  # first: a signal during start-up is a clean stop
             self._install_signals()
-        backend = await self.app.storage()
+        backend = self._backend = await self.app.storage()
         served = self.plan.served
         await backend.heartbeat(self.id, served, self.app.clock.now(), base.WorkerSpec(
             socket.gethostname(), os.getpid(), self.config.concurrency))
-        settler = settle.Settler(self.app, backend)
+        settler = self._settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, settler, served)
         log.info("worker %s started: queues=%s%s concurrency=%d", self.id, ",".join(served),
@@ -110,7 +118,7 @@ class Worker:
                     settler.add(self.executor.interrupted(job))
                 self._claiming = False
                 break
-            if jobs:
+            if any(job.id not in self._snoozed for job in jobs):
                 self._empty_rounds = 0
             for job in jobs:
                 self._start(job, settler)
@@ -151,17 +159,19 @@ class Worker:
     async def _idle(self, backend: base.Backend, settler: settle.Settler) -> bool:
         """Nothing was claimed. Returns True when a burst worker is done."""
         if self.config.burst:
-            if await leader.stage_all(self.app, backend):
-                return False
             if self._running:
-                self._slot_freed.clear()
-                await _first(self._slot_freed.wait(), self._stopping.wait())
+                self._slot_freed.clear()  # first: a job may end while staging awaits
+                await leader.stage_all(self.app, backend)  # due retries start alongside
+                if self._running:
+                    await _first(self._slot_freed.wait(), self._stopping.wait())
                 return False
-            # Done after a second empty round once everything is settled: the settled jobs
-            # may have enqueued more. Jobs a limit holds back do not count as due.
+            # Done after a second round with nothing new to run once everything is settled:
+            # the settled jobs may have enqueued more. Jobs a limit holds back do not count
+            # as due, nor do jobs that snoozed during this burst (Snooze(0) would spin).
             await settler.flush()
+            staged = await leader.stage_all(self.app, backend)
             await self.plan.look(backend, now=True)
-            if await self._wait_for_rate_hold(backend):
+            if not staged and await self._wait_for_rate_hold(backend):
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
@@ -218,6 +228,8 @@ class Worker:
             self._running.pop(job.id, None)
             self._contexts.pop(job.id, None)
             self._slot_freed.set()
+        if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
+            self._snoozed.add(job.id)
         settler.add(ran)
 
     def cancel_running(self, job_ids: Sequence[int]) -> None:
@@ -298,12 +310,38 @@ class Worker:
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self._signals += 1
-        if self._signals > 1:
-            log.warning("second %s: exiting at once", sig.name)
+        if self._signals > 2:
             os._exit(1)
+        if self._signals == 2:
+            log.warning("second %s: handing running jobs back and exiting at once", sig.name)
+            # Bounded even when the loop is stuck (a job blocking it): exit regardless.
+            timer = threading.Timer(FORCED_EXIT_DEADLINE, os._exit, (1,))
+            timer.daemon = True
+            timer.start()
+            asyncio.get_running_loop().create_task(self._hand_back_and_exit())
+            return
         log.info("%s: stop claiming, finishing running jobs (grace %.0fs)", sig.name,
                  self.config.grace)
         self.request_stop()
+
+    async def _hand_back_and_exit(self) -> None:
+        """Forced stop: running jobs go back to `available` (attempt refunded) and finished
+        ones are settled, in one write, best effort within the deadline; then exit."""
+        reason = "interrupted by shutdown (forced by a second signal)"
+        rans = [self.executor.interrupted(ctx.job, reason) for ctx in self._contexts.values()]
+        if self._settler is not None:
+            rans += self._settler.waiting()
+        try:
+            if rans and self._backend is not None:
+                await asyncio.wait_for(self._backend.finish(
+                    [ran.outcome for ran in rans], self.app.clock.now(),
+                    self.app.settings.max_errors), FORCED_EXIT_DEADLINE)
+                log.warning("handed %d running jobs back", len(self._contexts))
+        except BaseException as exc:
+            log.warning("could not hand the running jobs back (%s); they are rescued once "
+                        "this worker's heartbeat is older than the lease timeout", exc)
+        finally:
+            os._exit(1)
 
 
 _EARLY_SIGNALS: list[signal.Signals] = []

@@ -64,9 +64,13 @@ class Settler:
     def idle(self) -> bool:
         return self._idle.is_set()
 
+    def waiting(self) -> list[executor.Ran]:
+        """Outcomes not written yet (waiting, or being written)."""
+        return [*self._writing, *self._buffer]
+
     def pending(self) -> set[int]:
         """Ids of jobs whose outcome is waiting or being written."""
-        return {ran.job.id for ran in (*self._buffer, *self._writing)} | self.abandoned
+        return {ran.job.id for ran in self.waiting()} | self.abandoned
 
     async def flush(self) -> None:
         """Wait until everything added so far is written."""
