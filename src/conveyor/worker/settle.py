@@ -24,8 +24,10 @@ from conveyor.worker import executor, failure
 
 log = logging.getLogger("conveyor.worker")
 _OUTAGES = (errors.StorageUnavailable, OSError)
-"""Errors that say storage is down or busy: settling waits and tries again. Any other error
-means the database refused what it was given."""
+"""Errors that say storage is down or busy: settling waits and tries again, for as long as
+it takes. `Unstorable` says the database refused what it was given: the batch is split at
+once. Any other error is tried again a few times, then taken as a refusal too."""
+_UNEXPLAINED_TRIES = 3
 
 
 class Settler:
@@ -154,8 +156,9 @@ class Settler:
         return [r for r in batch if r.outcome.job_id in settled.written], set(settled.lost)
 
     async def _finish(self, batch: list[executor.Ran]) -> base.Settled:
-        """`Backend.finish`, retried with backoff for as long as storage is unavailable."""
-        delay = 0.05
+        """`Backend.finish`, retried with backoff for as long as storage is unavailable.
+        A refusal (`Unstorable`) is raised at once; any other error after a few tries."""
+        delay, unexplained = 0.05, 0
         while True:
             try:
                 await self._block_keys(batch)
@@ -163,11 +166,19 @@ class Settler:
                     [ran.outcome for ran in batch], self.app.clock.now(),
                     self.app.settings.max_errors,
                     batched=any(ran.job.batch_id is not None for ran in batch))
+            except errors.Unstorable:
+                raise
             except _OUTAGES as exc:  # keep the outcomes, try again
                 log.warning("could not settle %d jobs (%s); retrying in %.2fs",
                             len(batch), exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            except Exception as exc:
+                unexplained += 1
+                if unexplained >= _UNEXPLAINED_TRIES:
+                    raise
+                log.warning("could not settle %d jobs (%s: %s); retrying in %.2fs", len(batch),
+                            type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _replace(self, ran: executor.Ran,
                        exc: Exception) -> tuple[list[executor.Ran], set[int]]:
