@@ -211,3 +211,24 @@ def test_drain_returns_when_a_job_is_rate_limited_for_no_time(app: Conveyor) -> 
     job = throttled.enqueue()
     app.drain()
     assert app.get(job.id).attempt == 0
+
+
+def test_an_on_discard_hook_that_raises_anything_does_not_stop_settling(
+        app: Conveyor, caplog: pytest.LogCaptureFixture) -> None:
+    def hook(job: Any, exc: BaseException | None) -> None:
+        raise SystemExit("hook gave up")
+
+    @app.job(name="doomed", max_attempts=1, on_discard=hook)
+    def doomed() -> None:
+        raise ValueError("no")
+
+    @app.job(name="fine")
+    def fine() -> str:
+        return "ok"
+
+    first = doomed.enqueue()
+    assert app.drain() == 1
+    second = fine.enqueue()
+    assert app.drain() == 1
+    assert (app.get(first.id).state, app.get(second.id).result) == (JobState.DISCARDED, "ok")
+    assert "on_discard hook of job" in caplog.text

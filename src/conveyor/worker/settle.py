@@ -228,7 +228,9 @@ class Settler:
                 await hook(ran.job, ran.error)
             else:
                 await asyncio.to_thread(hook, ran.job, ran.error)
-        except Exception:
+        except asyncio.CancelledError:
+            raise
+        except BaseException:  # even SystemExit from a hook must not stop the settler
             log.exception("on_discard hook of job %s (%s) failed", ran.job.id, ran.job.name)
 
 
