@@ -203,10 +203,6 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
 
         return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
 
-    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
-        return await self._column("waiting_queues", {"names": list(names),
-                                                     "served": list(served)})
-
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int, batched: bool = False) -> base.Settled:
         if not outcomes:
@@ -252,9 +248,6 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
 
     async def retire(self, worker: str) -> None:
         await self._rowcount("retire", {"worker": worker})
-
-    async def running_jobs(self, worker: str) -> list[model.Job]:
-        return await self._jobs("running_jobs", {"worker": worker})
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         if self._listener is None or self._listener.done():

@@ -8,7 +8,7 @@ of the state, queue or job name asked for (a prepared, generic plan could not).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from psycopg.rows import DictRow, dict_row
 from conveyor import model, views
 from conveyor.backends import base, sqlfile
 from conveyor.backends.postgres import rows as convert
-from conveyor.backends.postgres.statements import BackendPart, Conn
+from conveyor.backends.postgres.statements import BackendPart, Conn, dict_rows
 
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 
@@ -35,7 +35,8 @@ async def planned(conn: Conn, name: str, params: Mapping[str, Any],
 
 class Listing(BackendPart):
     """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log`, `workers`,
-    `waiting_by_name` for `PostgresBackend`."""
+    `waiting_by_name`, and a worker's `waiting_queues` and `running_jobs`, for
+    `PostgresBackend`."""
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
         params = {**convert.filter_params(where), **base.page_params(where)}
@@ -93,6 +94,16 @@ class Listing(BackendPart):
         for row in rows:
             found.setdefault(row["name"], {})[model.JobState(row["state"])] = row["count"]
         return found
+
+    # -- what a worker looks up -----------------------------------------------------------
+
+    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
+        return await self._column("waiting_queues", {"names": list(names),
+                                                     "served": list(served)})
+
+    async def running_jobs(self, worker: str) -> list[model.Job]:
+        rows = await self._run(lambda conn: dict_rows(conn, "running_jobs", {"worker": worker}))
+        return [convert.job_from_row(row) for row in rows]
 
 
 async def record_audit(conn: Conn, audit: Mapping[str, Any], ids: list[int]) -> None:

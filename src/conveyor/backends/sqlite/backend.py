@@ -205,13 +205,6 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
 
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]
 
-    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
-        params = {"names": orjson.dumps(list(names)).decode(),
-                  "served": orjson.dumps(list(served)).decode()}
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["waiting_queues"], params)
-                               .fetchall(), write=False)
-        return [row[0] for row in rows]
-
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int, batched: bool = False) -> base.Settled:
         """Always one transaction here (SQLite writes are serial anyway)."""
@@ -252,12 +245,6 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
     async def retire(self, worker: str) -> None:
         await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}),
                         write=True)
-
-    async def running_jobs(self, worker: str) -> list[model.Job]:
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["running_jobs"],
-                                                         {"worker": worker}).fetchall(),
-                               write=False)
-        return [convert.job_from_row(row) for row in rows]
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         conn = self._connection()

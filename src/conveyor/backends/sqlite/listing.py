@@ -10,6 +10,7 @@ which lets the planner walk the column's index in id order.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,8 @@ def statement(name: str, where: base.JobFilter) -> str:
 
 class Listing(BackendPart):
     """`Backend.query`, `scan_bound`, `count`, `links`, `audit_log`, `workers`,
-    `waiting_by_name` for `SqliteBackend`."""
+    `waiting_by_name`, and a worker's `waiting_queues` and `running_jobs`, for
+    `SqliteBackend`."""
 
     async def query(self, where: base.JobFilter) -> list[model.Job]:
         params = {**convert.filter_params(where), **base.page_params(where)}
@@ -94,6 +96,21 @@ class Listing(BackendPart):
         for name, state, count in rows:
             found.setdefault(name, {})[model.JobState(state)] = count
         return found
+
+    # -- what a worker looks up -----------------------------------------------------------
+
+    async def waiting_queues(self, names: Sequence[str], served: Sequence[str]) -> list[str]:
+        params = {"names": orjson.dumps(list(names)).decode(),
+                  "served": orjson.dumps(list(served)).decode()}
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["waiting_queues"], params)
+                               .fetchall(), write=False)
+        return [row[0] for row in rows]
+
+    async def running_jobs(self, worker: str) -> list[model.Job]:
+        rows = await self._run(lambda conn: conn.execute(_QUERIES["running_jobs"],
+                                                         {"worker": worker}).fetchall(),
+                               write=False)
+        return [convert.job_from_row(row) for row in rows]
 
 
 def _queues(text: str) -> list[str]:
