@@ -43,7 +43,8 @@ Lifespan = Callable[[Any], contextlib.AbstractAsyncContextManager[None]]
 async def running(app: Conveyor, *, worker: bool = False, queues: Sequence[str] = (),
                   concurrency: int = 10, grace: float = 30.0) -> AsyncIterator[Conveyor]:
     """Open `app`'s storage for the duration (and with `worker`, run its jobs here: `queues`,
-    default those of its jobs, `concurrency` at once, `grace` seconds at shutdown)."""
+    by default those of its jobs and any other where jobs of its names wait, as
+    `conveyor worker` does; `concurrency` at once, `grace` seconds at shutdown)."""
     await app.storage()
     if not worker:
         try:
@@ -51,9 +52,8 @@ async def running(app: Conveyor, *, worker: bool = False, queues: Sequence[str] 
         finally:
             await app.aclose()
         return
-    chosen = tuple(queues) or tuple(app.registry.queues())
     job_runner = runner.Worker(app, runner.WorkerConfig(
-        queues=chosen, concurrency=concurrency, grace=grace, install_signals=False))
+        queues=tuple(queues), concurrency=concurrency, grace=grace, install_signals=False))
     task = asyncio.create_task(job_runner.run(), name="conveyor-in-process-worker")
     task.add_done_callback(_report_crash)
     restore = _stop_on_signals(job_runner)
