@@ -332,7 +332,8 @@ class Backend(Protocol):
         ...
 
     async def next_unblock(self, now: datetime) -> datetime | None:
-        """When the earliest blocked key with waiting jobs frees up (None: none is)."""
+        """When the earliest unpaused rate key with available jobs frees up, possibly already
+        past (None: no such key)."""
         ...
 
     async def insert_batch(self, batch: int | BatchSpec, jobs: Sequence[model.NewJob],

@@ -70,6 +70,7 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self._signals = 0
         self._empty_rounds = 0
+        self._freed_rounds = 0
         self._claiming = False
         self._snoozed: set[int] = set()
         """Burst: jobs that snoozed during it; running them again is not progress."""
@@ -119,7 +120,7 @@ class Worker:
                 self._claiming = False
                 break
             if any(job.id not in self._snoozed for job in jobs):
-                self._empty_rounds = 0
+                self._empty_rounds = self._freed_rounds = 0
             for job in jobs:
                 self._start(job, settler)
             self._claiming = False
@@ -185,7 +186,7 @@ class Worker:
         test clock), so the burst can end."""
         now = self.app.clock.now()
         wake = await backend.next_unblock(now)
-        if wake is None or (wake - now).total_seconds() > 60:
+        if wake is None or wake <= now or (wake - now).total_seconds() > 60:
             return False
         await asyncio.sleep(0.001)
         if self.app.clock.now() == now:  # frozen: waiting would never get there
@@ -202,7 +203,13 @@ class Worker:
         if wake is None:
             return self.config.idle_wait
         until = (wake - self.app.clock.now()).total_seconds()
-        return max(0.0, min(self.config.idle_wait, until))
+        if until > 0:
+            self._freed_rounds = 0
+            return min(self.config.idle_wait, until)
+        # A key freed while the claim found nothing: claim again soon, backing off in case
+        # its jobs cannot be claimed here for another reason (a queue not served).
+        self._freed_rounds += 1
+        return min(self.config.idle_wait, 0.001 * 2.0 ** min(self._freed_rounds, 10))
 
     # -- running --------------------------------------------------------------------------
 

@@ -535,8 +535,10 @@ SELECT l.key, l.tat, l.blocked_until, l.paused,
 SELECT queue FROM conveyor_paused_queues ORDER BY queue
 
 -- name: next_unblock
+-- When the next rate key with waiting jobs frees up; a moment already past means one freed
+-- while a claim found nothing (the caller claims again soon rather than idling).
 SELECT min(l.blocked_until) FROM conveyor_limits AS l
- WHERE l.blocked_until > %(now)s AND NOT l.paused
+ WHERE NOT l.paused
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
 

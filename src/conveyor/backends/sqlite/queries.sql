@@ -426,8 +426,10 @@ SELECT l.key, l.tat, l.blocked_until, l.paused,
 SELECT queue FROM conveyor_paused_queues ORDER BY queue
 
 -- name: next_unblock
+-- When the next rate key with waiting jobs frees up; a moment already past means one freed
+-- while a claim found nothing (the caller claims again soon rather than idling).
 SELECT min(l.blocked_until) FROM conveyor_limits AS l
- WHERE l.blocked_until > :now AND l.paused = 0
+ WHERE l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
 
