@@ -10,7 +10,7 @@ from conveyor.backends.base import JobFilter
 from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
 from conveyor.context import JobContext, current_job
-from conveyor.control import Cancel, RateLimited, Retry, Snooze
+from conveyor.control import Cancel, Discard, RateLimited, Retry, Snooze
 from conveyor.errors import (
     BatchClosed,
     BatchNotFound,
@@ -42,7 +42,8 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that is no
 
 __all__ = [
     "Batch", "BatchClosed", "BatchNotFound", "Cancel", "Clock", "Concurrency",
-    "ConfigurationError", "Conveyor", "ConveyorError", "DependencyNotFound", "FrozenClock",
+    "ConfigurationError", "Conveyor", "ConveyorError", "DependencyNotFound", "Discard",
+    "FrozenClock",
     "InvalidArguments", "InvalidSchedule", "InvalidUrl", "Job", "JobContext", "JobError",
     "JobFilter", "JobNotFound", "JobState", "JobType", "MalformedJob", "NotMigrated",
     "PayloadTooLarge", "Progress", "Rate", "RateLimited", "Retry", "Settings", "Signature",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 class JobControl(Exception):
@@ -28,6 +29,16 @@ class Snooze(JobControl):
         self.seconds = seconds
 
 
+class Discard(JobControl):
+    """End this job for good as `discarded`, whatever attempts it has left: it can never
+    succeed (bad input, a resource that is gone). The reason is kept as its error and the
+    job type's `on_discard` hook runs."""
+
+    def __init__(self, reason: str = "discarded by job") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Cancel(JobControl):
     """Stop this job for good; it ends `cancelled` with the reason."""
 
@@ -48,3 +59,22 @@ class RateLimited(JobControl):
         super().__init__(f"rate limited for {retry_after}s")
         self.retry_after = retry_after
         self.key = key
+
+
+_FIELDS: dict[str, tuple[type[JobControl], tuple[str, ...]]] = {
+    cls.__name__: (cls, fields) for cls, fields in (
+        (Retry, ("in_", "reason")), (Snooze, ("seconds",)), (Discard, ("reason",)),
+        (Cancel, ("reason",)), (RateLimited, ("retry_after", "key")))}
+
+
+def describe(exc: JobControl) -> list[Any]:
+    """`exc` as JSON-ready values, to cross a process boundary (isolated jobs)."""
+    name = type(exc).__name__ if type(exc).__name__ in _FIELDS else \
+        next(n for n, (cls, _) in _FIELDS.items() if isinstance(exc, cls))
+    return [name, {field: getattr(exc, field) for field in _FIELDS[name][1]}]
+
+
+def rebuild(name: str, fields: dict[str, Any]) -> JobControl:
+    """The control exception `describe` described."""
+    cls, _ = _FIELDS[name]
+    return cls(**fields)

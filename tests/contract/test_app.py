@@ -11,6 +11,7 @@ import pytest
 from conveyor import (
     Cancel,
     Conveyor,
+    Discard,
     FrozenClock,
     InvalidArguments,
     JobState,
@@ -153,6 +154,22 @@ def test_retry_snooze_cancel_raised_by_job_code(app: Conveyor, clock: FrozenCloc
     assert (s.state, s.attempt, s.run_at) == (S.SCHEDULED, 0, clock.now() +
                                               timedelta(seconds=120))
     assert (c.state, c.errors[-1].message) == (S.CANCELLED, "customer opted out")
+
+
+def test_discard_ends_the_job_for_good_and_runs_its_hook(app: Conveyor) -> None:
+    seen: list[tuple[int, str]] = []
+
+    @app.job(name="discards", max_attempts=5,
+             on_discard=lambda job, exc: seen.append((job.id, str(exc))))
+    def discards(sku: str) -> None:
+        raise Discard(f"no product {sku}")
+
+    job = discards.enqueue("X1")
+    app.drain()
+    stored = app.get(job.id)
+    assert (stored.state, stored.attempt) == (S.DISCARDED, 1)  # 4 attempts left, unused
+    assert (stored.errors[-1].type, stored.errors[-1].message) == ("Discard", "no product X1")
+    assert seen == [(job.id, "no product X1")]
 
 
 def test_result_over_limit_fails_clearly(app: Conveyor) -> None:

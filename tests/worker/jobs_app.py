@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from conveyor import Conveyor, Settings
+from conveyor import Cancel, Conveyor, Discard, RateLimited, Retry, Settings, Snooze
 
 T = TypeVar("T")
 
@@ -123,6 +123,11 @@ async def block_loop(token: str, seconds: float) -> str:
     return token
 
 
+CONTROLS = {"snooze": Snooze(60), "retry": Retry(in_=30, reason="try later"),
+            "cancel": Cancel("not wanted"), "discard": Discard("no such sku"),
+            "rate_limited": RateLimited(retry_after=45)}
+
+
 @app.job(name="isolated", isolation="process", timeout=2.0, max_attempts=1)
 def isolated(action: str) -> object:
     """Runs in a child process: returns, raises, spins past its timeout or kills itself."""
@@ -136,6 +141,12 @@ def isolated(action: str) -> object:
         os._exit(3)
     while True:  # "spin": pure CPU, never returns
         sum(range(1000))
+
+
+@app.job(name="isolated_control", isolation="process", max_attempts=3)
+def isolated_control(action: str) -> None:
+    """Raises a control exception in a child process: it steers the job as in-process."""
+    raise CONTROLS[action]
 
 
 @app.job(name="isolated_misbehaving", isolation="process", timeout=30.0, max_attempts=1)

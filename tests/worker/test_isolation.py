@@ -92,6 +92,27 @@ def test_whatever_an_isolated_job_raises_or_returns_ends_its_attempt(
     proc_app.close()
 
 
+def test_control_exceptions_steer_an_isolated_job_as_they_do_in_process(
+        proc_app: Conveyor) -> None:
+    job_type = proc_app.registry.get("isolated_control")
+    actions = ["snooze", "retry", "cancel", "discard", "rate_limited"]
+    rows = [job_type.new_job([action], {}, job_type.defaults) for action in actions]
+    jobs = dict(zip(actions, proc_app.blocking.run(lambda: proc_app.insert(rows)), strict=True))
+    before = proc_app.clock.now()
+    proc_app.drain()
+    got = {action: proc_app.get(job.id) for action, job in jobs.items()}
+    assert {a: (j.state, j.attempt) for a, j in got.items()} == {
+        "snooze": (JobState.SCHEDULED, 0), "retry": (JobState.RETRYABLE, 1),
+        "cancel": (JobState.CANCELLED, 1), "discard": (JobState.DISCARDED, 1),
+        "rate_limited": (JobState.SCHEDULED, 0)}
+    assert 55 <= (got["snooze"].run_at - before).total_seconds() <= 65
+    assert 25 <= (got["retry"].run_at - before).total_seconds() <= 35
+    assert (got["discard"].errors[-1].type, got["discard"].errors[-1].message) == \
+        ("Discard", "no such sku")
+    assert got["cancel"].errors[-1].message == "not wanted"
+    proc_app.close()
+
+
 def test_a_crashing_child_fails_the_job_not_the_worker(proc_app: Conveyor) -> None:
     state, kind, message, _ = run(proc_app, "exit")
     assert (state, kind) == (JobState.DISCARDED, "ChildCrashed")

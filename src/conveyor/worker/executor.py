@@ -88,6 +88,8 @@ class Executor:
             return self._rate_limited(job, exc)
         if isinstance(exc, control.Cancel):
             return Ran(outcome.Cancelled(job.id, job.attempt, self._error(job, exc)), job)
+        if isinstance(exc, control.Discard):
+            return self._fail(job, exc, final=True)
         if isinstance(exc, control.Retry):
             delay = exc.in_ if exc.in_ is not None else job_type.backoff(job.attempt)
             return self._fail(job, exc, delay=delay)

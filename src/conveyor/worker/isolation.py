@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import encoding
+from conveyor import control, encoding
 from conveyor.worker import failure
 
 _CONTEXT = (multiprocessing.get_context("forkserver")
@@ -137,6 +137,8 @@ def _unpack(reply: Any) -> Any:
         return encoding.loads(payload[0])
     if status == "unstorable":
         raise UnstorableResult(payload[0], payload[1], "")
+    if status == "control":
+        raise control.rebuild(payload[0], payload[1])
     raise RemoteError(*payload)
 
 
@@ -163,6 +165,8 @@ def _run_one(module: str, qualname: str, args: Any, kwargs: Any) -> list[Any]:
         value = _resolve(module, qualname)(*args, **kwargs)
         if inspect.iscoroutine(value):  # not asyncio's test: a generator is a plain value
             value = asyncio.run(value)
+    except control.JobControl as exc:  # Snooze, Retry, Cancel...: steer the job as in-process
+        return ["control", *control.describe(exc)]
     except BaseException as exc:
         return ["error", failure.type_of(exc), failure.message_of(exc),
                 failure.traceback_of(exc)]
