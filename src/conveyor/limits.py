@@ -34,14 +34,26 @@ MAX_COST = options.MAX_INT32
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Rate:
-    """At most `spec` (e.g. "80/s", "250000/d", "5/10m") starts per key."""
+    """At most `spec` (e.g. "80/s", "250000/d", "5/10m") starts per key.
 
-    spec: str
+    `spec` may also be a function of the job's arguments, like `key`, for rates known only
+    per call (each sending account its own throughput): the rate is read when the job is
+    enqueued and kept on its row, so a changed rate applies to jobs enqueued after it."""
+
+    spec: str | KeyFunction
     key: KeyFunction | str | None = None
 
     def interval(self, job: str) -> float:
-        count, period = parse_rate(self.spec, job)
-        return (period + MARGIN_SECONDS) / count
+        """Seconds per slot of a fixed spec (see `interval_of`)."""
+        if callable(self.spec):
+            raise errors.ConfigurationError(f"job {job!r}: this rate is given per call")
+        return interval_of(self.spec, job)
+
+
+def interval_of(spec: str, job: str) -> float:
+    """Seconds per slot of a rate: strict spacing plus the margin."""
+    count, period = parse_rate(spec, job)
+    return (period + MARGIN_SECONDS) / count
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -78,19 +90,24 @@ class JobLimits:
     cost: Callable[..., int] | int = 1
     _plan: tuple[tuple[KeyFunction | str | None, str, str, float], ...] = dataclasses.field(
         init=False, repr=False, compare=False, default=())
-    """Per rate, worked out once: (key, its name in errors, key suffix, interval)."""
+    """Per rate with a fixed spec, worked out once: (key, its name in errors, key suffix,
+    interval). A spec given as a function is worked out per call."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_plan", tuple(
-            (rate.key, f"the key of rate {rate.spec!r}", f"@{rate.spec}", rate.interval(""))
+            (rate.key, f"the key of rate {_label(rate)}",
+             "" if callable(rate.spec) else f"@{rate.spec}",
+             0.0 if callable(rate.spec) else interval_of(rate.spec, ""))
             for rate in self.rates))
 
     def functions(self) -> list[tuple[str, KeyFunction]]:
         """The functions of the job's arguments among these limits, with how they are named
         in errors."""
         found: list[tuple[str, KeyFunction]] = [
-            (f"the key of rate {rate.spec!r}", rate.key) for rate in self.rates
+            (f"the key of rate {_label(rate)}", rate.key) for rate in self.rates
             if callable(rate.key)]
+        found += [(f"the spec of rate {_label(rate)}", rate.spec) for rate in self.rates
+                  if callable(rate.spec)]
         if self.concurrency is not None and callable(self.concurrency.key):
             found.append(("concurrency_key", self.concurrency.key))
         if callable(self.cost):
@@ -102,7 +119,9 @@ class JobLimits:
         """Keys and cost of one call; `named` is the call's arguments by name (see
         `arguments`), needed when `functions()` is not empty."""
         rate_keys = [(_key(job, label, key, named) + suffix, interval)
-                     for key, label, suffix, interval in self._plan]
+                     if suffix else _per_call(job, rate, _key(job, label, key, named), named)
+                     for rate, (key, label, suffix, interval) in zip(self.rates, self._plan,
+                                                                     strict=True)]
         concurrency_key = None if self.concurrency is None else \
             _key(job, "concurrency_key", self.concurrency.key, named)
         units = cost if cost is not None else (
@@ -122,6 +141,21 @@ class ResolvedLimits:
     concurrency_key: str | None
     concurrency_limit: int | None
     cost: int
+
+
+def _label(rate: Rate) -> str:
+    return "given per call" if callable(rate.spec) else repr(rate.spec)
+
+
+def _per_call(job: str, rate: Rate, key: str,
+              named: Mapping[str, Any] | None) -> tuple[str, float]:
+    """The storage key and interval of a rate whose spec is a function of the arguments."""
+    assert callable(rate.spec)
+    spec = arguments.call(job, "the spec of rate given per call", rate.spec, named or {})
+    try:
+        return f"{key}@{spec}", interval_of(spec, job)
+    except errors.ConfigurationError as exc:
+        raise errors.InvalidArguments(str(exc)) from None
 
 
 def _key(job: str, label: str, spec: KeyFunction | str | None,
@@ -168,7 +202,8 @@ def declare(job: str, config: dict[str, Any]) -> JobLimits | None:
 
 def _check(job: str, item: Any) -> None:
     if isinstance(item, Rate):
-        parse_rate(item.spec, job)
+        if not callable(item.spec):
+            parse_rate(item.spec, job)
     elif isinstance(item, Concurrency):
         if type(item.limit) is not int or not 1 <= item.limit <= MAX_COST:
             raise errors.ConfigurationError(

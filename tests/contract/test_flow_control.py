@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conveyor import Conveyor, FrozenClock, JobFilter, JobState, RateLimited, outcome
+from conveyor import Conveyor, FrozenClock, JobFilter, JobState, Rate, RateLimited, outcome
 from conveyor.registry import JobType
 
 S = JobState
@@ -166,3 +166,22 @@ async def test_a_key_that_freed_during_an_empty_claim_wakes_the_worker_at_once(
     assert await backend.next_unblock(clock.now()) == slot
     waits = [await worker._idle_wait(backend) for _ in range(3)]
     assert waits == sorted(waits) and waits[-1] < 0.01  # claim again soon, backing off
+
+
+def test_each_key_can_have_its_own_rate_given_per_call(app: Conveyor,
+                                                       clock: FrozenClock) -> None:
+    throughput = {1: "1/s", 2: "2/s"}  # as an accounts table would hold them
+
+    @app.job(name="send_per_account", limits=[Rate(lambda account, n: throughput[account],
+                                                   key=lambda account, n: f"wa:{account}")])
+    def send(account: int, n: int) -> None: ...
+
+    jobs = {(a, n): send.enqueue(a, n) for a in (1, 2) for n in range(3)}
+    started: dict[tuple[int, int], int] = {}
+    for step in range(4):  # a quarter second apart, past the margin of the first slot
+        app.drain()
+        for call, job in jobs.items():
+            if call not in started and app.get(job.id).state == S.COMPLETED:
+                started[call] = step
+        clock.advance(0.53)
+    assert started == {(1, 0): 0, (2, 0): 0, (2, 1): 1, (1, 1): 2, (2, 2): 2}

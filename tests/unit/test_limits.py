@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conveyor import Concurrency, ConfigurationError, Conveyor, Rate, limits
+from conveyor import Concurrency, ConfigurationError, Conveyor, InvalidArguments, Rate, limits
 
 
 @pytest.mark.parametrize(("spec", "expected"), [
@@ -95,3 +95,16 @@ def test_keys_resolve_from_arguments() -> None:
     assert resolved.rate_keys == (("wa:7@80/s", pytest.approx((1 + 0.05) / 80)),)
     assert (resolved.concurrency_key, resolved.concurrency_limit, resolved.cost) == \
         ("shop", 1, 3)
+
+
+def test_a_rate_given_per_call_is_read_from_the_arguments() -> None:
+    rates = {1: "80/s", 2: "10/s"}
+    declared = limits.JobLimits(rates=(Rate(lambda account, **_: rates[account],
+                                            key=lambda account, **_: f"wa:{account}"),))
+    assert [declared.resolve("send", {"account": a}, None).rate_keys for a in (1, 2)] == [
+        (("wa:1@80/s", pytest.approx(1.05 / 80)),), (("wa:2@10/s", pytest.approx(1.05 / 10)),)]
+    rates[2] = "ten a second"
+    with pytest.raises(InvalidArguments, match="job 'send': rate 'ten a second' is invalid"):
+        declared.resolve("send", {"account": 2}, None)
+    with pytest.raises(InvalidArguments, match=r"the spec of rate given per call .* KeyError"):
+        declared.resolve("send", {"account": 3}, None)
