@@ -66,11 +66,13 @@ class Admin:
 
     async def aedit(self, job_id: int, *, priority: int | None = None, queue: str | None = None,
                     run_at: datetime | None = None, args: Sequence[Any] | None = None,
-                    kwargs: dict[str, Any] | None = None, actor: str = "api",
-                    dry_run: bool = False) -> ActionResult:
-        """Edit one waiting job; new arguments are checked against the job's signature."""
+                    kwargs: dict[str, Any] | None = None, retry: bool = False,
+                    actor: str = "api", dry_run: bool = False) -> ActionResult:
+        """Edit one job that waits, failed or was cancelled; new arguments are checked
+        against the job's signature. With `retry`, the job also runs again with fresh
+        attempts (at `run_at`, or now), in the same transaction as the edit."""
         job = await self.app.aget(job_id)
-        change = changes.EditJobs(priority=priority, queue=queue, run_at=run_at,
+        change = changes.EditJobs(priority=priority, queue=queue, run_at=run_at, retry=retry,
                                   **self._encode_arguments(job, args, kwargs))
         self._check_edit(job, change)
         return await self.aapply(change, base.JobFilter(ids=[job_id]), actor=actor,
@@ -323,10 +325,11 @@ class Admin:
         return {"args_json": row.args_json, "kwargs_json": row.kwargs_json}
 
     def _check_edit(self, job: model.Job, change: changes.EditJobs) -> None:
-        if job.state not in changes.EDITABLE:
-            editable = ", ".join(sorted(state.value for state in changes.EDITABLE))
+        if job.state not in change.eligible:
+            editable = ", ".join(sorted(state.value for state in change.eligible))
+            what = "edited and retried" if change.retry else "edited"
             raise errors.ConveyorError(
-                f"job {job.id} is {job.state.value}; only {editable} jobs can be edited")
+                f"job {job.id} is {job.state.value}; only {editable} jobs can be {what}")
         if change.priority is not None or change.queue is not None or change.run_at is not None:
             options.build(job.name, priority=change.priority, queue=change.queue,
                           run_at=change.run_at)

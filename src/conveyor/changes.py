@@ -13,7 +13,12 @@ from datetime import datetime
 from conveyor import model
 from conveyor.model import JobState as S
 
-EDITABLE = frozenset({S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RETRYABLE})
+EDITABLE = frozenset({S.PENDING, S.SCHEDULED, S.AVAILABLE, S.RETRYABLE, S.DISCARDED,
+                      S.CANCELLED})
+"""States in which an operator may change a job's arguments, queue, priority or run time:
+waiting (before it runs) or failed and cancelled (before it runs again)."""
+EDITABLE_AND_RETRIED = EDITABLE & model.OPERATOR_RETRY_FROM
+"""States from which an edit may also run the job again (`EditJobs.retry`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,15 +48,21 @@ class DeleteJobs:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EditJobs:
-    """Change where, when or with what a waiting job runs. Unset fields stay as they are."""
+    """Change where, when or with what a job runs. Unset fields stay as they are. With
+    `retry`, the job also runs again with fresh attempts (at `run_at`, or now) in the same
+    transaction, so no worker can run it before the edit."""
 
     priority: int | None = None
     queue: str | None = None
     run_at: datetime | None = None
     args_json: str | None = None
     kwargs_json: str | None = None
-    eligible = EDITABLE
+    retry: bool = False
     verb = "edit"
+
+    @property
+    def eligible(self) -> frozenset[S]:
+        return EDITABLE_AND_RETRIED if self.retry else EDITABLE
 
 
 Change = RetryJobs | CancelJobs | DeleteJobs | EditJobs

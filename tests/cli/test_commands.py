@@ -84,6 +84,21 @@ def test_edit_changes_a_waiting_job(shop: Conveyor) -> None:
     assert (job.priority, list(job.args), job.run_at.year) == (7, [30, 1], 2030)
 
 
+def test_edit_retry_fixes_a_failed_job_and_runs_it_again(shop: Conveyor) -> None:
+    result = run(shop, "edit", "1", "--args", "[10, 1]", "--retry")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "edited and retried job 1"
+    job = shop.get(1)
+    assert (job.state, job.attempt, list(job.args)) == (JobState.AVAILABLE, 0, [10, 1])
+    shop.drain()
+    assert shop.get(1).state == JobState.COMPLETED
+
+
+def test_edit_without_anything_to_change_is_a_usage_error(shop: Conveyor) -> None:
+    result = run(shop, "edit", "1")
+    assert result.exit_code == 2 and "--retry" in result.output
+
+
 def test_monitor_exit_code(shop: Conveyor, clock: object) -> None:
     assert run(shop, "monitor", "--max-wait", "60").exit_code == 0
     shop.clock.advance(120)  # type: ignore[attr-defined]
@@ -97,7 +112,7 @@ def test_monitor_exit_code(shop: Conveyor, clock: object) -> None:
     (["jobs", "list", "--state", "exploded"], 2, "'exploded' is not one of"),
     (["edit", "3", "--args", "[1, 2"], 2, "not valid JSON"),
     (["edit", "3", "--args", "[1, 2, 3]"], 1, "do not match"),
-    (["edit", "1", "--priority", "1"], 1, "only"),
+    (["edit", "2", "--retry"], 1, "only"),
     (["retry"], 2, "give job ids or a filter"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(shop: Conveyor, args: list[str], code: int,

@@ -72,10 +72,10 @@ def test_actions_with_nothing_to_do_succeed_and_say_so(app: Conveyor, args: list
 
 
 def test_refused_edit_names_states_plainly(failures: Conveyor) -> None:
-    result = run(failures, "edit", "1", "--priority", "1")
+    result = run(failures, "edit", "5", "--retry")
     assert result.exit_code == 1
-    assert result.output.strip() == ("Error: job 1 is discarded; only available, pending, "
-                                     "retryable, scheduled jobs can be edited")
+    assert result.output.strip() == ("Error: job 5 is available; only cancelled, discarded, "
+                                     "retryable, scheduled jobs can be edited and retried")
 
 
 HUGE = "99999999999999999999"

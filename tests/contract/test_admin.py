@@ -116,6 +116,68 @@ def test_edit_refuses_final_jobs(app: Conveyor, sync_product: Job) -> None:
         app.admin.edit(job.id, priority=1)
 
 
+def test_failed_and_cancelled_jobs_can_be_edited_and_keep_their_state(
+        app: Conveyor, sync_product: Job) -> None:
+    bad = sync_product.enqueue(-1, 1)
+    app.drain()
+    stopped = sync_product.options(delay=60).enqueue(2, 1)
+    app.admin.apply(changes.CancelJobs(), JobFilter(ids=[stopped.id]))
+    for job_id in (bad.id, stopped.id):
+        before = app.get(job_id)
+        app.admin.edit(job_id, args=[7, 1], queue="fixed", priority=4)
+        after = app.get(job_id)
+        assert (after.state, after.attempt, after.finalized_at) == \
+            (before.state, before.attempt, before.finalized_at)
+        assert (list(after.args), after.queue, after.priority) == ([7, 1], "fixed", 4)
+
+
+def test_edit_with_retry_requeues_with_fresh_attempts_in_one_change(
+        app: Conveyor, sync_product: Job, clock: FrozenClock) -> None:
+    bad = sync_product.enqueue(-1, 1)
+    app.drain()
+    result = app.admin.edit(bad.id, args=[3, 1], retry=True, actor="ops")
+    assert (result.verb, result.count) == ("edit", 1)
+    again = app.get(bad.id)
+    assert (again.state, again.attempt, again.finalized_at, list(again.args)) == \
+        (S.AVAILABLE, 0, None, [3, 1])
+    assert raw(app.url, "SELECT actor, action, count FROM conveyor_audit") == [("ops", "edit", 1)]
+    app.drain()
+    assert app.get(bad.id).state == S.COMPLETED
+    # with a later run_at, the job waits for it
+    failed = sync_product.enqueue(-2, 1)
+    app.drain()
+    later = clock.now() + timedelta(hours=1)
+    app.admin.edit(failed.id, args=[4, 1], run_at=later, retry=True)
+    waiting = app.get(failed.id)
+    assert (waiting.state, waiting.run_at, waiting.attempt) == (S.SCHEDULED, later, 0)
+
+
+def test_edit_with_retry_refuses_jobs_that_are_not_failed_or_waiting(
+        app: Conveyor, sync_product: Job) -> None:
+    due = sync_product.enqueue(1, 1)
+    with pytest.raises(Exception, match=f"job {due.id} is available; only cancelled, "
+                                        "discarded, retryable, scheduled jobs can be edited "
+                                        "and retried"):
+        app.admin.edit(due.id, retry=True)
+    assert app.get(due.id).state == S.AVAILABLE
+
+
+def test_editing_a_retryable_jobs_time_keeps_it_retryable(app: Conveyor,
+                                                          clock: FrozenClock) -> None:
+    @app.job(name="flaky", max_attempts=3)
+    def flaky() -> None:
+        raise ValueError("again")
+
+    job = flaky.enqueue()
+    app.drain()
+    assert app.get(job.id).state == S.RETRYABLE
+    later = clock.now() + timedelta(hours=2)
+    app.admin.edit(job.id, run_at=later)
+    assert (app.get(job.id).state, app.get(job.id).run_at) == (S.RETRYABLE, later)
+    app.admin.edit(job.id, run_at=clock.now())
+    assert app.get(job.id).state == S.AVAILABLE
+
+
 def test_stats_count_states_and_oldest_waiting(app: Conveyor, sync_product: Job,
                                                clock: FrozenClock) -> None:
     sync_product.enqueue(1, 1)

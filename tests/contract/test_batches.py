@@ -98,8 +98,12 @@ def test_retrying_failed_jobs_can_still_succeed(shop: Conveyor) -> None:
     shop.drain(queues=["default"])
     broken = shop.jobs(JobFilter(batch_ids=[batch_id], states=[S.DISCARDED]))[0]
     assert broken.args == [-2]
+    assert shop.get_batch(batch_id).finished
     assert shop.retry_batch(batch_id) == 1
     assert shop.get_batch(batch_id).progress.pending == 1
+    assert not shop.get_batch(batch_id).finished  # it runs again: no finish time yet
+    shop.drain(queues=["default"])
+    assert shop.get_batch(batch_id).finished
     assert _callbacks(shop) == {"failure": [batch_id], "complete": [batch_id]}
 
 

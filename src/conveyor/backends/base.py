@@ -398,6 +398,15 @@ def ended_by_change(verb: str, rows: Sequence[Mapping[str, Any]]) -> list[orches
     return orchestrate.finals_of(rows)
 
 
+def reopened_batches(change: changes.Change, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Batches whose jobs an operator's retry (or edit with retry) sent back to run: they
+    have not finished any more."""
+    if not (isinstance(change, changes.RetryJobs)
+            or (isinstance(change, changes.EditJobs) and change.retry)):
+        return []
+    return sorted({int(row["batch_id"]) for row in rows if row["batch_id"] is not None})
+
+
 PAGING = ("limit", "after_id", "before_id", "newest_first")
 """`JobFilter` fields that page a listing rather than choose jobs."""
 

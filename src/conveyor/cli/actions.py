@@ -154,19 +154,24 @@ def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
               help="With a UTC offset, e.g. 2026-05-01T09:00:00+02:00.")
 @click.option("--args", "args_json", metavar="JSON",
               help='Positional arguments as a JSON list, or {"args": [...], "kwargs": {...}}.')
+@click.option("--retry", is_flag=True,
+              help="Also run the job again with fresh attempts (at --run-at, or now), in the "
+                   "same transaction: a failed or cancelled job is fixed and re-queued.")
 @click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
 @click.pass_obj
 def edit(obj: context.CliContext, job_id: int, priority: int | None, queue: str | None,
-         run_at: datetime | None, args_json: str | None, actor: str) -> None:
-    """Change a waiting job's priority, queue, run time or arguments."""
+         run_at: datetime | None, args_json: str | None, retry: bool, actor: str) -> None:
+    """Change the priority, queue, run time or arguments of a job that waits, failed or
+    was cancelled; with --retry, run it again too."""
     fields: dict[str, Any] = {"priority": priority, "queue": queue, "run_at": run_at}
     if args_json is not None:
         fields.update(_parse_args(args_json))
-    if all(value is None for value in fields.values()):
-        raise click.UsageError("nothing to edit: give --priority, --queue, --run-at or --args")
+    if not retry and all(value is None for value in fields.values()):
+        raise click.UsageError(
+            "nothing to edit: give --priority, --queue, --run-at, --args or --retry")
     with context.failing_cleanly(obj) as app:
-        app.admin.edit(job_id, actor=actor, **fields)
-    click.echo(f"edited job {job_id}")
+        app.admin.edit(job_id, actor=actor, retry=retry, **fields)
+    click.echo(f"edited and retried job {job_id}" if retry else f"edited job {job_id}")
 
 
 def _parse_args(text: str) -> dict[str, Any]:

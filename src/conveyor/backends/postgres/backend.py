@@ -320,17 +320,21 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
         params: dict[str, Any] = {**convert.filter_params(where), "now": now}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue, args=change.args_json,
-                          kwargs=change.kwargs_json, run_at=change.run_at)
+                          kwargs=change.kwargs_json, run_at=change.run_at, retry=change.retry)
         audit = {"now": now, "actor": actor, "action": change.verb,
                  "filter_json": base.describe_filter(where)}
 
         async def work(conn: Conn) -> base.Changed:
+            # Batch rows first, in id order, as settling does: the two cannot deadlock.
+            await listing.planned(conn, "lock_batches_of", params)
             rows = await listing.planned(conn, f"change_{change.verb}", params)
             requested = 0
             if change.verb in ("cancel", "delete"):
                 requested = sum(row["state"] == "running" for row in rows)
                 await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
                                         orchestrate.DEFAULT_MAX_ERRORS)
+            if reopened := base.reopened_batches(change, rows):
+                await conn.execute(_QUERIES["reopen_batches"], {"ids": reopened})
             await listing.record_audit(conn, {**audit, "count": len(rows)},
                                        [row["id"] for row in rows])
             if rows and change.verb in ("retry", "edit"):

@@ -441,11 +441,19 @@ SELECT a.* FROM conveyor_audit_jobs AS t JOIN conveyor_audit AS a ON a.id = t.au
  ORDER BY t.audit_id DESC
  LIMIT %(limit)s
 
+-- name: lock_batches_of
+-- The batches of the jobs an operator's action is about to change, locked in id order before
+-- any job row: settling locks batches first too, so the two wait rather than deadlock.
+SELECT b.id FROM conveyor_batches AS b
+ WHERE b.id IN (SELECT batch_id FROM conveyor_jobs WHERE {{filter}} AND batch_id IS NOT NULL)
+ ORDER BY b.id
+   FOR UPDATE
+
 -- name: change_retry
 UPDATE conveyor_jobs
    SET state = 'available', attempt = 0, run_at = %(now)s, finalized_at = NULL
  WHERE {{filter}}
-RETURNING id
+RETURNING id, state, has_dependants, batch_id
 
 -- name: change_cancel
 -- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
@@ -461,18 +469,33 @@ DELETE FROM conveyor_jobs WHERE {{filter}}
 RETURNING id, state, has_dependants, batch_id
 
 -- name: change_edit
--- A new run_at also decides whether the job waits (scheduled) or is due (available).
+-- A new run_at also decides whether a waiting job is due (available) or not (scheduled; a
+-- retryable job stays retryable). Final jobs keep their state, unless %(retry)s runs the
+-- job again with fresh attempts, at %(run_at)s or now - all in this one statement.
 UPDATE conveyor_jobs
    SET priority = coalesce(%(priority)s::int, priority),
        queue = coalesce(%(queue)s::text, queue),
        args = coalesce(%(args)s::jsonb, args),
        kwargs = coalesce(%(kwargs)s::jsonb, kwargs),
-       run_at = coalesce(%(run_at)s::timestamptz, run_at),
-       state = CASE WHEN %(run_at)s::timestamptz IS NULL OR state = 'pending' THEN state
-                    WHEN %(run_at)s::timestamptz > %(now)s THEN 'scheduled'
-                    ELSE 'available' END
+       run_at = CASE WHEN %(retry)s THEN coalesce(%(run_at)s::timestamptz, %(now)s)
+                     ELSE coalesce(%(run_at)s::timestamptz, run_at) END,
+       attempt = CASE WHEN %(retry)s THEN 0 ELSE attempt END,
+       finalized_at = CASE WHEN %(retry)s THEN NULL ELSE finalized_at END,
+       state = CASE WHEN %(retry)s
+                    THEN CASE WHEN coalesce(%(run_at)s::timestamptz, %(now)s) > %(now)s
+                              THEN 'scheduled' ELSE 'available' END
+                    WHEN %(run_at)s::timestamptz IS NULL
+                         OR state NOT IN ('scheduled', 'available', 'retryable') THEN state
+                    WHEN %(run_at)s::timestamptz <= %(now)s THEN 'available'
+                    WHEN state = 'retryable' THEN 'retryable'
+                    ELSE 'scheduled' END
  WHERE {{filter}}
-RETURNING id
+RETURNING id, state, has_dependants, batch_id
+
+-- name: reopen_batches
+-- Jobs of these batches run again (an operator's retry): the batches have not finished.
+UPDATE conveyor_batches SET finished_at = NULL
+ WHERE id = ANY(%(ids)s::bigint[]) AND finished_at IS NOT NULL
 
 -- name: wake
 -- Operator actions may make jobs available in any queue.

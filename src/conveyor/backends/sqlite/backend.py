@@ -320,7 +320,7 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue,
-                          args=change.args_json, kwargs=change.kwargs_json,
+                          args=change.args_json, kwargs=change.kwargs_json, retry=change.retry,
                           run_at=convert.to_micros(change.run_at) if change.run_at else None)
         audit = {"now": params["now"], "actor": actor, "action": change.verb,
                  "filter_json": base.describe_filter(where)}
@@ -332,6 +332,8 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
                 requested = sum(row["state"] == "running" for row in rows)
                 store.after_final(conn, base.ended_by_change(change.verb, rows), now,
                                   orchestrate.DEFAULT_MAX_ERRORS)
+            if reopened := base.reopened_batches(change, rows):
+                conn.execute(_QUERIES["reopen_batches"], {"ids": orjson.dumps(reopened).decode()})
             listing.record_audit(conn, {**audit, "count": len(rows)},
                                  [row["id"] for row in rows])
             return base.Changed(len(rows), requested)

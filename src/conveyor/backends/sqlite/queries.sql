@@ -338,7 +338,7 @@ SELECT a.* FROM conveyor_audit_jobs AS t JOIN conveyor_audit AS a ON a.id = t.au
 UPDATE conveyor_jobs
    SET state = 'available', attempt = 0, run_at = :now, finalized_at = NULL
  WHERE {{filter}}
-RETURNING id
+RETURNING {{settled}}
 
 -- name: change_cancel
 -- Waiting jobs are cancelled at once; running ones get a request their worker acts on.
@@ -358,17 +358,31 @@ DELETE FROM conveyor_jobs WHERE {{filter}}
 RETURNING {{settled}}
 
 -- name: change_edit
--- A new run_at also decides whether the job waits (scheduled) or is due (available).
+-- A new run_at also decides whether a waiting job is due (available) or not (scheduled; a
+-- retryable job stays retryable). Final jobs keep their state, unless :retry runs the job
+-- again with fresh attempts, at :run_at or now - all in this one statement.
 UPDATE conveyor_jobs
    SET priority = coalesce(:priority, priority),
        queue = coalesce(:queue, queue),
        args = coalesce(:args, args),
        kwargs = coalesce(:kwargs, kwargs),
-       run_at = coalesce(:run_at, run_at),
-       state = CASE WHEN :run_at IS NULL OR state = 'pending' THEN state
-                    WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
+       run_at = CASE WHEN :retry THEN coalesce(:run_at, :now) ELSE coalesce(:run_at, run_at) END,
+       attempt = CASE WHEN :retry THEN 0 ELSE attempt END,
+       finalized_at = CASE WHEN :retry THEN NULL ELSE finalized_at END,
+       state = CASE WHEN :retry THEN CASE WHEN coalesce(:run_at, :now) > :now THEN 'scheduled'
+                                         ELSE 'available' END
+                    WHEN :run_at IS NULL
+                         OR state NOT IN ('scheduled', 'available', 'retryable') THEN state
+                    WHEN :run_at <= :now THEN 'available'
+                    WHEN state = 'retryable' THEN 'retryable'
+                    ELSE 'scheduled' END
  WHERE {{filter}}
-RETURNING id
+RETURNING {{settled}}
+
+-- name: reopen_batches
+-- Jobs of these batches run again (an operator's retry): the batches have not finished.
+UPDATE conveyor_batches SET finished_at = NULL
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND finished_at IS NOT NULL
 
 -- name: audit
 INSERT INTO conveyor_audit (at, actor, action, filter, count)
