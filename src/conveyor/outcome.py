@@ -1,12 +1,15 @@
 """How an attempt ended: the small tagged values a worker hands to `Backend.finish`.
 
 Each carries the attempt it settles, so the backend can compare-and-set: a job leaves
-`running` only if it is still running *that* attempt. Anything else is a lost lease.
+`running` only if it is still running *that* attempt. Anything else is a lost lease. Each
+also carries the job's batch (`batch_id`, None for most jobs), so the backend can lock the
+batch before the job and settle it in the same transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from conveyor import model
@@ -19,6 +22,7 @@ class Completed:
     job_id: int
     attempt: int
     result_json: str | None = None
+    batch_id: int | None = None
     target = model.JobState.COMPLETED
 
 
@@ -30,6 +34,7 @@ class Failed:
     attempt: int
     error_json: str
     retry_at: datetime | None
+    batch_id: int | None = None
 
     @property
     def target(self) -> model.JobState:
@@ -43,6 +48,7 @@ class Snoozed:
     job_id: int
     attempt: int
     run_at: datetime
+    batch_id: int | None = None
     target = model.JobState.SCHEDULED
 
 
@@ -53,6 +59,7 @@ class Cancelled:
     job_id: int
     attempt: int
     error_json: str
+    batch_id: int | None = None
     target = model.JobState.CANCELLED
 
 
@@ -63,7 +70,13 @@ class Interrupted:
     job_id: int
     attempt: int
     error_json: str
+    batch_id: int | None = None
     target = model.JobState.AVAILABLE
 
 
 Outcome = Completed | Failed | Snoozed | Cancelled | Interrupted
+
+
+def batches_of(outcomes: Sequence[Outcome]) -> list[int]:
+    """The batches the outcomes' jobs belong to, in id order (the order they are locked in)."""
+    return sorted({o.batch_id for o in outcomes if o.batch_id is not None})

@@ -180,10 +180,11 @@ class Backend(Protocol):
         ...
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int, batched: bool = False) -> Settled:
-        """Settle attempts with compare-and-set on (state='running', attempt); release or
-        cancel dependants of jobs that ended. With `batched` (some job belongs to a batch),
-        the batch is settled in the same transaction, callbacks included."""
+                     max_errors: int) -> Settled:
+        """Settle attempts with compare-and-set on (state='running', attempt), and in the
+        same transaction release or cancel dependants of jobs that ended and settle their
+        batches (callbacks included). Batches named by the outcomes (`batch_id`) are locked
+        first, in id order, as operator actions do: the two never deadlock."""
         ...
 
     async def repair(self, now: datetime, max_errors: int) -> int:

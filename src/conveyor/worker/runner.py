@@ -341,7 +341,7 @@ class Worker:
         try:
             if rans and self._backend is not None:
                 await asyncio.wait_for(self._backend.finish(
-                    [ran.outcome for ran in rans], self.app.clock.now(),
+                    settle.outcomes_of(rans), self.app.clock.now(),
                     self.app.settings.max_errors), FORCED_EXIT_DEADLINE)
                 log.warning("handed %d running jobs back", len(self._contexts))
         except BaseException as exc:

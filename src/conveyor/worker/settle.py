@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 from collections.abc import Callable
@@ -162,10 +163,8 @@ class Settler:
         while True:
             try:
                 await self._block_keys(batch)
-                return await self.backend.finish(
-                    [ran.outcome for ran in batch], self.app.clock.now(),
-                    self.app.settings.max_errors,
-                    batched=any(ran.job.batch_id is not None for ran in batch))
+                return await self.backend.finish(outcomes_of(batch), self.app.clock.now(),
+                                                 self.app.settings.max_errors)
             except errors.Unstorable:
                 raise
             except _OUTAGES as exc:  # keep the outcomes, try again
@@ -232,6 +231,12 @@ class Settler:
             raise
         except BaseException:  # even SystemExit from a hook must not stop the settler
             log.exception("on_discard hook of job %s (%s) failed", ran.job.id, ran.job.name)
+
+
+def outcomes_of(rans: list[executor.Ran]) -> list[outcome.Outcome]:
+    """What `Backend.finish` takes: each outcome knowing its job's batch."""
+    return [dataclasses.replace(ran.outcome, batch_id=ran.job.batch_id)
+            if ran.job.batch_id is not None else ran.outcome for ran in rans]
 
 
 def unstorable(ran: executor.Ran, exc: BaseException, now: datetime) -> executor.Ran:

@@ -36,7 +36,7 @@ async def adrive(conn: psycopg.AsyncConnection[Any], plan: Steps[T],
                 continue
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(QUERIES[step.name], step.params)
-                rows = await cur.fetchall() if cur.description is not None else []
+                rows = await cur.fetchall()  # every statement a plan names returns rows
             step = plan.send(rows)
     except StopIteration as done:
         result: T = done.value

@@ -580,6 +580,7 @@ SELECT id, state FROM conveyor_jobs WHERE id = ANY(%(ids)s::bigint[])
 -- name: add_edges
 INSERT INTO conveyor_dependencies (job_id, depends_on, run_on_failure)
 SELECT %(job_id)s, d, %(run_on_failure)s FROM unnest(%(ids)s::bigint[]) AS d
+RETURNING job_id
 
 -- name: resolve_edges
 -- Dependencies that just ended: each edge is resolved once.
@@ -650,6 +651,7 @@ UPDATE conveyor_batches
    SET fired = %(fired)s, finished_at = coalesce(finished_at, %(finished_at)s::timestamptz),
        cancelled_at = coalesce(cancelled_at, %(cancelled_at)s::timestamptz)
  WHERE id = %(id)s
+RETURNING id
 
 -- name: cancel_batch
 -- A cancelled batch takes no more jobs, so it is also complete (sealed).

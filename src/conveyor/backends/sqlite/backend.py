@@ -206,7 +206,7 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int, batched: bool = False) -> base.Settled:
+                     max_errors: int) -> base.Settled:
         """Always one transaction here (SQLite writes are serial anyway)."""
         by_statement = convert.group(outcomes)
         now_us = convert.to_micros(now)
