@@ -22,6 +22,8 @@ COMMANDS = [
     ["cron"], ["cron", "run", "nope"], ["cron", "pause", "nope"], ["cron", "run", "hourly"],
     ["pause", "sync"], ["resume", "sync"], ["pause", "--key", "k:1"], ["limits"],
     ["batches"], ["batches", "show", "999"], ["monitor", "--max-wait", "1"],
+    ["enqueue", "nope"], ["enqueue", "sync_product", "--args", "[1]"],
+    ["enqueue", "sync_product", "--args", "[1, 2]", "--delay", "5"],
 ]
 
 
