@@ -1,9 +1,9 @@
 """The operator API shared by the CLI and the dashboard (`app.admin`).
 
-Actions - retry, cancel, delete, edit, pause, run a cron schedule now - act on one job (by id)
-or on every job matching a filter, can report what they would touch first (`dry_run`), and
-are recorded with their actor in the audit table. Views - keyset pages of jobs, a job's
-surroundings, the audit trail, the overview, workers, metrics - only read.
+Actions - retry, cancel, delete, edit, pause, enqueue, run a cron schedule now - act on one
+job (by id) or on every job matching a filter, can report what they would touch first
+(`dry_run`), and are recorded with their actor in the audit table. Views - keyset pages of
+jobs, a job's surroundings, the audit trail, the overview, workers, metrics - only read.
 """
 
 from __future__ import annotations
@@ -252,6 +252,25 @@ class Admin:
 
     def run_cron(self, name: str, *, actor: str = "api") -> model.Job:
         return self.app.blocking.run(lambda: self.arun_cron(name, actor=actor))
+
+    async def aenqueue(self, name: str, args: Sequence[Any] = (),
+                       kwargs: dict[str, Any] | None = None, *, actor: str = "api",
+                       **overrides: Any) -> model.Job:
+        """Enqueue a registered job by name for an operator (`conveyor enqueue`), checked
+        against its signature and options (`queue`, `priority`, `delay`, `run_at`) as any
+        enqueue is; audited and linked to the job unless it was a unique duplicate."""
+        job_type = self.app.registry.get(name)
+        job = await job_type.options(**overrides).aenqueue(*args, **(kwargs or {}))
+        if not job.duplicate:
+            await (await self.app.storage()).audit(
+                actor, "enqueue", {"name": name, **{k: str(v) for k, v in overrides.items()}},
+                1, self.app.clock.now(), job_ids=[job.id])
+        return job
+
+    def enqueue(self, name: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+                *, actor: str = "api", **overrides: Any) -> model.Job:
+        return self.app.blocking.run(
+            lambda: self.aenqueue(name, args, kwargs, actor=actor, **overrides))
 
     # -- queues and workers -----------------------------------------------------------------
 

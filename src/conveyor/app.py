@@ -28,6 +28,7 @@ from conveyor import (
     model,
     redact,
     registry,
+    tuning,
 )
 from conveyor import clock as clocks
 from conveyor.backends import base, transactional
@@ -39,14 +40,15 @@ DEFAULT_URL = "sqlite:///conveyor.db"
 
 
 class Conveyor:
-    """Registers jobs and talks to storage. `Conveyor()` reads `$CONVEYOR_URL`."""
+    """Registers jobs and talks to storage. `Conveyor()` reads `$CONVEYOR_URL`; `settings`
+    are overridden by `CONVEYOR_<FIELD>` environment variables (see `tuning`)."""
 
     def __init__(self, url: str | None = None, *, clock: clocks.Clock | None = None,
                  settings: Settings | None = None) -> None:
         self.url = url or os.environ.get("CONVEYOR_URL") or DEFAULT_URL
         base.check_url(self.url)
         self.clock: clocks.Clock = clock or _system_clock()
-        self.settings = settings or Settings()
+        self.settings = tuning.from_environment(settings or Settings())
         self.registry = registry.Registry()
         self.blocking = blocking.BlockingRunner()
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, base.Backend] = \

@@ -139,7 +139,8 @@ async def pause(declared: Declared, backend: Backend, name: str, paused: bool,
     states = await store(declared, backend, now)
     if name not in {state.name for state in states}:
         raise errors.InvalidSchedule(
-            f"no cron schedule named {name!r}; stored: {sorted(s.name for s in states)}")
+            f"no cron schedule named {name!r}; stored: "
+            f"{', '.join(sorted(s.name for s in states)) or 'none'}")
     await backend.pause_schedule(name, paused, now, actor)
 
 
@@ -151,7 +152,7 @@ async def manual_job(declared: Declared, backend: Backend, name: str, now: datet
     state = states.get(name)
     if state is None:
         raise errors.InvalidSchedule(
-            f"no cron schedule named {name!r}; stored: {sorted(states)}")
+            f"no cron schedule named {name!r}; stored: {', '.join(sorted(states)) or 'none'}")
     schedule = declared.get(name) if state.definition is None \
         else cron.from_definition(name, state.definition)
     if schedule is None:

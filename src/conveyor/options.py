@@ -58,7 +58,8 @@ def build(job: str, **values: Any) -> EnqueueOptions:
     """Validate raw keyword options for `job` and return them as `EnqueueOptions`."""
     unknown = set(values) - {f.name for f in dataclasses.fields(EnqueueOptions)}
     if unknown:
-        raise errors.ConfigurationError(f"job {job!r}: unknown option(s) {sorted(unknown)}")
+        raise errors.ConfigurationError(f"job {job!r}: unknown option(s) "
+                                        f"{', '.join(sorted(unknown))}")
     if values.get("depends_on") is not None:
         values["depends_on"] = _job_ids(job, values["depends_on"])
     opts = EnqueueOptions(**values)

@@ -256,7 +256,8 @@ class Registry:
             return self._types[name]
         except KeyError:
             raise errors.UnknownJob(
-                f"no job named {name!r} is registered; known: {sorted(self._types)[:20]}"
+                f"no job named {name!r} is registered; known: "
+                f"{', '.join(sorted(self._types)[:20]) or 'none'}"
             ) from None
 
     def find(self, name: str) -> JobType[Any, Any] | None:

@@ -72,6 +72,26 @@ def test_without_burst_children_at_max_jobs_are_replaced(url: str, ledger: Path,
     proc_app.close()
 
 
+def test_burst_exits_1_when_a_child_failed_and_the_others_drained(
+        url: str, ledger: Path, proc_app: Conveyor, tmp_path: Path) -> None:
+    """One child dies while the others drain: it is replaced, the replacement drains too,
+    and the supervisor still ends (its exit code says a child failed). One job at a time:
+    the dying child holds no other job, which would stay running until a rescue."""
+    from tests.worker import jobs_app
+
+    ids = _enqueue(proc_app, 10)
+    proc_app.blocking.run(lambda: proc_app.insert(
+        [jobs_app.kill_worker_once.new_job(["boom"], {}, jobs_app.kill_worker_once.defaults)]))
+    log = tmp_path / "supervisor.log"
+    supervisor = harness.start_worker(url, ledger, "--processes", "2", "--burst",
+                                      "--concurrency", "1", log=log)
+    assert _finish(supervisor, 60) == 1
+    assert {proc_app.get(i).state for i in ids} == {JobState.COMPLETED}
+    assert "exited with 3" in log.read_text()
+    assert "boom" in harness.started_tokens(ledger)
+    proc_app.close()
+
+
 def test_children_that_keep_failing_at_start_make_the_supervisor_give_up(
         tmp_path: Path, ledger: Path) -> None:
     """Tables missing under --no-migrate: each child fails at once. The supervisor backs

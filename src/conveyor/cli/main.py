@@ -16,6 +16,7 @@ from conveyor.cli import (
     check,
     context,
     dashboard,
+    enqueue,
     flow,
     jobs,
     orchestration,
@@ -54,9 +55,9 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
         ctx.obj = context.CliContext(app_spec=app_spec, url=url, url_given=given)
 
 
-for command in (worker.worker, admin.migrate, jobs.jobs, jobs.failed, actions.retry,
-                actions.cancel, actions.delete, actions.edit, actions.flush, actions.stats,
-                actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
+for command in (worker.worker, admin.migrate, enqueue.enqueue, jobs.jobs, jobs.failed,
+                actions.retry, actions.cancel, actions.delete, actions.edit, actions.flush,
+                actions.stats, actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
                 orchestration.cron, orchestration.batches, dashboard.dashboard, check.check):
     cli.add_command(command)
 

@@ -5,6 +5,7 @@ every backend instead of an overflow, a database error or SQLite's "-1 means no 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 import click
@@ -31,3 +32,22 @@ class Seconds(click.FloatRange):
         if not math.isfinite(seconds):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
         return seconds
+
+
+class AwareTime(click.DateTime):
+    """An ISO date and time with a UTC offset (`2026-05-01T09:00:00+02:00`): a time without
+    one would mean whatever zone the machine happens to be in."""
+
+    name = "time"
+
+    def __init__(self) -> None:
+        super().__init__(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S",
+                          "%Y-%m-%d %H:%M:%S"])
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        when: datetime = super().convert(value, param, ctx)
+        if when.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset; give one, e.g. 2026-05-01T09:00:00+02:00",
+                      param, ctx)
+        return when

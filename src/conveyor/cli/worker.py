@@ -6,13 +6,36 @@ import asyncio
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 
 import click
 
-from conveyor import errors
+from conveyor import errors, tuning
 from conveyor.cli import context, params
 from conveyor.worker import queues as worker_queues
 from conveyor.worker import runner, supervisor
+
+FLAGS = {
+    "heartbeat_interval": "Seconds between a worker's heartbeats.",
+    "lease_timeout": "Seconds without a heartbeat after which a running job is rescued.",
+    "rescue_interval": "Seconds between the leader's rescue rounds.",
+    "retention": "Seconds finished jobs are kept, per state: completed=86400,discarded=604800.",
+    "payload_limit": "Largest arguments of a job, in bytes.",
+    "result_limit": "Largest stored result, in bytes.",
+    "max_errors": "Errors kept per job.",
+    "error_limit": "Largest stored error text, in bytes.",
+    "crash_limit": "Process crashes after which a job is discarded.",
+}
+"""`Settings` fields a worker takes as flags (every field also reads `CONVEYOR_<FIELD>`)."""
+
+
+def _settings_flags(command: Callable[..., None]) -> Callable[..., None]:
+    for field, text in reversed(FLAGS.items()):
+        metavar = "STATE=SECONDS,..." if field == "retention" else \
+            "N" if tuning.KINDS[field] == "count" else "SECONDS"
+        command = click.option(tuning.flag_name(field), field, metavar=metavar,
+                               help=f"{text} (${tuning.env_name(field)})")(command)
+    return command
 
 
 @click.command()
@@ -29,16 +52,26 @@ from conveyor.worker import runner, supervisor
 @click.option("--max-jobs", type=click.IntRange(1), help="Exit after starting this many jobs.")
 @click.option("--max-time", type=params.Seconds(min_open=True),
               help="Exit after this many seconds.")
-@click.option("--grace", default=30.0, show_default=True, type=params.Seconds(),
-              help="Seconds running jobs get to finish after SIGTERM.")
+@click.option("--grace", type=params.Seconds(),
+              help=f"Seconds running jobs get to finish after SIGTERM (default: ${tuning.GRACE}, "
+                   "else 30).")
 @click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
+@_settings_flags
 @click.pass_obj
-def worker(obj: context.CliContext, queues: str, concurrency: int, processes: int, burst: bool,
-           max_jobs: int | None, max_time: float | None, grace: float, no_migrate: bool) -> None:
-    """Run jobs."""
+def worker(obj: context.CliContext, /, queues: str, concurrency: int, processes: int, burst: bool,
+           max_jobs: int | None, max_time: float | None, grace: float | None, no_migrate: bool,
+           **tunables: str | None) -> None:
+    """Run jobs. Settings come from these flags, else CONVEYOR_* environment variables, else
+    the app's code (see the README's table)."""
     if processes == 1:  # a supervisor has nothing to stop cleanly while it loads the app
         runner.catch_early_signals()
     app = obj.app()
+    given = {field: text for field, text in tunables.items() if text is not None}
+    try:
+        app.settings = tuning.tuned(app.settings, given, source=tuning.flag_name)
+        grace = tuning.grace(30.0) if grace is None else grace
+    except errors.ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
     try:
         worker_queues.check_registered(app)
     except errors.ConfigurationError as exc:

@@ -92,9 +92,12 @@ class Worker:
         settler = self._settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, settler, served)
-        log.info("worker %s started: queues=%s%s concurrency=%d", self.id, ",".join(served),
+        tunables = self.app.settings
+        log.info("worker %s started: queues=%s%s concurrency=%d heartbeat=%gs lease=%gs "
+                 "rescue=%gs grace=%gs", self.id, ",".join(served),
                  "" if self.plan.given else " (and others with jobs it knows)",
-                 self.config.concurrency)
+                 self.config.concurrency, tunables.heartbeat_interval, tunables.lease_timeout,
+                 tunables.rescue_interval, self.config.grace)
         try:
             await self._fetch_loop(backend, settler)
         finally:
