@@ -20,7 +20,7 @@ def declare(app: Conveyor) -> None:
 
     @app.job(name="boom", max_attempts=1)
     def boom(password: str = "") -> None:
-        raise ValueError("the printer is on fire")
+        raise ValueError(f"the printer is on fire (password={password})")
 
     @app.job(name="flaky", max_attempts=3)
     def flaky() -> str:

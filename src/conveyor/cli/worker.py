@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from conveyor import errors
+from conveyor import errors, joblog
 from conveyor.cli import context, params
 from conveyor.worker import queues as worker_queues
 from conveyor.worker import runner, supervisor
@@ -32,13 +32,22 @@ from conveyor.worker import runner, supervisor
 @click.option("--grace", default=30.0, show_default=True, type=params.Seconds(),
               help="Seconds running jobs get to finish after SIGTERM.")
 @click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
+@click.option("--log-format", type=click.Choice(joblog.FORMATS), default="text",
+              envvar="CONVEYOR_LOG_FORMAT", show_default=True, show_envvar=True,
+              help="json: one JSON object per line, and a line per job event (started, "
+                   "completed, retried, discarded, ...), secrets masked.")
 @click.pass_obj
 def worker(obj: context.CliContext, queues: str, concurrency: int, processes: int, burst: bool,
-           max_jobs: int | None, max_time: float | None, grace: float, no_migrate: bool) -> None:
+           max_jobs: int | None, max_time: float | None, grace: float, no_migrate: bool,
+           log_format: str) -> None:
     """Run jobs."""
+    if log_format == "json":
+        joblog.json_lines()
     if processes == 1:  # a supervisor has nothing to stop cleanly while it loads the app
         runner.catch_early_signals()
     app = obj.app()
+    if log_format == "json":
+        joblog.log_events(app)
     try:
         worker_queues.check_registered(app)
     except errors.ConfigurationError as exc:

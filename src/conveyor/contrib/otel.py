@@ -10,7 +10,8 @@ another process, on another machine, after retries - opens its CONSUMER span as 
 the enqueue span. The job's code runs inside that span: spans it makes (an HTTP client's) are
 its children. Both carry `conveyor.job.name`, `conveyor.job.queue` and `conveyor.job.id`;
 the run span also `conveyor.job.attempt` and `conveyor.job.outcome` (completed, retried,
-discarded, snoozed, cancelled, interrupted), with the error recorded when the attempt failed.
+discarded, snoozed, cancelled, interrupted), with the error recorded when the attempt failed
+(secrets in its message masked, as in logs). Job arguments never become attributes.
 
 Metrics: `conveyor.jobs.enqueued` and `conveyor.job.attempts` (counters), `conveyor.job.duration`
 (histogram, seconds) and `conveyor.queue.depth` (gauge of jobs by queue and state, read from the
@@ -34,8 +35,9 @@ from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from conveyor import __version__, encoding, hooks, model
+from conveyor import __version__, encoding, hooks, model, redact
 from conveyor.app import Conveyor
+from conveyor.worker import failure
 
 log = logging.getLogger("conveyor.contrib.otel")
 SCOPE = "conveyor"
@@ -112,7 +114,7 @@ class Instrumentation:
             span.set_attribute("conveyor.job.outcome", ended)
             if ended in ("retried", "discarded"):
                 if attempt.error is not None:
-                    span.record_exception(attempt.error)
+                    span.record_exception(attempt.error, attributes=_masked(attempt.error))
                 span.set_status(trace.StatusCode.ERROR, f"attempt {job.attempt} {ended}")
         labels["conveyor.job.outcome"] = ended
         self.attempts.add(1, labels)
@@ -146,6 +148,12 @@ def instrument(app: Conveyor, *, tracer_provider: trace.TracerProvider | None = 
 def _carrying(row: model.NewJob, carrier: Mapping[str, str]) -> model.NewJob:
     meta = {**encoding.loads(row.meta_json), **carrier}
     return dataclasses.replace(row, meta_json=encoding.dumps(meta, what="job meta"))
+
+
+def _masked(error: BaseException) -> dict[str, str]:
+    """The exception's message and traceback as recorded, secrets masked (`redact.text`)."""
+    return {"exception.message": redact.text(failure.message_of(error)),
+            "exception.stacktrace": redact.text(failure.traceback_of(error))}
 
 
 def _parent_of(meta: Mapping[str, Any]) -> Context | None:
