@@ -3,7 +3,8 @@
 An observer adds context-manager factories to `app.hooks`. The engine enters them around
 inserting new rows (a hook may replace the rows, e.g. to put trace context in their meta, and
 reads the inserted jobs' ids on exit) and around each attempt a worker runs (the outcome is set
-before they exit; the attempt's code runs inside them, so a context they set is the job's).
+before they exit; the attempt's code runs inside them, so a context they set is the job's),
+and calls `stopped` hooks when a worker stops.
 A hook that raises is logged and left out: observing never changes what happens to a job.
 
     @contextlib.contextmanager
@@ -74,6 +75,16 @@ class Hooks:
     def __init__(self) -> None:
         self.enqueue: list[EnqueueHook] = []
         self.attempt: list[AttemptHook] = []
+        self.stopped: list[Callable[[], object]] = []
+        """Called when a worker of the app has stopped, before its process exits (which
+        `conveyor worker` does without running `atexit` handlers): flush buffers here."""
+
+    def worker_stopped(self) -> None:
+        for hook in self.stopped:
+            try:
+                hook()
+            except Exception:
+                log.exception("hook %r failed when the worker stopped", hook)
 
     @contextlib.contextmanager
     def enqueuing(self, rows: Sequence[model.NewJob]) -> Iterator[Enqueue]:

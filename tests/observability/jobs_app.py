@@ -1,7 +1,7 @@
 """Jobs that observability tests run in real worker processes.
 
 With `$SPANS_FILE` set (a worker process), the app is traced with the OpenTelemetry SDK and
-each finished span is appended to that file as one JSON line, for the test to read back.
+the finished spans are appended to that file as JSON lines, for the test to read back.
 """
 
 from __future__ import annotations
@@ -31,14 +31,16 @@ def declare(app: Conveyor) -> None:
 
 def _traced(app: Conveyor, path: str) -> None:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
     from conveyor.contrib import otel
 
     provider = TracerProvider()
     out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the process's life
-    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(
-        out=out, formatter=lambda span: span.to_json(indent=None) + "\n")))
+    # Exported only when the worker stops and flushes (the SDK's own timer would wait 60 s).
+    provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(
+        out=out, formatter=lambda span: span.to_json(indent=None) + "\n"),
+        schedule_delay_millis=60_000))
     otel.instrument(app, tracer_provider=provider, queue_depth=False)
 
 

@@ -35,14 +35,16 @@ def test_hooks_see_enqueues_batches_and_attempts_with_their_outcomes(app: Convey
 
     app.hooks.enqueue.append(on_enqueue)
     app.hooks.attempt.append(on_attempt)
+    app.hooks.stopped.append(lambda: seen.append(("stopped", None)))
     greet, boom = app.registry.get("greet"), app.registry.get("boom")
     greet.enqueue("ada")
     app.batch([greet.s("grace"), boom.s()], allow_failures=True)
     app.drain()
     assert seen[:4] == [("enqueue", ["greet"]), ("inserted", 1),
                         ("enqueue", ["greet", "boom"]), ("inserted", 2)]
-    assert sorted(seen[4:]) == [("boom", "discarded"), ("greet", "completed"),
-                                ("greet", "completed")]
+    assert sorted(seen[4:-1]) == [("boom", "discarded"), ("greet", "completed"),
+                                  ("greet", "completed")]
+    assert seen[-1] == ("stopped", None)
 
 
 def test_a_hook_that_raises_is_left_out_and_jobs_go_on(app: Conveyor,
@@ -57,9 +59,11 @@ def test_a_hook_that_raises_is_left_out_and_jobs_go_on(app: Conveyor,
 
     app.hooks.enqueue += [broken_on_entry, broken_on_exit]
     app.hooks.attempt += [broken_on_entry, broken_on_exit]
+    app.hooks.stopped.append(lambda: 1 / 0)
     job = app.registry.get("greet").enqueue("ada")
     assert app.drain() == 1
     assert app.get(job.id).state is JobState.COMPLETED
     assert app.get(job.id).result == "hello ada"
     failures = [r.getMessage() for r in caplog.records if r.name == "conveyor.hooks"]
-    assert len(failures) == 4 and any("on entry" in f for f in failures)
+    assert len(failures) == 5 and any("on entry" in f for f in failures)
+    assert any("when the worker stopped" in f for f in failures)

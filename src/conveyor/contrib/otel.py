@@ -44,6 +44,7 @@ SCOPE = "conveyor"
 CARRIER_KEYS = ("traceparent", "tracestate")
 """The meta keys that carry the enqueue span's context to the worker (W3C Trace Context)."""
 _PROPAGATOR = TraceContextTextMapPropagator()
+FLUSH_TIMEOUT_MS = 5000
 
 
 class Instrumentation:
@@ -52,6 +53,7 @@ class Instrumentation:
     def __init__(self, app: Conveyor, tracer_provider: trace.TracerProvider | None,
                  meter_provider: metrics.MeterProvider | None, queue_depth: bool) -> None:
         self.app = app
+        self._providers = (tracer_provider, meter_provider)
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.enqueued = meter.create_counter(
@@ -71,7 +73,18 @@ class Instrumentation:
         its meter provider, which OpenTelemetry cannot take back; it then reports nothing)."""
         _remove(self.app.hooks.enqueue, self.enqueuing)
         _remove(self.app.hooks.attempt, self.attempting)
+        _remove(self.app.hooks.stopped, self.flush)
         self.app = _Detached()  # type: ignore[assignment]
+
+    def flush(self) -> None:
+        """Export what the providers still buffer (called when a worker stops: `conveyor
+        worker` exits without running the SDK's `atexit` shutdown)."""
+        tracer_provider, meter_provider = self._providers
+        for provider in (tracer_provider or trace.get_tracer_provider(),
+                         meter_provider or metrics.get_meter_provider()):
+            force_flush = getattr(provider, "force_flush", None)
+            if callable(force_flush):
+                force_flush(FLUSH_TIMEOUT_MS)
 
     @contextlib.contextmanager
     def enqueuing(self, call: hooks.Enqueue) -> Iterator[None]:
@@ -142,6 +155,7 @@ def instrument(app: Conveyor, *, tracer_provider: trace.TracerProvider | None = 
     added = Instrumentation(app, tracer_provider, meter_provider, queue_depth)
     app.hooks.enqueue.append(added.enqueuing)
     app.hooks.attempt.append(added.attempting)
+    app.hooks.stopped.append(added.flush)
     return added
 
 

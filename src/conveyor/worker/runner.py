@@ -309,6 +309,7 @@ class Worker:
         await _quietly(backend.retire(self.id))
         self.executor.shutdown()
         log.info("worker %s stopped after %d attempts", self.id, self.started)
+        self.app.hooks.worker_stopped()
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
