@@ -25,6 +25,7 @@ from conveyor import (
     encoding,
     errors,
     flows,
+    hooks,
     model,
     redact,
     registry,
@@ -56,6 +57,8 @@ class Conveyor:
         self._migrated = False
         self.admin = admin.Admin(self)
         self.schedules: dict[str, cron.Schedule] = {}
+        self.hooks = hooks.Hooks()
+        """Observers of enqueues and attempts (`conveyor.contrib.otel`, JSON logs)."""
         # Close connections opened by the blocking API at exit even if nobody calls close().
         self._finalizer = weakref.finalize(self, _close_all, self.blocking, self._backends)
 
@@ -165,6 +168,14 @@ class Conveyor:
         """Insert already-validated rows atomically and return them as jobs."""
         if not rows:
             return []
+        if not self.hooks.enqueue:
+            return await self._insert(rows)
+        with self.hooks.enqueuing(rows) as call:
+            jobs = await self._insert(call.rows)
+            call.ids = [job.id for job in jobs]
+        return jobs
+
+    async def _insert(self, rows: Sequence[model.NewJob]) -> list[model.Job]:
         now = self.clock.now()
         backend = await self.storage()
         inserted = await backend.insert(rows, now)
@@ -179,18 +190,22 @@ class Conveyor:
         """Insert on the caller's connection, in its transaction (transactional enqueue).
         Until this app has seen its database migrated, the tables are checked first (reads
         only): `NotMigrated` leaves the caller's transaction as it was."""
-        now = self.clock.now()
-        inserted = transactional.insert_on(connection, self.url, rows, now,
-                                           check_schema=not self._migrated)
-        self._migrated = True
-        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+        with self.hooks.enqueuing(rows) as call:
+            now = self.clock.now()
+            inserted = transactional.insert_on(connection, self.url, call.rows, now,
+                                               check_schema=not self._migrated)
+            self._migrated = True
+            call.ids = [done.id for done in inserted]
+        return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]
 
     async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
-        now = self.clock.now()
-        inserted = await transactional.ainsert_on(connection, self.url, rows, now,
-                                                  check_schema=not self._migrated)
-        self._migrated = True
-        return [_job_of(row, done, now) for row, done in zip(rows, inserted, strict=True)]
+        with self.hooks.enqueuing(rows) as call:
+            now = self.clock.now()
+            inserted = await transactional.ainsert_on(connection, self.url, call.rows, now,
+                                                      check_schema=not self._migrated)
+            self._migrated = True
+            call.ids = [done.id for done in inserted]
+        return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]
 
     def ambient_connection(self) -> Any:
         """The caller's connection that a blocking enqueue without `using(...)` joins (an

@@ -40,11 +40,11 @@ async def open_batch(app: Conveyor, calls: Iterable[Signature], *, name: str = "
     backend = await app.storage()
     chunks = _chunks(calls, chunk)
     first, more = next(chunks, ([], False))
-    batch_id, _ = await backend.insert_batch(spec, first, not more, app.clock.now())
+    batch_id = await _insert_chunk(app, backend, spec, first, not more)
     try:
         while more:
             rows, more = next(chunks)
-            await backend.insert_batch(batch_id, rows, not more, app.clock.now())
+            await _insert_chunk(app, backend, batch_id, rows, not more)
     except BaseException:
         await cancel_batch(app, batch_id, actor="conveyor:failed-build")
         raise
@@ -57,9 +57,18 @@ async def add_to_batch(app: Conveyor, batch_id: int, calls: Iterable[Signature])
     backend = await app.storage()
     added = 0
     for rows, _ in _chunks(calls, CHUNK):
-        await backend.insert_batch(batch_id, rows, False, app.clock.now())
+        await _insert_chunk(app, backend, batch_id, rows, False)
         added += len(rows)
     return added
+
+
+async def _insert_chunk(app: Conveyor, backend: base.Backend, batch: int | base.BatchSpec,
+                        rows: list[model.NewJob], seal: bool) -> int:
+    """One chunk of a batch, inside the app's enqueue hooks; returns the batch id."""
+    with app.hooks.enqueuing(rows) as call:
+        batch_id, inserted = await backend.insert_batch(batch, call.rows, seal, app.clock.now())
+        call.ids = [done.id for done in inserted]
+    return batch_id
 
 
 async def get_batch(app: Conveyor, batch_id: int) -> batches.Batch:

@@ -41,3 +41,17 @@ def value(data: Any) -> Any:
     if isinstance(data, list | tuple):
         return [value(item) for item in data]
     return data
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)(@)", re.IGNORECASE)
+_SECRET_PAIR = re.compile(
+    r"""(\b[\w-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|authorization|credential|"""
+    r"""signature|private[_-]?key|cookie|session)[\w-]*["']?\s*[:=]\s*["']?)"""
+    r"""((?:bearer\s+)?[^\s"',;&()<>\[\]{}]+)""", re.IGNORECASE)
+
+
+def text(message: str) -> str:
+    """Free text (a log line, an error message) with URL passwords and the values of
+    `key=value` / `key: value` pairs whose key names a secret replaced by `***`."""
+    message = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", message)
+    return _SECRET_PAIR.sub(rf"\g<1>{MASK}", message)

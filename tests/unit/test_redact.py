@@ -19,3 +19,17 @@ def test_url_passwords_are_masked() -> None:
     assert redact.url(f"postgresql://shop:{SENTINEL}@db:5432/jobs") == \
         "postgresql://shop:***@db:5432/jobs"
     assert redact.url("sqlite:///jobs.db") == "sqlite:///jobs.db"
+
+
+def test_free_text_loses_url_passwords_and_secret_pairs() -> None:
+    cases = {
+        f"connect to postgresql://shop:{SENTINEL}@db:5432/jobs failed":
+            "connect to postgresql://shop:***@db:5432/jobs failed",
+        f"GET /v1?access_token={SENTINEL}&page=2 -> 401": "GET /v1?access_token=***&page=2 -> 401",
+        f'{{"api_key": "{SENTINEL}", "shop": 3}}': '{"api_key": "***", "shop": 3}',
+        f"Authorization: Bearer {SENTINEL}": "Authorization: ***",
+        f"login refused (password={SENTINEL})": "login refused (password=***)",
+        "the password is wrong; try again": "the password is wrong; try again",
+    }
+    for given, shown in cases.items():
+        assert redact.text(given) == shown

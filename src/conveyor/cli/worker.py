@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import click
 
-from conveyor import errors, tuning
+from conveyor import errors, joblog, tuning
 from conveyor.cli import context, params
 from conveyor.worker import queues as worker_queues
 from conveyor.worker import runner, supervisor
@@ -56,16 +56,24 @@ def _settings_flags(command: Callable[..., None]) -> Callable[..., None]:
               help=f"Seconds running jobs get to finish after SIGTERM (default: ${tuning.GRACE}, "
                    "else 30).")
 @click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
+@click.option("--log-format", type=click.Choice(joblog.FORMATS), default="text",
+              envvar="CONVEYOR_LOG_FORMAT", show_default=True, show_envvar=True,
+              help="json: one JSON object per line, and a line per job event (started, "
+                   "completed, retried, discarded, ...), secrets masked.")
 @_settings_flags
 @click.pass_obj
 def worker(obj: context.CliContext, /, queues: str, concurrency: int, processes: int, burst: bool,
            max_jobs: int | None, max_time: float | None, grace: float | None, no_migrate: bool,
-           **tunables: str | None) -> None:
+           log_format: str, **tunables: str | None) -> None:
     """Run jobs. Settings come from these flags, else CONVEYOR_* environment variables, else
     the app's code (see the README's table)."""
+    if log_format == "json":
+        joblog.json_lines()
     if processes == 1:  # a supervisor has nothing to stop cleanly while it loads the app
         runner.catch_early_signals()
     app = obj.app()
+    if log_format == "json":
+        joblog.log_events(app)
     given = {field: text for field, text in tunables.items() if text is not None}
     try:
         app.settings = tuning.tuned(app.settings, given, source=tuning.flag_name)

@@ -227,17 +227,19 @@ class Worker:
                        settler: settle.Settler) -> None:
         """The job's task: it always hands an outcome to the settler and never raises, so
         no job stays `running` behind a live worker's heartbeat."""
-        try:
-            ran = await self.executor.run(job, ctx)
-        except asyncio.CancelledError:
-            ran = (self.executor.cancelled(job, "cancelled by operator")
-                   if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
-        except BaseException as exc:  # `run` never raises; this is the last guard
-            ran = self.executor.last_resort(job, exc)
-        finally:
-            self._running.pop(job.id, None)
-            self._contexts.pop(job.id, None)
-            self._slot_freed.set()
+        with self.app.hooks.attempting(job, self.id) as attempt:
+            try:
+                ran = await self.executor.run(job, ctx)
+            except asyncio.CancelledError:
+                ran = (self.executor.cancelled(job, "cancelled by operator")
+                       if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
+            except BaseException as exc:  # `run` never raises; this is the last guard
+                ran = self.executor.last_resort(job, exc)
+            finally:
+                self._running.pop(job.id, None)
+                self._contexts.pop(job.id, None)
+                self._slot_freed.set()
+            attempt.outcome, attempt.error = ran.outcome, ran.error
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
             self._snoozed.add(job.id)
         settler.add(ran)
@@ -310,6 +312,7 @@ class Worker:
         await _quietly(backend.retire(self.id))
         self.executor.shutdown()
         log.info("worker %s stopped after %d attempts", self.id, self.started)
+        self.app.hooks.worker_stopped()
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
