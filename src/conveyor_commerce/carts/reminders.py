@@ -43,11 +43,12 @@ def scan(kit: Commerce) -> dict[str, int]:
     """Mark carts idle longer than the delay `abandoned` and enqueue their reminders, in
     batches of `cart_batch` carts, one transaction each."""
     db, settings = kit.ready(), kit.settings
-    cutoff = kit.now() - timedelta(seconds=settings.cart_abandon_after)
+    now = kit.now()
+    cutoff = now - timedelta(seconds=settings.cart_abandon_after)
     abandoned = batches = 0
     while True:
         with db.begin() as conn:
-            carts = store.idle(conn, cutoff, settings.cart_batch,
+            carts = store.idle(conn, cutoff, now, settings.cart_batch,
                                skip_locked=db.dialect == "postgresql")
             if not carts:
                 break

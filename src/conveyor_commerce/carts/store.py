@@ -44,10 +44,12 @@ def move(conn: sa.Connection, cart_id: int, target: CartStatus, now: datetime, *
     return conn.execute(query).rowcount == 1
 
 
-def idle(conn: sa.Connection, cutoff: datetime, limit: int, *, skip_locked: bool) -> list[Cart]:
-    """Active carts unchanged since `cutoff` (never reminded), oldest first, locked."""
+def idle(conn: sa.Connection, cutoff: datetime, now: datetime, limit: int, *,
+         skip_locked: bool) -> list[Cart]:
+    """Active carts unchanged since `cutoff`, never reminded and not yet past their expiry
+    (those the cleanup expires), oldest first, locked."""
     query = (sa.select(T).where(T.c.status == C.ACTIVE.value, T.c.updated_at <= cutoff,
-                                T.c.reminder_message_id.is_(None))
+                                T.c.reminder_message_id.is_(None), T.c.expires_at > now)
              .order_by(T.c.updated_at, T.c.id).limit(limit)
              .with_for_update(skip_locked=skip_locked))
     return [Cart.from_row(row) for row in conn.execute(query).mappings()]
