@@ -104,6 +104,19 @@ class Cart:
     def total_text(self) -> str:
         return f"{self.total:.2f} {self.currency}"
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (listings, the CLI's --json): times in ISO 8601, amounts as text."""
+        found: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            found[field.name] = value
+        found["items"] = [item.as_json() for item in self.items]
+        return found
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CartStats:
