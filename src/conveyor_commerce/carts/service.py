@@ -155,14 +155,16 @@ class Carts:
             return store.count(conn, where or CartFilter())
 
     def stats(self, since: datetime | None = None, until: datetime | None = None) -> CartStats:
-        """Carts created in [since, until) (default: the last 7 days) by what became of
-        them, with the recovery rate (recovered / reminded)."""
-        until = until or self.kit.now()
-        since = since or until - timedelta(days=7)
-        if since.tzinfo is None or until.tzinfo is None or since >= until:
-            raise InvalidCart("stats: since < until, both aware datetimes")
+        """Carts created in [since, until) (default: the last 7 days, up to now included)
+        by what became of them, with the recovery rate (recovered / reminded)."""
+        now = self.kit.now()
+        since = since or (until or now) - timedelta(days=7)
+        if since.tzinfo is None or (until is not None and until.tzinfo is None):
+            raise InvalidCart("stats: since and until are aware datetimes")
+        if since >= (until or now + timedelta(microseconds=1)):
+            raise InvalidCart(f"stats: since < until needed (since {since.isoformat()})")
         with self.kit.ready().begin() as conn:
-            return store.stats(conn, since, until)
+            return store.stats(conn, since, until, now)
 
     def cleanups(self, limit: int = 20) -> builtins.list[dict[str, Any]]:
         """The last runs of the expired-cart cleanup, newest first."""

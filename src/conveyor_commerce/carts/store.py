@@ -133,8 +133,10 @@ def count(conn: sa.Connection, flt: CartFilter) -> int:
                .scalar_one())
 
 
-def stats(conn: sa.Connection, since: datetime, until: datetime) -> CartStats:
-    """One pass over the carts created in [since, until) (the `created_at` index)."""
+def stats(conn: sa.Connection, since: datetime, until: datetime | None,
+          now: datetime) -> CartStats:
+    """One pass over the carts created in [since, until) (no upper bound: until None,
+    reported as `now`), on the `created_at` index."""
 
     def of(*statuses: CartStatus) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case(
@@ -147,6 +149,7 @@ def stats(conn: sa.Connection, since: datetime, until: datetime) -> CartStats:
     row = conn.execute(sa.select(
         sa.func.count(), of(C.ACTIVE), ever_abandoned, reminded, of(C.RECOVERED),
         of(C.ORDERED), of(C.EXPIRED),
-    ).where(T.c.created_at >= since, T.c.created_at < until)).one()
-    total, active, abandoned, sent, recovered, ordered, expired = (int(v) for v in row)
-    return CartStats(since, until, total, active, abandoned, sent, recovered, ordered, expired)
+    ).where(T.c.created_at >= since, *([] if until is None else [T.c.created_at < until])))
+    total, active, abandoned, sent, recovered, ordered, expired = (int(v) for v in row.one())
+    return CartStats(since, until or now, total, active, abandoned, sent, recovered, ordered,
+                     expired)

@@ -41,13 +41,14 @@ def stats(ctx: click.Context, days: int, since: str | None, until: str | None,
           as_json: bool) -> None:
     """Active, abandoned, reminded, recovered and expired carts, and the recovery rate."""
     with common.kit(ctx) as kit:
-        end = _moment(until, "--until") or kit.now()
-        start = _moment(since, "--since") or end - timedelta(days=days)
+        end = _moment(until, "--until")
+        start = _moment(since, "--since") or (end or kit.now()) - timedelta(days=days)
         found = kit.carts.stats(start, end)
     if as_json:
         common.emit_json(found.as_dict())
         return
-    common.table(f"carts created {start:%Y-%m-%d %H:%M} - {end:%Y-%m-%d %H:%M} UTC",
+    common.table(f"carts created {found.since:%Y-%m-%d %H:%M} - {found.until:%Y-%m-%d %H:%M} "
+                 "UTC",
                  ["total", "active", "abandoned", "reminded", "recovered", "ordered",
                   "expired", "recovery rate"], [_row(found)])
 
