@@ -91,9 +91,10 @@ def expired_ids(conn: sa.Connection, now: datetime, limit: int, *,
 
 
 def expire(conn: sa.Connection, ids: Sequence[int], now: datetime) -> int:
+    """Open -> expired at `now`; `updated_at` stays the customer's last change."""
     result = conn.execute(sa.update(T).where(T.c.id.in_(list(ids)),
                                              T.c.status.in_([s.value for s in OPEN]))
-                          .values(status=C.EXPIRED.value, expired_at=now, updated_at=now))
+                          .values(status=C.EXPIRED.value, expired_at=now))
     return int(result.rowcount)
 
 
