@@ -21,10 +21,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor_commerce.carts.model import Cart, CartFilter, CartStats, CartStatus
     from conveyor_commerce.errors import (
         AccountNotFound,
+        CartNotFound,
         CommerceError,
         InvalidAccount,
+        InvalidCart,
         InvalidMessage,
         InvalidTransition,
         MessageNotFound,
@@ -43,9 +46,10 @@ if TYPE_CHECKING:
     from conveyor_commerce.whatsapp.payloads import Button, Template, Text
 
 _HOMES = {
-    "conveyor_commerce.errors": ("AccountNotFound", "CommerceError", "InvalidAccount",
-                                 "InvalidMessage", "InvalidTransition", "MessageNotFound",
-                                 "SecretKeyError"),
+    "conveyor_commerce.carts.model": ("Cart", "CartFilter", "CartStats", "CartStatus"),
+    "conveyor_commerce.errors": ("AccountNotFound", "CartNotFound", "CommerceError",
+                                 "InvalidAccount", "InvalidCart", "InvalidMessage",
+                                 "InvalidTransition", "MessageNotFound", "SecretKeyError"),
     "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
     "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
                                          "MessageStatus"),
@@ -57,10 +61,31 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "Account", "AccountNotFound", "BulkResult", "Button", "Commerce", "CommerceError",
-    "CommerceSettings", "DeliveryStatus", "InvalidAccount", "InvalidMessage",
-    "InvalidTransition", "Message", "MessageFilter", "MessageNotFound", "MessageStatus",
-    "Secret", "SecretKeyError", "Template", "Text",
+    "Account",
+    "AccountNotFound",
+    "BulkResult",
+    "Button",
+    "Cart",
+    "CartFilter",
+    "CartNotFound",
+    "CartStats",
+    "CartStatus",
+    "Commerce",
+    "CommerceError",
+    "CommerceSettings",
+    "DeliveryStatus",
+    "InvalidAccount",
+    "InvalidCart",
+    "InvalidMessage",
+    "InvalidTransition",
+    "Message",
+    "MessageFilter",
+    "MessageNotFound",
+    "MessageStatus",
+    "Secret",
+    "SecretKeyError",
+    "Template",
+    "Text",
 ]
 
 

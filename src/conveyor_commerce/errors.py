@@ -36,3 +36,12 @@ class InvalidTransition(CommerceError):
 class SecretKeyError(CommerceError):
     """The encryption key in the environment is malformed, or a stored token cannot be
     decrypted with it."""
+
+
+class InvalidCart(CommerceError):
+    """A cart cannot be stored as given (phone, items, total, currency, time zone); nothing
+    was stored."""
+
+
+class CartNotFound(CommerceError):
+    """No cart with that id (or order id)."""

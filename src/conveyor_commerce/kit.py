@@ -2,7 +2,7 @@
 
 `Commerce(app)` declares the kit's jobs on `app` (so the workers that load `app` run them),
 opens the kit's tables in the same database as the jobs, and gives the Python API:
-`commerce.accounts`, `commerce.messages`, `commerce.webhook_app(...)`.
+`commerce.accounts`, `commerce.messages`, `commerce.carts`, `commerce.webhook_app(...)`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import asyncio
 import dataclasses
 import weakref
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
 from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
+from conveyor_commerce.carts import quiet
+from conveyor_commerce.carts.service import Carts
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
@@ -50,12 +52,41 @@ class CommerceSettings:
     """A job that finds its account stopped waits this long (then on the paused key)."""
     reconcile_cron: str | None = "* * * * *"
     """When the sweep settles messages whose job ended without them (None: never)."""
+    cart_abandon_after: float = 3600.0
+    """A cart unchanged this many seconds is abandoned and gets its reminder (1 hour)."""
+    cart_scan_cron: str | None = "*/10 * * * *"
+    """When the scan for newly abandoned carts runs (None: never; `commerce.carts.scan()`)."""
+    cart_max_age: float = 72 * 3600.0
+    """An open cart unchanged this many seconds expires (72 hours)."""
+    cart_cleanup_cron: str | None = "0 * * * *"
+    """When the expired-cart cleanup runs (None: never; `commerce.carts.cleanup()`)."""
+    cart_cleanup_mode: str = "expire"
+    """"expire" (keep the row, status `expired`) or "delete" carts past their age."""
+    cart_batch: int = 1000
+    """Carts per transaction of the scan and the cleanup (short locks on big tables)."""
+    quiet_hours: tuple[time, time] | None = (time(21), time(9))
+    """Local hours of the customer in which no reminder is sent (start, end); None: any."""
+    cart_reminder_template: tuple[str, str] = ("abandoned_cart", "en_US")
+    """(name, language) of the reminder template; its body takes the items and the total."""
+    order_template: tuple[str, str] = ("order_status", "en_US")
+    """(name, language) of the order notification; its body takes the order id and status."""
 
     def __post_init__(self) -> None:
         if self.ambiguous not in ("resend", "fail"):
             raise CommerceError(f"ambiguous={self.ambiguous!r}: use 'resend' or 'fail'")
         if self.min_lead < 0 or self.ambiguous_grace < 0 or self.http_timeout <= 0:
             raise CommerceError("min_lead and ambiguous_grace are >= 0, http_timeout > 0")
+        if self.cart_cleanup_mode not in ("expire", "delete"):
+            raise CommerceError(f"cart_cleanup_mode={self.cart_cleanup_mode!r}: use 'expire' "
+                                "or 'delete'")
+        if self.cart_abandon_after <= 0 or self.cart_max_age <= self.cart_abandon_after:
+            raise CommerceError("cart_abandon_after > 0 and cart_max_age > cart_abandon_after")
+        if type(self.cart_batch) is not int or not 1 <= self.cart_batch <= 10_000:
+            raise CommerceError(f"cart_batch={self.cart_batch!r}: an integer from 1 to 10000")
+        try:
+            quiet.check_window(self.quiet_hours)
+        except ValueError as exc:
+            raise CommerceError(str(exc)) from None
 
 
 class Commerce:
@@ -75,6 +106,7 @@ class Commerce:
         self.db = db.Database(app.url)
         self.accounts = Accounts(self)
         self.messages = Messages(self)
+        self.carts = Carts(self)
         self.jobs = jobs.declare(self)
         self._migrated = False
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \

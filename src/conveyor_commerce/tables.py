@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from conveyor_commerce.db import UtcDateTime
+from conveyor_commerce.db import Money, UtcDateTime
 
 metadata = sa.MetaData()
 
@@ -62,4 +62,49 @@ messages = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
-ALL = (accounts, messages)
+carts = sa.Table(
+    "commerce_carts", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("customer_phone", sa.Text, nullable=False),
+    sa.Column("time_zone", sa.Text),
+    sa.Column("items", sa.Text, nullable=False),
+    sa.Column("total", Money, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("coupon_code", sa.Text),
+    sa.Column("shipping_address", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("order_id", sa.Text),
+    sa.Column("abandoned_at", UtcDateTime),
+    sa.Column("reminder_message_id", sa.BigInteger),
+    sa.Column("reminder_sent_at", UtcDateTime),
+    sa.Column("ordered_at", UtcDateTime),
+    sa.Column("recovered_at", UtcDateTime),
+    sa.Column("expired_at", UtcDateTime),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+cart_cleanups = sa.Table(
+    "commerce_cart_cleanups", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("cutoff", UtcDateTime, nullable=False),
+    sa.Column("carts", sa.Integer, nullable=False),
+    sa.Column("batches", sa.Integer, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=False),
+)
+
+order_notifications = sa.Table(
+    "commerce_order_notifications", metadata,
+    sa.Column("order_id", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, primary_key=True),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+ALL = (accounts, messages, carts, cart_cleanups, order_notifications)

@@ -12,7 +12,8 @@ from conveyor_commerce import Commerce, CommerceSettings
 SETTINGS = Settings(heartbeat_interval=0.5, lease_timeout=3.0, rescue_interval=0.5,
                     stage_interval=0.1)
 KIT_SETTINGS = CommerceSettings(min_lead=0, backoff=(0.5, 1.0, 2.0), ambiguous_grace=0.0,
-                                http_timeout=5.0, stopped_recheck=1.0)
+                                http_timeout=5.0, stopped_recheck=1.0, quiet_hours=None,
+                                cart_abandon_after=1.0, cart_max_age=3600.0)
 APP = "tests.commerce.commerce_app:app"
 
 app = Conveyor(os.environ.get("CONVEYOR_URL"), settings=SETTINGS)

@@ -28,7 +28,7 @@ TOKEN = "EAAG-sandbox-token-1"
 SENTINEL = "EAAG-SENTINEL-TOKEN-7c1f9e"
 """A token that must appear in no log, row, listing, error or CLI output."""
 TEST_SETTINGS = CommerceSettings(min_lead=0, backoff=(60.0, 300.0, 900.0), ambiguous_grace=30,
-                                 http_timeout=1.0, stopped_recheck=30)
+                                 http_timeout=1.0, stopped_recheck=30, quiet_hours=None)
 
 
 def _truncate_commerce(url: str) -> None:
@@ -37,7 +37,7 @@ def _truncate_commerce(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename IN ('commerce_messages', 'commerce_wa_accounts')")]
+            "AND tablename LIKE 'commerce%' AND tablename <> 'commerce_migrations'")]
         if tables:
             conn.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
 

@@ -11,6 +11,7 @@ import click
 SUBCOMMANDS = {
     "accounts": ("conveyor_commerce.cli.accounts", "accounts",
                  "WhatsApp accounts (sending numbers)."),
+    "carts": ("conveyor_commerce.cli.carts", "carts", "Shopping carts: statistics and listings."),
     "key": ("conveyor_commerce.cli.accounts", "key",
             "Print a new encryption key for $CONVEYOR_COMMERCE_KEY."),
     "messages": ("conveyor_commerce.cli.messages", "messages", "Scheduled WhatsApp messages."),

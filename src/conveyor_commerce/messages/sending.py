@@ -20,8 +20,11 @@ import asyncio
 import dataclasses
 import logging
 import random
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
 
 from conveyor import Cancel, Job, RateLimited, Retry, Snooze, current_job
 from conveyor.control import JobControl
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 
 M = MessageStatus
 log = logging.getLogger("conveyor_commerce.sending")
+OnSent = Callable[[sa.Connection, int, datetime], None]
+"""`on_sent(conn, message_id, sent_at)`: a caller's write in the transaction that records
+the send (a cart's `reminder_sent_at`); it must be idempotent (a webhook may confirm first)."""
 
 
 class TransientSendError(Exception):
@@ -62,10 +68,13 @@ class Ready:
     """When the request may leave (the account's pacer; see `Accounts.reserve_slot`)."""
 
 
-async def run(kit: Commerce, message_id: int, account_id: int) -> dict[str, Any]:
+async def run(kit: Commerce, message_id: int, account_id: int, *,
+              on_sent: OnSent | None = None) -> dict[str, Any]:
+    """Send the message owned by the running job (the kit's send job, or a job of the kit
+    that stored the message for itself: a cart reminder, an order notification)."""
     job = current_job().job
     http = kit.http()  # built before a send slot is reserved (its first use is slow)
-    step = await kit.in_thread(lambda: _prepare(kit, message_id, job))
+    step = await kit.in_thread(lambda: _prepare(kit, message_id, job, on_sent))
     if isinstance(step, JobControl):
         raise step
     if isinstance(step, dict):
@@ -85,11 +94,12 @@ async def run(kit: Commerce, message_id: int, account_id: int) -> dict[str, Any]
     except client.Ambiguous as exc:
         reason = str(exc)
         raise await kit.in_thread(lambda: _ambiguous(kit, message, job, reason)) from None
-    await kit.in_thread(lambda: _record_sent(kit, message, job, sent))
+    await kit.in_thread(lambda: _record_sent(kit, message, job, sent, on_sent))
     return {"wamid": sent.wamid}
 
 
-def _prepare(kit: Commerce, message_id: int, job: Job) -> Ready | dict[str, Any] | JobControl:
+def _prepare(kit: Commerce, message_id: int, job: Job,
+             on_sent: OnSent | None = None) -> Ready | dict[str, Any] | JobControl:
     now, settings = kit.now(), kit.settings
     with kit.ready().begin() as conn:
         msg = store.get(conn, message_id, lock=True)
@@ -98,6 +108,8 @@ def _prepare(kit: Commerce, message_id: int, job: Job) -> Ready | dict[str, Any]
         if msg.job_id != job.id:
             return Cancel(f"message {message_id} is now sent by job {msg.job_id}")
         if msg.status == M.SENT:
+            if on_sent is not None:
+                on_sent(conn, msg.id, msg.sent_at or now)
             return {"wamid": msg.meta_message_id, "confirmed_by": "webhook"}
         if msg.status in (M.FAILED, M.CANCELLED):
             return Cancel(f"message {message_id} is {msg.status}")
@@ -127,13 +139,16 @@ def _prepare(kit: Commerce, message_id: int, job: Job) -> Ready | dict[str, Any]
                                      released_at=slot), endpoint, slot)
 
 
-def _record_sent(kit: Commerce, message: Message, job: Job, sent: client.Sent) -> None:
+def _record_sent(kit: Commerce, message: Message, job: Job, sent: client.Sent,
+                 on_sent: OnSent | None = None) -> None:
     now = kit.now()
     with kit.ready().begin() as conn:
         changed = store.move(conn, message.id, M.SENT, now, owner=job.id,
                              sources={M.PROCESSING}, meta_message_id=sent.wamid,
                              wa_id=sent.wa_id, sent_at=now, error_code=None,
                              error_title=None, error_detail=None, fbtrace_id=None)
+        if on_sent is not None:
+            on_sent(conn, message.id, now)
     if not changed:
         log.info("message %s: sent as %s, but the row had moved on (a webhook confirmed "
                  "it first)", message.id, sent.wamid)

@@ -125,6 +125,20 @@ class Messages:
         ).using(conn).enqueue(message_id=message_id, account_id=account.id)
         return job.id
 
+    def insert_on(self, conn: sa.Connection, account: Account, to: str,
+                  content: payloads.Content, *, job_id: int, max_retries: int) -> int:
+        """Store a message due now that the caller's running job `job_id` sends itself
+        (`sending.run`), in the caller's transaction: a cart reminder, an order notification.
+        It has no lead time (it is due already) and is checked like any other."""
+        recipient, body, retries = self._checked(to, content, max_retries)
+        now = self.kit.now()
+        kind, stored = payloads.dump(body)
+        return store.insert(conn, {
+            "account_id": account.id, "recipient": recipient, "kind": kind, "content": stored,
+            "scheduled_at": now, "status": M.PENDING.value, "retry_count": 0,
+            "max_retries": retries, "hold_count": 0, "ambiguous_count": 0, "job_id": job_id,
+            "created_at": now, "updated_at": now})
+
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, message_id: int) -> Message:

@@ -214,5 +214,9 @@ def default_templates() -> list[TemplateSpec]:
                          text="Cześć {{1}}, zamówienie {{2}} zostało wysłane."),
             TemplateSpec("cart_reminder", "en_US", header=1, body=1,
                          buttons=(("url", 1),), text="You left {{1}} in your cart."),
+            TemplateSpec("abandoned_cart", "en_US", body=2,
+                         text="You left {{1}} in your cart ({{2}}). Reply to finish your order."),
+            TemplateSpec("order_status", "en_US", body=2,
+                         text="Your order {{1}} is {{2}}."),
             TemplateSpec("paused_promo", "en_US", body=1, status="PAUSED"),
             TemplateSpec("disabled_promo", "en_US", body=1, status="DISABLED")]

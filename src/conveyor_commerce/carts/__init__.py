@@ -1,0 +1,1 @@
+"""Carts of the chat flow: abandoned-cart reminders, expiry, statistics, order notifications."""

@@ -1,0 +1,48 @@
+"""The expired-cart cleanup: open carts past `expires_at` are expired (or deleted) in batches
+of `cart_batch` (1,000), each its own short transaction, so a million old carts never hold a
+long lock and the reminders and the shop's writes go on between batches. Each run's counts
+are logged and kept in `commerce_cart_cleanups` (and are the job's result)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from conveyor_commerce import tables
+from conveyor_commerce.carts import store
+
+if TYPE_CHECKING:
+    from conveyor_commerce.kit import Commerce
+
+log = logging.getLogger("conveyor_commerce.carts")
+
+
+def run(kit: Commerce) -> dict[str, Any]:
+    db, settings = kit.ready(), kit.settings
+    mode, size = settings.cart_cleanup_mode, settings.cart_batch
+    started, clock = kit.now(), time.perf_counter()
+    cutoff = started
+    carts = batches = 0
+    while True:
+        with db.begin() as conn:
+            ids = store.expired_ids(conn, cutoff, size, skip_locked=db.dialect == "postgresql")
+            if not ids:
+                break
+            changed = store.delete(conn, ids) if mode == "delete" else \
+                store.expire(conn, ids, kit.now())
+        carts, batches = carts + changed, batches + 1
+        if len(ids) < size:
+            break
+    seconds = round(time.perf_counter() - clock, 3)
+    result = {"mode": mode, "carts": carts, "batches": batches, "seconds": seconds,
+              "cutoff": cutoff.isoformat()}
+    with db.begin() as conn:
+        conn.execute(sa.insert(tables.cart_cleanups).values(
+            mode=mode, cutoff=cutoff, carts=carts, batches=batches, seconds=seconds,
+            started_at=started, finished_at=kit.now()))
+    log.info("cart cleanup: %d carts %s in %d batches (%.3f s)", carts,
+             "deleted" if mode == "delete" else "expired", batches, seconds)
+    return result
