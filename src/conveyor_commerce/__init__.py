@@ -21,10 +21,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor_commerce.campaigns.model import (
+        Campaign,
+        CampaignSettings,
+        CampaignStatus,
+        RecipientStatus,
+    )
     from conveyor_commerce.errors import (
         AccountNotFound,
+        CampaignNotFound,
         CommerceError,
         InvalidAccount,
+        InvalidCampaign,
         InvalidMessage,
         InvalidTransition,
         MessageNotFound,
@@ -43,9 +51,11 @@ if TYPE_CHECKING:
     from conveyor_commerce.whatsapp.payloads import Button, Template, Text
 
 _HOMES = {
-    "conveyor_commerce.errors": ("AccountNotFound", "CommerceError", "InvalidAccount",
-                                 "InvalidMessage", "InvalidTransition", "MessageNotFound",
-                                 "SecretKeyError"),
+    "conveyor_commerce.campaigns.model": ("Campaign", "CampaignSettings", "CampaignStatus",
+                                          "RecipientStatus"),
+    "conveyor_commerce.errors": ("AccountNotFound", "CampaignNotFound", "CommerceError",
+                                 "InvalidAccount", "InvalidCampaign", "InvalidMessage",
+                                 "InvalidTransition", "MessageNotFound", "SecretKeyError"),
     "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
     "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
                                          "MessageStatus"),
@@ -57,10 +67,31 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "Account", "AccountNotFound", "BulkResult", "Button", "Commerce", "CommerceError",
-    "CommerceSettings", "DeliveryStatus", "InvalidAccount", "InvalidMessage",
-    "InvalidTransition", "Message", "MessageFilter", "MessageNotFound", "MessageStatus",
-    "Secret", "SecretKeyError", "Template", "Text",
+    "Account",
+    "AccountNotFound",
+    "BulkResult",
+    "Button",
+    "Campaign",
+    "CampaignNotFound",
+    "CampaignSettings",
+    "CampaignStatus",
+    "Commerce",
+    "CommerceError",
+    "CommerceSettings",
+    "DeliveryStatus",
+    "InvalidAccount",
+    "InvalidCampaign",
+    "InvalidMessage",
+    "InvalidTransition",
+    "Message",
+    "MessageFilter",
+    "MessageNotFound",
+    "MessageStatus",
+    "RecipientStatus",
+    "Secret",
+    "SecretKeyError",
+    "Template",
+    "Text",
 ]
 
 

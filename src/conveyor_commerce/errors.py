@@ -36,3 +36,12 @@ class InvalidTransition(CommerceError):
 class SecretKeyError(CommerceError):
     """The encryption key in the environment is malformed, or a stored token cannot be
     decrypted with it."""
+
+
+class InvalidCampaign(CommerceError):
+    """A campaign cannot be created or changed as asked (bad recipient list, content, chunk
+    size, or an action its status does not allow); nothing was stored."""
+
+
+class CampaignNotFound(CommerceError):
+    """No campaign with that id."""

@@ -2,7 +2,7 @@
 
 `Commerce(app)` declares the kit's jobs on `app` (so the workers that load `app` run them),
 opens the kit's tables in the same database as the jobs, and gives the Python API:
-`commerce.accounts`, `commerce.messages`, `commerce.webhook_app(...)`.
+`commerce.accounts`, `commerce.messages`, `commerce.campaigns`, `commerce.webhook_app(...)`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import httpx
 
 from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
+from conveyor_commerce.campaigns import jobs as campaign_jobs
+from conveyor_commerce.campaigns.model import CampaignSettings
+from conveyor_commerce.campaigns.service import Campaigns
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
@@ -50,6 +53,8 @@ class CommerceSettings:
     """A job that finds its account stopped waits this long (then on the paused key)."""
     reconcile_cron: str | None = "* * * * *"
     """When the sweep settles messages whose job ended without them (None: never)."""
+    campaigns: CampaignSettings = dataclasses.field(default_factory=CampaignSettings)
+    """Broadcast campaigns: chunk size, pacing margin, chunk retries, cancel wait."""
 
     def __post_init__(self) -> None:
         if self.ambiguous not in ("resend", "fail"):
@@ -76,6 +81,8 @@ class Commerce:
         self.accounts = Accounts(self)
         self.messages = Messages(self)
         self.jobs = jobs.declare(self)
+        self.campaigns = Campaigns(self)
+        self.campaign_jobs = campaign_jobs.declare(self)
         self._migrated = False
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
             weakref.WeakKeyDictionary()
