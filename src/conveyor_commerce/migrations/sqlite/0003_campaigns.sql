@@ -50,7 +50,7 @@ CREATE INDEX commerce_campaign_recipients_status
     ON commerce_campaign_recipients (campaign_id, status, id);
 
 CREATE TABLE commerce_opt_outs (
-    phone        TEXT PRIMARY KEY,
+    phone        TEXT NOT NULL PRIMARY KEY,
     reason       TEXT NOT NULL DEFAULT '',
     created_at   TEXT NOT NULL
 );
