@@ -21,12 +21,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor_commerce.campaigns.model import (
+        Campaign,
+        CampaignSettings,
+        CampaignStatus,
+        RecipientStatus,
+    )
     from conveyor_commerce.carts.model import Cart, CartFilter, CartStats, CartStatus
     from conveyor_commerce.errors import (
         AccountNotFound,
+        CampaignNotFound,
         CartNotFound,
         CommerceError,
         InvalidAccount,
+        InvalidCampaign,
         InvalidCart,
         InvalidMessage,
         InvalidTransition,
@@ -46,9 +54,12 @@ if TYPE_CHECKING:
     from conveyor_commerce.whatsapp.payloads import Button, Template, Text
 
 _HOMES = {
+    "conveyor_commerce.campaigns.model": ("Campaign", "CampaignSettings", "CampaignStatus",
+                                          "RecipientStatus"),
     "conveyor_commerce.carts.model": ("Cart", "CartFilter", "CartStats", "CartStatus"),
-    "conveyor_commerce.errors": ("AccountNotFound", "CartNotFound", "CommerceError",
-                                 "InvalidAccount", "InvalidCart", "InvalidMessage",
+    "conveyor_commerce.errors": ("AccountNotFound", "CampaignNotFound", "CartNotFound",
+                                 "CommerceError", "InvalidAccount", "InvalidCampaign",
+                                 "InvalidCart", "InvalidMessage",
                                  "InvalidTransition", "MessageNotFound", "SecretKeyError"),
     "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
     "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
@@ -70,18 +81,24 @@ __all__ = [
     "CartNotFound",
     "CartStats",
     "CartStatus",
+    "Campaign",
+    "CampaignNotFound",
+    "CampaignSettings",
+    "CampaignStatus",
     "Commerce",
     "CommerceError",
     "CommerceSettings",
     "DeliveryStatus",
     "InvalidAccount",
     "InvalidCart",
+    "InvalidCampaign",
     "InvalidMessage",
     "InvalidTransition",
     "Message",
     "MessageFilter",
     "MessageNotFound",
     "MessageStatus",
+    "RecipientStatus",
     "Secret",
     "SecretKeyError",
     "Template",

@@ -45,3 +45,12 @@ class InvalidCart(CommerceError):
 
 class CartNotFound(CommerceError):
     """No cart with that id (or order id)."""
+
+
+class InvalidCampaign(CommerceError):
+    """A campaign cannot be created or changed as asked (bad recipient list, content, chunk
+    size, or an action its status does not allow); nothing was stored."""
+
+
+class CampaignNotFound(CommerceError):
+    """No campaign with that id."""

@@ -2,7 +2,8 @@
 
 `Commerce(app)` declares the kit's jobs on `app` (so the workers that load `app` run them),
 opens the kit's tables in the same database as the jobs, and gives the Python API:
-`commerce.accounts`, `commerce.messages`, `commerce.carts`, `commerce.webhook_app(...)`.
+`commerce.accounts`, `commerce.messages`, `commerce.carts`, `commerce.campaigns`,
+`commerce.webhook_app(...)`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
 from conveyor_commerce.carts import quiet
 from conveyor_commerce.carts.service import Carts
+from conveyor_commerce.campaigns import jobs as campaign_jobs
+from conveyor_commerce.campaigns.model import CampaignSettings
+from conveyor_commerce.campaigns.service import Campaigns
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
@@ -70,6 +74,8 @@ class CommerceSettings:
     """(name, language) of the reminder template; its body takes the items and the total."""
     order_template: tuple[str, str] = ("order_status", "en_US")
     """(name, language) of the order notification; its body takes the order id and status."""
+    campaigns: CampaignSettings = dataclasses.field(default_factory=CampaignSettings)
+    """Broadcast campaigns: chunk size, pacing margin, chunk retries, cancel wait."""
 
     def __post_init__(self) -> None:
         if self.ambiguous not in ("resend", "fail"):
@@ -108,6 +114,8 @@ class Commerce:
         self.messages = Messages(self)
         self.carts = Carts(self)
         self.jobs = jobs.declare(self)
+        self.campaigns = Campaigns(self)
+        self.campaign_jobs = campaign_jobs.declare(self)
         self._migrated = False
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
             weakref.WeakKeyDictionary()

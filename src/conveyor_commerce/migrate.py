@@ -1,8 +1,9 @@
 """Numbered migrations of the kit's own tables, with their own version table.
 
-`migrations/sqlite/NNNN_name.sql` and `migrations/postgres/NNNN_name.sql` are applied in
-order, each in one transaction with its version row; concurrent migrators (several workers
-starting at once) serialize on the write lock (SQLite) or an advisory lock (PostgreSQL).
+`migrations/sqlite/NNNN_name.sql` and `migrations/postgres/NNNN_name.sql` are applied by
+number, each once (a number merged after a higher one is applied when it arrives), each in
+one transaction with its version row; concurrent migrators (several workers starting at once)
+serialize on the write lock (SQLite) or an advisory lock (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def discover(dialect: str) -> list[Migration]:
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text()))
     found.sort(key=lambda m: m.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"commerce migrations for {folder} are not numbered 1..n")
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"commerce migrations for {folder}: two files share a number")
     return found
 
 

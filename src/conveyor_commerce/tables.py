@@ -107,4 +107,55 @@ order_notifications = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
-ALL = (accounts, messages, carts, cart_cleanups, order_notifications)
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+campaigns = sa.Table(
+    "commerce_campaigns", metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("chunk_size", sa.Integer, nullable=False),
+    sa.Column("batch_id", sa.BigInteger),
+    sa.Column("recipients", sa.Integer, nullable=False),
+    sa.Column("pending", sa.Integer, nullable=False),
+    sa.Column("sent", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),
+    sa.Column("invalid", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+    sa.Column("opted_out", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+campaign_recipients = sa.Table(
+    "commerce_campaign_recipients", metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("chunk", sa.Integer, nullable=False),
+    sa.Column("phone", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("wamid", sa.Text),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("released_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+opt_outs = sa.Table(
+    "commerce_opt_outs", metadata,
+    sa.Column("phone", sa.Text, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+ALL = (accounts, messages, carts, cart_cleanups, order_notifications, campaigns,
+       campaign_recipients, opt_outs)
