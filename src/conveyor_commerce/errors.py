@@ -36,3 +36,16 @@ class InvalidTransition(CommerceError):
 class SecretKeyError(CommerceError):
     """The encryption key in the environment is malformed, or a stored token cannot be
     decrypted with it."""
+
+
+class ShopNotFound(CommerceError):
+    """No PrestaShop shop with that id or name."""
+
+
+class CatalogNotFound(CommerceError):
+    """No product or category with that id or reference."""
+
+
+class InvalidCatalog(CommerceError):
+    """A shop, category or product cannot be stored as given (URL, key, reference, price,
+    parent, priority, ...); nothing was stored."""

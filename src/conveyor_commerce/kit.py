@@ -2,7 +2,8 @@
 
 `Commerce(app)` declares the kit's jobs on `app` (so the workers that load `app` run them),
 opens the kit's tables in the same database as the jobs, and gives the Python API:
-`commerce.accounts`, `commerce.messages`, `commerce.webhook_app(...)`.
+`commerce.accounts`, `commerce.messages`, `commerce.catalog` (PrestaShop catalog sync),
+`commerce.webhook_app(...)`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import httpx
 
 from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
+from conveyor_commerce.catalog.model import CatalogSettings
+from conveyor_commerce.catalog.service import Catalog
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
@@ -65,7 +68,7 @@ class Commerce:
         weakref.WeakKeyDictionary()
 
     def __init__(self, app: Conveyor, *, settings: CommerceSettings | None = None,
-                 vault: Vault | None = None) -> None:
+                 vault: Vault | None = None, catalog: CatalogSettings | None = None) -> None:
         if app in Commerce._kits:
             raise CommerceError("this application already has a Commerce kit; use "
                                 "Commerce.of(app)")
@@ -76,6 +79,8 @@ class Commerce:
         self.accounts = Accounts(self)
         self.messages = Messages(self)
         self.jobs = jobs.declare(self)
+        self.catalog = Catalog(self, catalog)
+        self.catalog.jobs  # noqa: B018  # declares the catalog's jobs and crons on `app`
         self._migrated = False
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
             weakref.WeakKeyDictionary()

@@ -37,7 +37,7 @@ def _truncate_commerce(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename IN ('commerce_messages', 'commerce_wa_accounts')")]
+            "AND tablename LIKE 'commerce%%' AND tablename <> 'commerce_migrations'")]
         if tables:
             conn.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
 
