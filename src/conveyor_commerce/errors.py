@@ -54,3 +54,16 @@ class InvalidCampaign(CommerceError):
 
 class CampaignNotFound(CommerceError):
     """No campaign with that id."""
+
+
+class ShopNotFound(CommerceError):
+    """No PrestaShop shop with that id or name."""
+
+
+class CatalogNotFound(CommerceError):
+    """No product or category with that id or reference."""
+
+
+class InvalidCatalog(CommerceError):
+    """A shop, category or product cannot be stored as given (URL, key, reference, price,
+    parent, priority, ...); nothing was stored."""

@@ -3,6 +3,7 @@
 `Commerce(app)` declares the kit's jobs on `app` (so the workers that load `app` run them),
 opens the kit's tables in the same database as the jobs, and gives the Python API:
 `commerce.accounts`, `commerce.messages`, `commerce.carts`, `commerce.campaigns`,
+`commerce.catalog` (PrestaShop catalog sync),
 `commerce.webhook_app(...)`.
 """
 
@@ -19,11 +20,13 @@ import httpx
 
 from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
-from conveyor_commerce.carts import quiet
-from conveyor_commerce.carts.service import Carts
 from conveyor_commerce.campaigns import jobs as campaign_jobs
 from conveyor_commerce.campaigns.model import CampaignSettings
 from conveyor_commerce.campaigns.service import Campaigns
+from conveyor_commerce.carts import quiet
+from conveyor_commerce.carts.service import Carts
+from conveyor_commerce.catalog.model import CatalogSettings
+from conveyor_commerce.catalog.service import Catalog
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
@@ -102,7 +105,7 @@ class Commerce:
         weakref.WeakKeyDictionary()
 
     def __init__(self, app: Conveyor, *, settings: CommerceSettings | None = None,
-                 vault: Vault | None = None) -> None:
+                 vault: Vault | None = None, catalog: CatalogSettings | None = None) -> None:
         if app in Commerce._kits:
             raise CommerceError("this application already has a Commerce kit; use "
                                 "Commerce.of(app)")
@@ -116,6 +119,8 @@ class Commerce:
         self.jobs = jobs.declare(self)
         self.campaigns = Campaigns(self)
         self.campaign_jobs = campaign_jobs.declare(self)
+        self.catalog = Catalog(self, catalog)
+        self.catalog.jobs  # noqa: B018  # declares the catalog's jobs and crons on `app`
         self._migrated = False
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
             weakref.WeakKeyDictionary()

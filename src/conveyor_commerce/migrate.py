@@ -46,8 +46,11 @@ def discover(dialect: str) -> list[Migration]:
             found.append(Migration(int(match[1]), match[2], entry.read_text()))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise RuntimeError(f"commerce migrations for {folder}: two files share a number")
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        # Numbers are reserved per part of the kit (0002 carts, 0003 campaigns, 0004 catalog),
+        # so a gap is allowed; each applies once, in order, whenever it is missing.
+        raise RuntimeError(f"commerce migrations for {folder} must start at 0001 and be "
+                           "numbered once each")
     return found
 
 

@@ -157,5 +157,78 @@ opt_outs = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                     primary_key=True)
+
+
+shops = sa.Table(
+    "commerce_shops", metadata, _id(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("api_key", sa.Text, nullable=False),
+    sa.Column("id_shop", sa.Integer),
+    sa.Column("language_id", sa.Integer, nullable=False),
+    sa.Column("timezone", sa.Text, nullable=False),
+    sa.Column("rate_limit", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+categories = sa.Table(
+    "commerce_categories", metadata, _id(),
+    sa.Column("parent_id", sa.BigInteger),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("link_rewrite", sa.Text, nullable=False),
+    sa.Column("active", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+products = sa.Table(
+    "commerce_products", metadata, _id(),
+    sa.Column("reference", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("price", sa.Text, nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("category_id", sa.BigInteger, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("active", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sync_status = sa.Table(
+    "commerce_sync_status", metadata,
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("entity_id", sa.BigInteger, primary_key=True),
+    sa.Column("shop_id", sa.BigInteger, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("retry_count", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("external_id", sa.BigInteger),
+    sa.Column("last_synced_at", UtcDateTime),
+    sa.Column("content_hash", sa.Text),
+    sa.Column("job_id", sa.BigInteger),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+sync_log = sa.Table(
+    "commerce_sync_log", metadata, _id(),
+    sa.Column("entity", sa.Text, nullable=False),
+    sa.Column("entity_id", sa.BigInteger, nullable=False),
+    sa.Column("shop_id", sa.BigInteger, nullable=False),
+    sa.Column("operation", sa.Text, nullable=False),
+    sa.Column("direction", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.Text),
+    sa.Column("execution_time", sa.Float),
+    sa.Column("job_id", sa.BigInteger),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
 ALL = (accounts, messages, carts, cart_cleanups, order_notifications, campaigns,
-       campaign_recipients, opt_outs)
+       campaign_recipients, opt_outs, shops, categories, products, sync_status, sync_log)

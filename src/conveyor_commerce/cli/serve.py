@@ -1,5 +1,6 @@
-"""`conveyor commerce sandbox whatsapp` and `conveyor commerce webhook`: serve the fake Cloud
-API, or the delivery-status webhook, with uvicorn (127.0.0.1 by default)."""
+"""`conveyor commerce sandbox whatsapp|prestashop` and `conveyor commerce webhook`: serve the
+fake Cloud API, the fake PrestaShop Webservice, or the delivery-status webhook, with uvicorn
+(127.0.0.1 by default)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,30 @@ def whatsapp(host: str, port: int, numbers: tuple[str, ...], token: str,
     click.echo(f"WhatsApp sandbox on http://{host}:{port} (numbers: "
                f"{', '.join(sorted(state.numbers))})")
     serve(state, host, port)
+
+
+@sandbox.command("prestashop")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8091, show_default=True, type=int)
+@click.option("--key-env", default="PRESTASHOP_SANDBOX_KEY", show_default=True,
+              help="Environment variable holding the 32-character key to accept (default: "
+                   "the sandbox's documented demo key).")
+@click.option("--latency", default=0.0, show_default=True, type=float,
+              help="Seconds added to every answer.")
+def prestashop(host: str, port: int, key_env: str, latency: float) -> None:
+    """A fake PrestaShop Webservice (see /_sandbox/... to configure it while it runs)."""
+    import os
+
+    from conveyor_commerce.sandbox.prestashop import server, state
+
+    key = os.environ.get(key_env, state.DEFAULT_KEY)
+    if len(key) != 32:
+        raise click.BadParameter(f"${key_env} must hold 32 characters, as PrestaShop keys do")
+    shop = state.ShopState([key])
+    shop.latency = max(0.0, latency)
+    click.echo(f"PrestaShop sandbox on http://{host}:{port}/api/ (key from "
+               f"{'$' + key_env if key_env in os.environ else 'the demo default'})")
+    server.serve(shop, host, port)
 
 
 @click.command("webhook")
