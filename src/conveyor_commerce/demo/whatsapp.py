@@ -74,7 +74,7 @@ def _schedule(kit: Commerce, account: Account) -> int:
     messages = kit.messages
     for i, to in enumerate(CUSTOMERS):
         update = Template("order_update", "en_US", body=("Alex", f"A{1001 + i}"))
-        messages.schedule(account.id, "+" + to, update, offset=2 + 2 * i)
+        messages.schedule(account.id, "+" + to, update, offset=2 + i)
     messages.schedule(account.id, "+" + NOT_ON_WHATSAPP, Text("Your order A1090 shipped"),
                       offset=4)
     messages.schedule(account.id, "+" + FLAKY_TWICE, Text("Your order A1091 shipped"),
