@@ -21,6 +21,7 @@ from types import FrameType
 
 from conveyor import Conveyor, web
 from conveyor_commerce.demo import whatsapp
+from conveyor_commerce.demo.progress import ProgressLine
 from conveyor_commerce.demo.servers import ThreadedServer
 from conveyor_commerce.demo.workers import Workers
 from conveyor_commerce.kit import Commerce
@@ -64,6 +65,8 @@ def run(spec: DemoSpec) -> int:
         _banner(spec, dashboard.url, lines, workers)
         workers.start()
         stop.on_repeat = workers.hurry
+        progress = ProgressLine(spec.app.url, [lambda: whatsapp.status(spec.kit)]).start()
+        stack.callback(progress.stop)
         code = _wait(stop, workers)
         stopped = workers.stop()
         print("stopping the dashboard and the sandboxes", flush=True)

@@ -14,6 +14,7 @@ import dataclasses
 
 from conveyor_commerce.errors import AccountNotFound
 from conveyor_commerce.kit import Commerce
+from conveyor_commerce.messages.model import MessageFilter, MessageStatus
 from conveyor_commerce.sandbox import SandboxState
 from conveyor_commerce.whatsapp.accounts import Account
 from conveyor_commerce.whatsapp.payloads import Template, Text
@@ -87,3 +88,10 @@ def _schedule(kit: Commerce, account: Account) -> int:
     messages.schedule(account.id, "+" + CUSTOMERS[1], Template("hello_world", "en_US"),
                       offset="+2h")
     return len(CUSTOMERS) + 6
+
+
+def status(kit: Commerce) -> str:
+    """Messages by status, for the demo's status line."""
+    counts = {s: kit.messages.count(MessageFilter(statuses=[s]))
+              for s in (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.PENDING)}
+    return "WhatsApp: " + ", ".join(f"{n} {s.value}" for s, n in counts.items())
