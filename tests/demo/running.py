@@ -97,8 +97,8 @@ class Demo:
         wait_for(printed, timeout, f"the demo to print its {label} address", self.output)
         return found[0]
 
-    def interrupt(self, timeout: float = 60) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, signum: int, timeout: float = 60) -> int:
+        self.process.send_signal(signum)
         code = self.process.wait(timeout)
         self._reader.join(5)
         return code

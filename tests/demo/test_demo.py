@@ -1,10 +1,12 @@
 """The README's first command: the demo starts on a database of its own, serves the dashboard
 (login admin / demo), processes the sample jobs of every system in it, and stops cleanly on
-Ctrl-C (SIGINT): exit code 0 and no process left behind. On SQLite and PostgreSQL."""
+Ctrl-C (SIGINT) or SIGTERM: exit code 0 and no process left behind. On SQLite and
+PostgreSQL (one signal each)."""
 
 from __future__ import annotations
 
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,7 +65,8 @@ def test_demo_runs_every_system_and_stops_cleanly(demo_url: str) -> None:
 
         tree = descendants(demo.process.pid)
         assert workers <= tree
-        assert demo.interrupt() == 0, demo.output()
+        signum = signal.SIGINT if demo_url.startswith("sqlite") else signal.SIGTERM
+        assert demo.stop(signum) == 0, demo.output()
         left = sorted(pid for pid in tree if alive(pid))
         assert left == [], f"processes left after the demo stopped: {left}"
         assert "stopping the dashboard and the sandboxes" in demo.output()

@@ -64,6 +64,7 @@ def run(spec: DemoSpec) -> int:
                           cwd=str(spec.root))
         _banner(spec, dashboard.url, lines, workers)
         workers.start()
+        stack.callback(workers.stop)  # also when anything below fails (a no-op once stopped)
         stop.on_repeat = workers.hurry
         progress = ProgressLine(spec.app.url, [lambda: whatsapp.status(spec.kit)]).start()
         stack.callback(progress.stop)
