@@ -1,9 +1,10 @@
 """The one-command demo of Conveyor with the commerce kit (`scripts/demo`).
 
-`run(spec)` starts, in this order: the sandbox servers (a fake WhatsApp Cloud API, ...), the
-kit's delivery-status webhook, the sample data (`sample`), the dashboard, then the worker
-processes (`conveyor worker --processes N`, whose leader also fires the cron schedules), and
-keeps them all running until SIGINT or SIGTERM stops everything in reverse order (`stack`).
+`run(spec)` starts, in this order: the dashboard, the sandbox servers (a fake WhatsApp Cloud
+API, ...) and the kit's delivery-status webhook, each system's sample data (`whatsapp`, ...),
+then the worker processes (`conveyor worker --processes N`, whose leader also fires the cron
+schedules, `workers`), and keeps them running with a status line (`progress`) until SIGINT or
+SIGTERM: the workers stop first (finishing their running jobs), then the servers (`run`).
 
 Everything runs on the application's own database: SQLite by default, PostgreSQL when
 `$CONVEYOR_URL` says so. Starting again on the same database sets up the same accounts

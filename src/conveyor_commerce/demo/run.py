@@ -1,7 +1,7 @@
 """`run(spec)`: start the demo's parts, print where they are, wait for SIGINT or SIGTERM, and
 stop everything in reverse order (exit code 0 after a clean stop).
 
-Order: migrate, sandboxes and the webhook, sample data, dashboard, workers. Each part that
+Order: migrate, dashboard, sandboxes and the webhook, sample data, workers. Each part that
 started registers its stop on an `ExitStack`, so whatever fails half-way, what did start is
 stopped; the worker processes are always stopped first and waited for.
 """
@@ -51,15 +51,15 @@ def run(spec: DemoSpec) -> int:
         stack.callback(spec.app.close)
         stack.callback(spec.kit.close)
         spec.kit.migrate()
-        lines = _start_kit_services(spec.kit, stack)
-        lines.append(spec.seed_jobs())
-        try:
+        try:  # first: a port in use stops the demo before it adds anything
             dashboard = _dashboard(spec)
         except OSError as exc:
             print(f"the dashboard cannot listen on 127.0.0.1:{spec.port} ({exc.strerror}); "
                   "set CONVEYOR_DEMO_PORT to another port", file=sys.stderr)
             return 2
         stack.callback(dashboard.stop)
+        lines = _start_kit_services(spec.kit, stack)
+        lines.append(spec.seed_jobs())
         workers = Workers(spec.app_ref, processes=spec.processes, env=_worker_env(spec),
                           cwd=str(spec.root))
         _banner(spec, dashboard.url, lines, workers)
