@@ -111,12 +111,10 @@ def insert_with_dependencies(jobs: Sequence[model.NewJob], now: datetime,
             meta = {**encoding.loads(job.meta_json), "depends_on": deps}
             job = dataclasses.replace(job, meta_json=encoding.dumps(meta, what="job meta"))
         rows = yield insert_one(job, len(deps))
-        if rows:
+        if rows and rows[0]["id"] is not None:
             done.append(model.Inserted(int(rows[0]["id"]), job.initial_state(now)))
         else:  # a duplicate of a unique job: report the existing one
-            found = yield Query("find_unique", {"key": job.unique_key,
-                                                "keys": [job.unique_key]})
-            done.append(model.Inserted(int(found[0]["id"]), S(found[0]["state"]), True))
+            done.append((yield from _existing(job, rows[0] if rows else None)))
             continue
         if deps:
             yield Query("add_edges", {"job_id": done[-1].id, "ids": deps,
@@ -127,6 +125,17 @@ def insert_with_dependencies(jobs: Sequence[model.NewJob], now: datetime,
     states = {int(row["id"]): S(row["state"]) for row in (
         yield Query("job_states", {"ids": [item.id for item in done]}))}
     return [model.Inserted(item.id, states[item.id], item.duplicate) for item in done]
+
+
+def _existing(job: model.NewJob, row: Mapping[str, Any] | None,
+              ) -> Generator[Step, Sequence[Any], model.Inserted]:
+    """The job holding a duplicate's unique key: as the insert read it back (a dialect whose
+    insert can), else read now."""
+    keys = row.keys() if row is not None else ()  # sqlite3.Row: `in` would look at values
+    if row is not None and "existing_id" in keys and row["existing_id"] is not None:
+        return model.Inserted(int(row["existing_id"]), S(row["existing_state"]), True)
+    found = yield Query("find_unique", {"key": job.unique_key, "keys": [job.unique_key]})
+    return model.Inserted(int(found[0]["id"]), S(found[0]["state"]), True)
 
 
 def finals_of(rows: Iterable[Mapping[str, Any]]) -> list[Final]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 from datetime import timedelta
 
@@ -122,3 +123,35 @@ def test_racing_enqueues_make_exactly_one_row_per_key(app: Conveyor) -> None:
     jobs = app.jobs(JobFilter(limit=100_000))
     per_round = sorted(job.args[0] for job in jobs)
     assert per_round == list(range(rounds))
+
+
+@pytest.mark.postgres
+def test_a_duplicate_is_read_back_by_the_insert_itself(pg_url: str) -> None:
+    """On PostgreSQL the statement that skips a duplicate also returns the row holding its
+    key: one round trip, and no window in which that row could change in between."""
+    import psycopg
+
+    from conveyor.backends.postgres import inserts
+    from tests.conftest import _truncate
+    from tests.contract.test_backend import NOW, new
+
+    statements: list[str] = []
+
+    class Counting(psycopg.Cursor):  # type: ignore[type-arg]
+        def execute(self, query: object, *args: object, **kwargs: object) -> object:
+            statements.append(str(query))
+            return super().execute(query, *args, **kwargs)  # type: ignore[arg-type]
+
+    _truncate(pg_url)
+    unique = dataclasses.replace(new(), unique_key="k1", unique_states=0b11111111)
+    other = dataclasses.replace(new(), unique_key="k2", unique_states=0b11111111)
+    with psycopg.connect(pg_url, cursor_factory=Counting) as conn:
+        first = inserts.insert_jobs_blocking(conn, [unique], NOW)[0]
+        statements.clear()
+        again = inserts.insert_jobs_blocking(conn, [unique], NOW)[0]
+        assert (again.id, again.duplicate, again.state) == (first.id, True, JobState.AVAILABLE)
+        assert len(statements) == 1
+        statements.clear()
+        both = inserts.insert_jobs_blocking(conn, [unique, other], NOW)
+        assert [i.duplicate for i in both] == [True, False] and both[0].id == first.id
+        assert len(statements) == 1

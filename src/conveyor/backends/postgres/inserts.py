@@ -55,7 +55,7 @@ def statement_for(jobs: Sequence[model.NewJob], now: datetime) -> tuple[str, dic
     if len(jobs) > 1:
         return QUERIES["insert_jobs"], insert_params(jobs, now)
     job = jobs[0]
-    return QUERIES["insert_one"], {
+    return QUERIES[one_statement(job)], {
         "name": job.name, "queue": job.queue, "state": job.initial_state(now).value,
         "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
         "meta": job.meta_json, "max_attempts": job.max_attempts, "run_at": job.run_at,
@@ -65,11 +65,24 @@ def statement_for(jobs: Sequence[model.NewJob], now: datetime) -> tuple[str, dic
         "cost": job.cost, "batch_id": job.batch_id, "waiting_on": 0}
 
 
+def one_statement(job: model.NewJob) -> str:
+    """The statement inserting one job: a unique job's also reads a duplicate back."""
+    return "insert_unique_one" if job.unique_key else "insert_one"
+
+
 def inserted_ids(jobs: Sequence[model.NewJob], rows: Sequence[dict[str, Any]]) -> list[int | None]:
-    """Ids in input order, None for a skipped duplicate (`insert_one` then returns no row)."""
+    """Ids in input order, None for a skipped duplicate."""
     if len(jobs) == 1:
         return [rows[0]["id"] if rows else None]
     return [row["id"] for row in rows]
+
+
+def existing_of(jobs: Sequence[model.NewJob],
+                rows: Sequence[dict[str, Any]]) -> dict[str, tuple[int, str]]:
+    """The rows holding the keys of skipped duplicates, as the insert read them back."""
+    return {str(job.unique_key): (row["existing_id"], row["existing_state"])
+            for job, row in zip(jobs, rows, strict=False)
+            if row.get("existing_id") is not None}
 
 
 def rate_keys_of(jobs: Sequence[model.NewJob]) -> list[str]:
@@ -133,7 +146,7 @@ def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
 
 def dependant_row(job: model.NewJob, waiting_on: int, now: datetime) -> orchestrate.Query:
     _, params = statement_for([job], now)
-    return orchestrate.Query("insert_one", {**params, "waiting_on": waiting_on})
+    return orchestrate.Query(one_statement(job), {**params, "waiting_on": waiting_on})
 
 
 async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.NewJob],
@@ -149,11 +162,14 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
                 jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
                 insert_jobs)
         await cur.execute(*statement_for(jobs, now))
-        ids = inserted_ids(jobs, await cur.fetchall())
-        existing: dict[str, tuple[int, str]] = {}
+        rows = await cur.fetchall()
+        ids = inserted_ids(jobs, rows)
+        existing = existing_of(jobs, rows)
+        if unread := [key for key in duplicate_keys(jobs, ids) if key not in existing]:
+            # a concurrent insert of the key committed after the statement began
+            await cur.execute(QUERIES["find_unique"], {"keys": unread})
+            existing |= _existing(await cur.fetchall())
         if None in ids:
-            await cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
-            existing = _existing(await cur.fetchall())
             replace = replace_params(jobs, ids, existing, now)
             if replace is not None:
                 await cur.execute(QUERIES["replace_unique"], replace)
@@ -174,11 +190,14 @@ def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.New
                 jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
                 insert_jobs_blocking)
         cur.execute(*statement_for(jobs, now))
-        ids = inserted_ids(jobs, cur.fetchall())
-        existing: dict[str, tuple[int, str]] = {}
+        rows = cur.fetchall()
+        ids = inserted_ids(jobs, rows)
+        existing = existing_of(jobs, rows)
+        if unread := [key for key in duplicate_keys(jobs, ids) if key not in existing]:
+            # a concurrent insert of the key committed after the statement began
+            cur.execute(QUERIES["find_unique"], {"keys": unread})
+            existing |= _existing(cur.fetchall())
         if None in ids:
-            cur.execute(QUERIES["find_unique"], {"keys": duplicate_keys(jobs, ids)})
-            existing = _existing(cur.fetchall())
             replace = replace_params(jobs, ids, existing, now)
             if replace is not None:
                 cur.execute(QUERIES["replace_unique"], replace)

@@ -62,14 +62,22 @@ WITH drawn AS MATERIALIZED (
 ), woke AS (
     SELECT count(*) AS n
       FROM (SELECT pg_notify('conveyor_jobs', q) FROM unnest(%(wake)b::text[]) AS q) AS sent
+), keys AS (
+    SELECT key, ord FROM unnest(%(unique_keys)b::text[]) WITH ORDINALITY AS k(key, ord)
 )
-SELECT inserted.id
-  FROM numbered CROSS JOIN woke LEFT JOIN inserted ON inserted.id = numbered.id
+SELECT inserted.id, existing.id AS existing_id, existing.state AS existing_state
+  FROM numbered CROSS JOIN woke
+  LEFT JOIN inserted ON inserted.id = numbered.id
+  JOIN keys ON keys.ord = numbered.ord
+  LEFT JOIN LATERAL (
+      SELECT j.id, j.state FROM conveyor_jobs AS j
+       WHERE inserted.id IS NULL AND j.unique_key = keys.key AND {{covered}}
+       LIMIT 1) AS existing ON true
  ORDER BY numbered.ord
 
 -- name: insert_one
 -- The same for a single job (most enqueues): a plain VALUES row plans far cheaper than the
--- array form. No row comes back for a duplicate of a unique job.
+-- array form. Jobs without a unique key.
 WITH inserted AS (
     INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                                run_at, inserted_at, unique_key, unique_states, rate_keys,
@@ -85,16 +93,43 @@ WITH inserted AS (
 SELECT id, CASE WHEN %(state)s = 'available' THEN pg_notify('conveyor_jobs', %(queue)s) END
   FROM inserted
 
+-- name: insert_unique_one
+-- One unique job. A duplicate comes back as the row holding the key (NULL id), read in the
+-- same statement; when a concurrent insert of the key committed only after this statement
+-- began, none is seen here and the caller reads it with find_unique.
+WITH inserted AS (
+    INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
+                               run_at, inserted_at, unique_key, unique_states, rate_keys,
+                               rate_key, concurrency_key, concurrency_limit, cost, batch_id,
+                               waiting_on)
+    VALUES (%(name)s, %(queue)s, %(state)s, %(priority)s, %(args)s::jsonb, %(kwargs)s::jsonb,
+            %(meta)s::jsonb, %(max_attempts)s, %(run_at)s, %(now)s, %(unique_key)s,
+            %(unique_states)s, %(rate_keys)s::jsonb, %(rate_key)s, %(concurrency_key)s,
+            %(concurrency_limit)s, %(cost)s, %(batch_id)s, %(waiting_on)s)
+        ON CONFLICT DO NOTHING
+    RETURNING id
+), woke AS (
+    SELECT count(*) AS n
+      FROM (SELECT pg_notify('conveyor_jobs', %(queue)s) FROM inserted
+             WHERE %(state)s = 'available') AS sent
+)
+SELECT inserted.id, NULL::bigint AS existing_id, NULL::text AS existing_state
+  FROM inserted CROSS JOIN woke
+UNION ALL
+SELECT NULL, j.id, j.state FROM conveyor_jobs AS j
+ WHERE %(unique_key)s::text IS NOT NULL AND j.unique_key = %(unique_key)s::text
+   AND {{covered}} AND NOT EXISTS (SELECT 1 FROM inserted)
+
 -- name: covered
--- The row's state is one its unique key covers (a fragment; the unique index's predicate).
-((unique_states >> CASE state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
-                              WHEN 'available' THEN 2 WHEN 'running' THEN 3
-                              WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
-                              WHEN 'discarded' THEN 6 ELSE 7 END) & 1) = 1
+-- The row j's state is one its unique key covers (a fragment; the unique index's predicate).
+((j.unique_states >> CASE j.state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
+                                  WHEN 'available' THEN 2 WHEN 'running' THEN 3
+                                  WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
+                                  WHEN 'discarded' THEN 6 ELSE 7 END) & 1) = 1
 
 -- name: find_unique
-SELECT unique_key, id, state FROM conveyor_jobs
- WHERE unique_key = ANY(%(keys)s::text[]) AND {{covered}}
+SELECT j.unique_key, j.id, j.state FROM conveyor_jobs AS j
+ WHERE j.unique_key = ANY(%(keys)s::text[]) AND {{covered}}
 
 -- name: replace_unique
 -- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
