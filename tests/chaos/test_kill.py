@@ -60,22 +60,31 @@ def test_sigkill_a_random_worker_every_few_seconds(url: str, tmp_path: Path) -> 
     leader_alive: list[float] = []
     per_kill: dict[int, float] = {}
     """Delays of orphans whose leader was not killed before it could rescue them."""
+    burned = 0
+    """Attempts claimed by a process killed before the job could write its run: the claim
+    counted the attempt, the ledger never saw it (so attempts 1 and 3 may be all it has)."""
     for job_id, attempts in duplicated.items():
-        assert [r.attempt for r in attempts] == list(range(1, len(attempts) + 1)), attempts
+        numbers = [r.attempt for r in attempts]
+        assert numbers[0] == 1 and numbers == sorted(set(numbers)), attempts
+        burned += numbers[-1] - len(numbers)
         for run, again in itertools.pairwise(attempts):
             # Repeated only because it was running in a process that was then killed (its
             # run may have ended: the completion was not written yet, settling is batched).
             kill = kill_of.get(run.pid)
             assert kill is not None and run.started < kill.at, (job_id, attempts, kill)
+            if again.attempt > run.attempt + 1:
+                continue  # the attempt between was killed too: its kill timed the restart
             delays.append(again.started - kill.at)
             per_kill[kill.pid] = max(per_kill.get(kill.pid, 0.0), again.started - kill.at)
             if not kill.leader and not any(k.leader and kill.at < k.at < kill.at + bound
                                            for k in kills):
                 leader_alive.append(again.started - kill.at)
+    assert burned <= len(kills) * CONCURRENCY, (burned, len(kills))
     leader_kills = sum(k.leader for k in kills)
     print(f"\n[scenario 1 {url.split(':')[0]}] {JOBS} jobs in {elapsed:.1f}s, {WORKERS} workers "
           f"x {CONCURRENCY}, {len(kills)} SIGKILLs ({leader_kills} of the leader), "
-          f"{len(duplicated)} jobs ran twice (bound {len(kills) * CONCURRENCY}), orphan restart "
+          f"{len(duplicated)} jobs ran twice (bound {len(kills) * CONCURRENCY}), {burned} "
+          f"attempts claimed by a process killed before they ran, orphan restart "
           f"max {max(delays, default=0):.2f}s, mean {sum(delays) / max(1, len(delays)):.2f}s, "
           f"max while the leader lived {max(leader_alive, default=0):.2f}s (bound {bound:.1f}s)")
     print("kills (offset s, leader, slowest orphan restart s): " + ", ".join(

@@ -51,10 +51,12 @@ def _terminate_all(url: str) -> int:
 
 
 def _listeners(url: str) -> int:
+    """Connections of workers that are listening: their last statement was the LISTEN."""
     with psycopg.connect(url, autocommit=True) as conn:
         return int(conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = 'conveyor-listen'").fetchone()[0])  # type: ignore[index]
+            "AND application_name = 'conveyor-listen' AND query = 'LISTEN conveyor_jobs'"
+        ).fetchone()[0])  # type: ignore[index]
 
 
 @pytest.mark.postgres
@@ -80,7 +82,8 @@ def test_every_postgres_connection_cut_while_workers_run(url: str, ledger: Path,
         harness.wait_for(lambda: _listeners(url) == 2, 15, "LISTEN restored in every worker")
         restored = time.monotonic() - cut_at
         assert all(proc.poll() is None for proc in supervisor.workers), "a worker exited"
-        # Latency is back to normal: a new job starts well within a polling interval.
+        # A new job still runs (its latency, woken by NOTIFY, is printed: a figure, not a
+        # pass criterion, on a shared machine; bench/latency measures wake-ups).
         probe_at = time.time()
         _enqueue(proc_app, ["probe"], 0.0)
         harness.wait_for(lambda: "probe" in harness.started_tokens(ledger), 15, "the probe")
@@ -91,9 +94,9 @@ def test_every_postgres_connection_cut_while_workers_run(url: str, ledger: Path,
         assert supervisor.stop() == [0, 0]
     runs = collections.Counter(row[0] for row in harness.ledger_rows(ledger))
     assert len(runs) == len(acknowledged) + 1  # nothing acknowledged was lost
-    assert latency < 0.5, latency
     text = log.read_text()
     assert "Traceback" not in text
+    assert text.count("listening for new jobs again") >= 2  # each worker re-subscribed
     print(f"\n[postgresql] {len(acknowledged)} jobs, 3 cuts, enqueue errors during cuts: "
           f"{errors_seen}, LISTEN back after {restored:.2f}s, probe latency "
           f"{latency * 1000:.1f} ms, duplicates {sum(1 for n in runs.values() if n > 1)}")

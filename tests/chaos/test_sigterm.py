@@ -51,7 +51,8 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(url: str, tmp_path
     finally:
         supervisor.stop()
     assert exit_codes == [0, 0]
-    assert took < GRACE + 5, took
+    # The grace was waited for the long jobs, which were handed back long before their end.
+    assert GRACE <= took < 120.0, took
     by_pid = {s.pid: s.at for s in supervisor.signals}
     runs = harness.runs(ledger)
     # A run may begin just after the signal only if its claim was made before it (the job was

@@ -56,9 +56,11 @@ def _start(token: str, started: float | None = None) -> int:
 
 
 def _end(row: int) -> None:
+    """Record the end of a run, stamped before the ledger's own lock waits."""
+    ended = time.time()
     with _ledger() as conn:
         _retry(lambda: conn.execute("UPDATE runs SET ended = ? WHERE rowid = ?",
-                                    (time.time(), row)))
+                                    (ended, row)))
 
 
 @app.job(name="record")

@@ -12,9 +12,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from conveyor import clock as clocks
 from conveyor import crontab, encoding, model
 from conveyor.app import Conveyor
 from conveyor.backends import base
+from conveyor.worker.rescue_rules import RescueRules
 
 log = logging.getLogger("conveyor.leader")
 LEASE_NAME = "leader"
@@ -22,18 +24,15 @@ STAGE_BATCH = 5000
 
 
 class Leader:
-    """Runs `run_once` every `stage_interval` while this worker holds the lease."""
+    """Runs `run_once` every `stage_interval` while this worker holds the lease; when to
+    rescue and prune is decided by `RescueRules` on the app's clock."""
 
     def __init__(self, app: Conveyor, backend: base.Backend, holder: str) -> None:
         self.app = app
         self.backend = backend
         self.holder = holder
         self.is_leader = False
-        self._last_rescue = 0.0
-        self._last_prune = 0.0
-        self._last_round: float | None = None
-        self._steady_since = float("-inf")
-        self._born: float | None = None
+        self.rules = RescueRules(app.settings)
         self.scheduler = crontab.Scheduler(app.schedules, backend)
         self._declared = False
 
@@ -46,14 +45,13 @@ class Leader:
             await asyncio.sleep(self.app.settings.stage_interval)
 
     async def run_once(self, *, force_rescue: bool = False) -> None:
-        settings = self.app.settings
+        settings, rules = self.app.settings, self.rules
         # A dead leader is replaced within a third of a lease timeout (5 s at most), well
         # before its own orphans turn stale: they are rescued as soon as the timeout allows,
         # even when the next leader dies too.
         ttl = max(settings.stage_interval * 3, min(5.0, settings.lease_timeout / 3))
-        started = asyncio.get_running_loop().time()
-        if self._born is None:
-            self._born = started
+        started = self._seconds()
+        young = rules.young(started)
         if not self._declared:  # every worker: an app that never leads still has its
             try:                # schedules stored and fired
                 await self.scheduler.declare(self.app.clock.now())
@@ -63,11 +61,10 @@ class Leader:
         # Seniority: a worker too young to witness a rescue takes a dead leader's place only
         # when no older worker has for two lease terms, so a killed leader's orphans are not
         # held up by its freshly started replacement.
-        young = started - self._born < settings.lease_timeout / 2
         self.is_leader = await self.backend.lease(LEASE_NAME, self.holder, ttl,
                                                   self.app.clock.now(),
                                                   patience=2 * ttl if young else 0.0)
-        self._note_stalls(started)
+        rules.leased(started, self._seconds())
         if not self.is_leader:
             return
         await stage_all(self.app, self.backend)
@@ -75,36 +72,14 @@ class Leader:
             await self.scheduler.tick(self.app.clock.now())
         except Exception:  # a schedule that cannot fire must not stop rescue and pruning
             log.exception("cron schedules could not fire this round")
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - started > self._stall_limit():  # stalled within this round
-            self._steady_since = loop_time
-        steady = loop_time - self._steady_since >= settings.lease_timeout
-        if force_rescue or (steady and loop_time - self._last_rescue >= settings.rescue_interval):
-            self._last_rescue = loop_time
+        now = self._seconds()
+        if rules.may_rescue(started, now, force=force_rescue):
             await rescue(self.app, self.backend, witness=self.holder)
-        if loop_time - self._last_prune >= settings.prune_interval:
-            self._last_prune = loop_time
+        if rules.may_prune(now):
             await prune(self.app, self.backend)
 
-    def _note_stalls(self, started: float) -> None:
-        """After the database (or this process) stalled - a lock held by another program, a
-        restart - no worker could heartbeat either: staleness is counted again from the end
-        of the stall (one lease timeout), or healthy jobs would be taken for orphans and run
-        twice."""
-        now = asyncio.get_running_loop().time()
-        limit = self._stall_limit()
-        gap = now - (self._last_round if self._last_round is not None else started)
-        if gap > limit + self.app.settings.stage_interval or now - started > limit:
-            self._steady_since = now
-        self._last_round = now
-
-    def _stall_limit(self) -> float:
-        """A stall shorter than half a lease timeout cannot make a live worker look silent
-        (its heartbeat is at most one interval older than the stall), so a slow round under
-        load does not hold rescue back."""
-        settings = self.app.settings
-        return max(settings.stage_interval * 3, settings.heartbeat_interval,
-                   settings.lease_timeout / 2)
+    def _seconds(self) -> float:
+        return clocks.monotonic(self.app.clock)
 
     async def resign(self) -> None:
         if self.is_leader:

@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 
+from conveyor import clock as clocks
 from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
@@ -185,14 +186,13 @@ class Worker:
 
     async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
         """Burst: jobs held only by a rate limit are due, so wait for their key's next slot
-        (up to a minute). False when there is none, or when time does not move (a frozen
-        test clock), so the burst can end."""
+        (up to a minute). False when there is none, or when the app's clock does not move by
+        itself (a frozen test clock: its owner steps it), so the burst can end."""
+        if not clocks.moves(self.app.clock):
+            return False
         now = self.app.clock.now()
         wake = await backend.next_unblock(now)
         if wake is None or wake <= now or (wake - now).total_seconds() > 60:
-            return False
-        await asyncio.sleep(0.001)
-        if self.app.clock.now() == now:  # frozen: waiting would never get there
             return False
         await _first(asyncio.sleep((wake - now).total_seconds()), self._stopping.wait())
         return self.app.clock.now() >= wake
