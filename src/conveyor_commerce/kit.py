@@ -19,11 +19,11 @@ import httpx
 
 from conveyor import Conveyor
 from conveyor_commerce import db, jobs, migrate
-from conveyor_commerce.carts import quiet
-from conveyor_commerce.carts.service import Carts
 from conveyor_commerce.campaigns import jobs as campaign_jobs
 from conveyor_commerce.campaigns.model import CampaignSettings
 from conveyor_commerce.campaigns.service import Campaigns
+from conveyor_commerce.carts import quiet
+from conveyor_commerce.carts.service import Carts
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.messages.service import Messages
 from conveyor_commerce.vault import Vault
