@@ -26,7 +26,7 @@ from tests.commerce.conftest import (
 from tests.conftest import FAST
 
 C = CartStatus
-OLD, BATCH = 1_050, 100
+OLD, BATCH = 550, 50
 
 
 def old_carts(kit: Commerce, account_id: int, count: int) -> None:

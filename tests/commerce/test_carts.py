@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from conveyor import Conveyor, FrozenClock, JobFilter, JobState
 from conveyor_commerce import Commerce, CommerceSettings, MessageStatus, tables
 from conveyor_commerce.carts.model import CartStatus
-from conveyor_commerce.errors import CartNotFound, InvalidCart, InvalidTransition
+from conveyor_commerce.errors import CartNotFound, CommerceError, InvalidCart, InvalidTransition
 from conveyor_commerce.jobs import REMIND_CART
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.accounts import Account
@@ -243,3 +243,34 @@ def test_moves_a_cart_cannot_make(kit: Commerce, account: Account) -> None:
             conn.execute(sa.update(tables.carts).where(tables.carts.c.id == other)
                          .values(**bad))
     assert kit.carts.get(other).status == C.ACTIVE
+
+
+def test_cart_settings_are_checked() -> None:
+    for bad, match in [({"cart_cleanup_mode": "archive"}, "cart_cleanup_mode"),
+                       ({"cart_max_age": 60.0}, "cart_max_age > cart_abandon_after"),
+                       ({"cart_batch": 0}, "cart_batch"),
+                       ({"quiet_hours": (time(21), time(21))}, "quiet_hours"),
+                       ({"quiet_hours": ("21:00", "09:00")}, "quiet_hours")]:
+        with pytest.raises(CommerceError, match=match):
+            CommerceSettings(**bad)  # type: ignore[arg-type]
+
+
+def test_quiet_hours_end_in_the_local_morning() -> None:
+    from zoneinfo import ZoneInfo
+
+    from conveyor_commerce.carts import quiet
+
+    night = (time(21), time(9))
+    warsaw = quiet.zone_for("48600100200")
+    assert warsaw.key == "Europe/Warsaw" and quiet.zone_for("48600100200", "Asia/Tokyo").key \
+        == "Asia/Tokyo"
+    late = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # 23:00 CET; clocks go forward at 02:00
+    assert quiet.quiet_until(late, warsaw, night) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    early = datetime(2026, 7, 1, 5, 0, tzinfo=UTC)  # 07:00 CEST
+    assert quiet.quiet_until(early, warsaw, night) == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+    noon = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
+    assert quiet.quiet_until(noon, warsaw, night) is None
+    assert quiet.quiet_until(noon, warsaw, None) is None
+    lunch = (time(12), time(13))  # a window that does not cross midnight
+    assert quiet.quiet_until(noon, warsaw, lunch) == datetime(2026, 7, 1, 11, 0, tzinfo=UTC)
+    assert quiet.quiet_until(noon, ZoneInfo("UTC"), lunch) is None
