@@ -15,6 +15,9 @@ SUBCOMMANDS = {
     "key": ("conveyor_commerce.cli.accounts", "key",
             "Print a new encryption key for $CONVEYOR_COMMERCE_KEY."),
     "messages": ("conveyor_commerce.cli.messages", "messages", "Scheduled WhatsApp messages."),
+    "shops": ("conveyor_commerce.cli.catalog", "shops", "PrestaShop shops for catalog sync."),
+    "sync": ("conveyor_commerce.cli.catalog", "sync",
+             "Catalog sync to PrestaShop: product, category, stock, all, status, log."),
     "sandbox": ("conveyor_commerce.cli.serve", "sandbox",
                 "Local stand-ins for the APIs the kit speaks."),
     "webhook": ("conveyor_commerce.cli.serve", "webhook", "Serve the delivery-status webhook."),
@@ -43,7 +46,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup)
 def commerce() -> None:
-    """Commerce kit: WhatsApp accounts, scheduled messages, webhook, sandbox."""
+    """Commerce kit: WhatsApp accounts, scheduled messages, webhook, PrestaShop catalog sync,
+    sandboxes."""
 
 
 __all__ = ["commerce"]
