@@ -27,8 +27,9 @@ URL = os.environ.get("CONVEYOR_URL") or \
     f"sqlite:///{Path(os.environ.get('CONVEYOR_DEMO_DB', 'demo.db')).resolve()}"
 app = Conveyor(URL)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is too many here
-commerce = Commerce(app, settings=CommerceSettings(min_lead=0, backoff=(3, 10, 30),
-                                                   ambiguous_grace=10, http_timeout=5))
+commerce = Commerce(app, settings=CommerceSettings(
+    min_lead=0, backoff=(3, 10, 30), ambiguous_grace=10, http_timeout=10,  # quick messages
+    cart_abandon_after=20, cart_scan_cron="* * * * *", quiet_hours=None))  # quick reminders
 
 
 @app.job(name="demo.resize_image", queue="media", max_attempts=3, backoff=[2, 5])

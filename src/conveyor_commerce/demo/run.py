@@ -1,9 +1,11 @@
 """`run(spec)`: start the demo's parts, print where they are, wait for SIGINT or SIGTERM, and
 stop everything in reverse order (exit code 0 after a clean stop).
 
-Order: migrate, dashboard, sandboxes and the webhook, sample data, workers. Each part that
-started registers its stop on an `ExitStack`, so whatever fails half-way, what did start is
-stopped; the worker processes are always stopped first and waited for.
+Order: migrate, dashboard (first: a port in use stops the demo before it adds anything), the
+sandbox and webhook processes, each system's sample data, the worker processes, the helpers
+that play the customers, the status line. Each part that started registers its stop on an
+`ExitStack`, so whatever fails half-way, what did start is stopped; the worker processes are
+stopped first and waited for, so no job is cut short by a server going away under it.
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from conveyor import Conveyor, web
-from conveyor_commerce.demo import whatsapp
-from conveyor_commerce.demo.progress import ProgressLine
-from conveyor_commerce.demo.servers import ThreadedServer
+from conveyor_commerce.demo import campaigns, carts, whatsapp
+from conveyor_commerce.demo.progress import ProgressLine, Reporter
+from conveyor_commerce.demo.sandbox_control import WhatsAppSandbox
+from conveyor_commerce.demo.servers import ServerProcess, free_port
 from conveyor_commerce.demo.workers import Workers
 from conveyor_commerce.kit import Commerce
-from conveyor_commerce.sandbox import SandboxServer
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,49 +48,95 @@ class DemoSpec:
     processes: int = 2
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Children:
+    """How the demo's processes start: the same database, the app importable, logs here."""
+
+    env: dict[str, str]
+    cwd: str
+    logs: Path
+
+    @classmethod
+    def of(cls, spec: DemoSpec) -> Children:
+        env = dict(os.environ, CONVEYOR_URL=spec.app.url)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(spec.root),
+                                                          env.get("PYTHONPATH", "")]))
+        return cls(env, str(spec.root), Path(tempfile.mkdtemp(prefix="conveyor-demo-")))
+
+    def conveyor(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "conveyor", *args]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Started:
+    """What the kit's part of the demo started: lines for the banner, figures for the status
+    line, and helper threads playing the customers (started once the workers run)."""
+
+    lines: list[str]
+    reporters: list[Reporter]
+    helpers: list[carts.Shopper]
+
+
 def run(spec: DemoSpec) -> int:
     stop = StopRequests()
+    children = Children.of(spec)
     with contextlib.ExitStack() as stack:
         stack.callback(spec.app.close)
         stack.callback(spec.kit.close)
         spec.kit.migrate()
-        try:  # first: a port in use stops the demo before it adds anything
+        try:
             dashboard = _dashboard(spec)
         except OSError as exc:
             print(f"the dashboard cannot listen on 127.0.0.1:{spec.port} ({exc.strerror}); "
                   "set CONVEYOR_DEMO_PORT to another port", file=sys.stderr)
             return 2
         stack.callback(dashboard.stop)
-        lines = _start_kit_services(spec.kit, stack)
-        lines.append(spec.seed_jobs())
-        workers = Workers(spec.app_ref, processes=spec.processes, env=_worker_env(spec),
-                          cwd=str(spec.root))
-        _banner(spec, dashboard.url, lines, workers)
+        started = _start_kit(spec, children, stack)
+        lines = [*started.lines, spec.seed_jobs()]
+        workers = Workers(spec.app_ref, processes=spec.processes, env=children.env,
+                          cwd=children.cwd)
+        _banner(spec, dashboard.url, lines, workers, children.logs)
         workers.start()
         stack.callback(workers.stop)  # also when anything below fails (a no-op once stopped)
         stop.on_repeat = workers.hurry
-        progress = ProgressLine(spec.app.url, [lambda: whatsapp.status(spec.kit)]).start()
-        stack.callback(progress.stop)
+        for helper in started.helpers:
+            stack.callback(helper.start().stop)
+        stack.callback(ProgressLine(spec.app.url, started.reporters).start().stop)
         code = _wait(stop, workers)
         stopped = workers.stop()
         print("stopping the dashboard and the sandboxes", flush=True)
     return code if code else (0 if stopped == 0 else 1)
 
 
-def _start_kit_services(kit: Commerce, stack: contextlib.ExitStack) -> list[str]:
-    """The sandboxes and the kit's webhook, each with its sample data; one line per system."""
-    wa = SandboxServer().start()
+def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) -> Started:
+    """The WhatsApp sandbox and the kit's status webhook, then each system's sample data."""
+    port = free_port()
+    wa = ServerProcess("WhatsApp sandbox", children.conveyor(
+        "commerce", "sandbox", "whatsapp", "--port", str(port),
+        "--number", whatsapp.PHONE_NUMBER_ID, "--token", whatsapp.TOKEN),
+        port=port, env=children.env, cwd=children.cwd,
+        log=children.logs / "whatsapp-sandbox.log").start()
     stack.callback(wa.stop)
-    app_secret = secrets.token_hex(16)
-    webhook = ThreadedServer(kit.webhook_app(app_secret=app_secret,
-                                             verify_token=secrets.token_hex(8)),
-                             "wa-webhook").start()
+    app_secret, port = secrets.token_hex(16), free_port()
+    webhook = ServerProcess("status webhook", children.conveyor(
+        "--app", spec.app_ref, "commerce", "webhook", "--port", str(port)),
+        port=port, cwd=children.cwd, log=children.logs / "webhook.log",
+        env={**children.env, "WHATSAPP_APP_SECRET": app_secret,
+             "WHATSAPP_VERIFY_TOKEN": secrets.token_hex(8)}).start()
     stack.callback(webhook.stop)
-    wa.state.configure_webhook(webhook.url + "/", app_secret)
-    sample = whatsapp.seed(kit, wa.url, wa.state)
-    return [f"WhatsApp sandbox   {wa.url}/  (what it accepted: {wa.url}/_sandbox/sent)",
-            f"status webhook     {webhook.url}/  (the sandbox reports deliveries here)",
-            sample.describe()]
+    sandbox = WhatsAppSandbox(wa.url)
+    sandbox.send_statuses(webhook.url + "/", app_secret, read=False)
+    kit = spec.kit
+    messages = whatsapp.seed(kit, sandbox)
+    cart_sample = carts.seed(kit, whatsapp.ACCOUNT)
+    campaign = campaigns.seed(kit, sandbox)
+    return Started(
+        lines=[f"WhatsApp sandbox   {wa.url}/  (what it accepted: {wa.url}/_sandbox/sent)",
+               f"status webhook     {webhook.url}/  (the sandbox reports deliveries here)",
+               messages.describe(), cart_sample.describe(), campaign.describe()],
+        reporters=[lambda: whatsapp.status(kit), lambda: carts.status(kit),
+                   lambda: campaigns.status(kit)],
+        helpers=[carts.Shopper(kit)])
 
 
 def _dashboard(spec: DemoSpec) -> web.Running:
@@ -96,21 +145,14 @@ def _dashboard(spec: DemoSpec) -> web.Running:
     return web.start(spec.app, port=spec.port, config=config)
 
 
-def _worker_env(spec: DemoSpec) -> dict[str, str]:
-    """The workers open the same database (whatever the directory they start in) and import
-    the app from the example's root."""
-    env = dict(os.environ, CONVEYOR_URL=spec.app.url)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(spec.root),
-                                                      env.get("PYTHONPATH", "")]))
-    return env
-
-
-def _banner(spec: DemoSpec, url: str, lines: list[str], workers: Workers) -> None:
+def _banner(spec: DemoSpec, url: str, lines: list[str], workers: Workers,
+            logs: Path) -> None:
     print(f"Conveyor demo on {spec.app!r}", flush=True)
     print(f"dashboard          {url}/  (login: admin / {spec.password})")
     for line in lines:
         print(line)
     print(f"workers            {workers.describe()}")
+    print(f"server logs        {logs}/")
     print("Ctrl-C stops everything.", flush=True)
 
 

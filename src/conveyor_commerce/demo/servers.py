@@ -1,45 +1,71 @@
-"""An ASGI app served by uvicorn from a daemon thread on 127.0.0.1 (the demo's webhook).
-
-The sandboxes bring their own such server (`SandboxServer`); this one serves anything else.
-"""
+"""The demo's servers, each in a process of its own (`conveyor commerce sandbox whatsapp`,
+`conveyor commerce webhook`, ...): the fake APIs answer at their own pace however busy the
+demo's own process is, as real ones would. Each starts in a session of its own (a terminal's
+Ctrl-C reaches only the demo, which stops them in order), logs to a file, and is stopped with
+SIGTERM (uvicorn's graceful stop), killed only if it overruns."""
 
 from __future__ import annotations
 
-import threading
+import signal
+import socket
+import subprocess
 import time
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-import uvicorn
+STOP_GRACE = 10.0
 
 
-class ThreadedServer:
-    """`ThreadedServer(asgi, name).start()` listens on a free port; `.url`, `.stop()`."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    def __init__(self, asgi: Any, name: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+
+class ServerProcess:
+    """`ServerProcess(name, command, port=..., ...).start()` returns once the port accepts
+    connections; `.url`, `.stop()`."""
+
+    def __init__(self, name: str, command: Sequence[str], *, port: int,
+                 env: Mapping[str, str], cwd: str, log: Path) -> None:
         self.name = name
-        self.host = host
-        config = uvicorn.Config(asgi, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+        self.command = list(command)
+        self.port = port
+        self.env = dict(env)
+        self.cwd = cwd
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        sockets = self.server.servers[0].sockets if self.server.servers else ()
-        port = int(sockets[0].getsockname()[1]) if sockets else 0
-        return f"http://{self.host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> ThreadedServer:
-        self._thread = threading.Thread(target=self.server.run, name=self.name, daemon=True)
-        self._thread.start()
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd,
+                                            stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"the {self.name} server did not start")
-            time.sleep(0.01)
+        while not self._listening():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the {self.name} did not start; see {self.log}")
+            time.sleep(0.1)
         return self
 
+    def _listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
     def stop(self) -> None:
-        self.server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

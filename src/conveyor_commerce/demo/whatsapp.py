@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from conveyor_commerce.demo.sandbox_control import WhatsAppSandbox
 from conveyor_commerce.errors import AccountNotFound
 from conveyor_commerce.kit import Commerce
 from conveyor_commerce.messages.model import MessageFilter, MessageStatus
-from conveyor_commerce.sandbox import SandboxState
 from conveyor_commerce.whatsapp.accounts import Account
 from conveyor_commerce.whatsapp.payloads import Template, Text
 
@@ -45,10 +45,10 @@ class WhatsAppSample:
                 f"messages scheduled ({self.failing} will fail, {self.later} due later)")
 
 
-def seed(kit: Commerce, sandbox_url: str, sandbox: SandboxState) -> WhatsAppSample:
+def seed(kit: Commerce, sandbox: WhatsAppSandbox) -> WhatsAppSample:
     """The account (created, or pointed at this run's sandbox) and a new round of messages."""
     sandbox.add_number(PHONE_NUMBER_ID, TOKEN, throughput=80)
-    account = _account(kit, sandbox_url)
+    account = _account(kit, sandbox.url)
     _misbehave(sandbox)
     scheduled = _schedule(kit, account)
     return WhatsAppSample(account, scheduled, failing=3, later=2)
@@ -64,11 +64,11 @@ def _account(kit: Commerce, sandbox_url: str) -> Account:
     return kit.accounts.rotate_token(ACCOUNT, TOKEN)  # also resumes a stopped account
 
 
-def _misbehave(sandbox: SandboxState) -> None:
+def _misbehave(sandbox: WhatsAppSandbox) -> None:
     sandbox.inject("error", code=131026, times=1_000_000, recipient=NOT_ON_WHATSAPP)
     sandbox.inject("error", code=131000, times=2, recipient=FLAKY_TWICE)
     sandbox.inject("bare5xx", times=1, recipient=BAD_GATEWAY_ONCE)
-    sandbox.set_recipients(closed_window=[CLOSED_WINDOW])
+    sandbox.close_window([CLOSED_WINDOW])
 
 
 def _schedule(kit: Commerce, account: Account) -> int:
