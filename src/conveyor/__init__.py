@@ -1,6 +1,8 @@
 """Conveyor: background jobs for Python on SQLite and PostgreSQL.
 
-The public API is what this module exports; everything else is internal.
+The public API is what this module exports, plus the optional modules imported on their own
+and documented as such (`conveyor.contrib.*`, `conveyor.testing`, `conveyor.web`, and the
+observer hook points `conveyor.hooks` and `conveyor.joblog`); everything else is internal.
 """
 
 from importlib import metadata as _metadata
