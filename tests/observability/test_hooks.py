@@ -67,3 +67,20 @@ def test_a_hook_that_raises_is_left_out_and_jobs_go_on(app: Conveyor,
     failures = [r.getMessage() for r in caplog.records if r.name == "conveyor.hooks"]
     assert len(failures) == 5 and any("on entry" in f for f in failures)
     assert any("when the worker stopped" in f for f in failures)
+
+
+def test_every_outcome_has_the_name_logs_and_spans_give_it() -> None:
+    from datetime import UTC, datetime
+
+    from conveyor import model, outcome
+
+    now = datetime.now(UTC)
+    job = model.Job(id=1, name="greet", queue="mail", state=JobState.RUNNING, priority=0,
+                    args=[], kwargs={}, attempt=1, max_attempts=3, run_at=now,
+                    inserted_at=now)
+    named = {
+        "": None, "completed": outcome.Completed(1, 1), "retried": outcome.Failed(1, 1, "{}", now),
+        "discarded": outcome.Failed(1, 1, "{}", None), "snoozed": outcome.Snoozed(1, 1, now),
+        "cancelled": outcome.Cancelled(1, 1, "{}"), "interrupted": outcome.Interrupted(1, 1, "{}")}
+    for name, ended in named.items():
+        assert hooks.Attempt(job, "w", ended).outcome_name == name
