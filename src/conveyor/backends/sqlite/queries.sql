@@ -42,11 +42,13 @@ SELECT id, state FROM conveyor_jobs
                                     WHEN 'discarded' THEN 6 ELSE 7 END) & 1 = 1
 
 -- name: replace_unique
--- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
+-- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority (a
+-- retryable one stays retryable until its new time).
 UPDATE conveyor_jobs
    SET args = :args, kwargs = :kwargs, priority = :priority, run_at = :run_at,
        state = CASE WHEN state = 'pending' THEN 'pending'
-                    WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
+                    WHEN :run_at <= :now THEN 'available'
+                    WHEN state = 'retryable' THEN 'retryable' ELSE 'scheduled' END
  WHERE id = :id AND state IN ('pending', 'scheduled', 'available', 'retryable')
 RETURNING state
 
