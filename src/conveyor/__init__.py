@@ -6,7 +6,6 @@ The public API is what this module exports; everything else is internal.
 from importlib import metadata as _metadata
 
 from conveyor.app import Conveyor
-from conveyor.backends.base import JobFilter
 from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
 from conveyor.context import JobContext, current_job
@@ -29,6 +28,7 @@ from conveyor.errors import (
     Unserializable,
     Unstorable,
 )
+from conveyor.filters import JobFilter
 from conveyor.limits import Concurrency, Rate
 from conveyor.model import Job, JobError, JobState
 from conveyor.registry import JobType, Signature

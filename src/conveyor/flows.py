@@ -40,11 +40,13 @@ async def open_batch(app: Conveyor, calls: Iterable[Signature], *, name: str = "
     backend = await app.storage()
     chunks = _chunks(calls, chunk)
     first, more = next(chunks, ([], False))
-    batch_id, _ = await backend.insert_batch(spec, first, not more, app.clock.now())
+    batch_id, _ = await backend.insert_batch(spec, first, not more, app.clock.now(),
+                                             app.settings.max_errors)
     try:
         while more:
             rows, more = next(chunks)
-            await backend.insert_batch(batch_id, rows, not more, app.clock.now())
+            await backend.insert_batch(batch_id, rows, not more, app.clock.now(),
+                                       app.settings.max_errors)
     except BaseException:
         await cancel_batch(app, batch_id, actor="conveyor:failed-build")
         raise
@@ -57,7 +59,8 @@ async def add_to_batch(app: Conveyor, batch_id: int, calls: Iterable[Signature])
     backend = await app.storage()
     added = 0
     for rows, _ in _chunks(calls, CHUNK):
-        await backend.insert_batch(batch_id, rows, False, app.clock.now())
+        await backend.insert_batch(batch_id, rows, False, app.clock.now(),
+                                   app.settings.max_errors)
         added += len(rows)
     return added
 
@@ -74,7 +77,8 @@ async def cancel_batch(app: Conveyor, batch_id: int, *, actor: str = "api") -> i
     """Cancel the batch: waiting jobs at once, running ones by request; returns how many
     jobs the cancel reached."""
     check_batch_id(batch_id)
-    if not await (await app.storage()).cancel_batch(batch_id, app.clock.now()):
+    if not await (await app.storage()).cancel_batch(batch_id, app.clock.now(),
+                                                    app.settings.max_errors):
         raise errors.BatchNotFound(f"no batch with id {batch_id}")
     result = await app.admin.aapply(changes.CancelJobs(), base.JobFilter(batch_ids=[batch_id]),
                                     actor=actor)

@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from conveyor import batches, encoding, errors, model
 
 S = model.JobState
-DEFAULT_MAX_ERRORS = 20
-"""Errors kept on a job cancelled while enqueueing (where no worker settings are known)."""
+ENQUEUE_MAX_ERRORS = 20
+"""Errors kept on a job an enqueue cancels (a new job whose dependency failed, which has no
+errors yet, and the rest of its batch). Only here: every seam operation that settles, changes
+or rescues jobs takes the app's `Settings.max_errors`; an enqueue knows no worker settings."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,7 +123,7 @@ def insert_with_dependencies(jobs: Sequence[model.NewJob], now: datetime,
                                       "run_on_failure": job.run_on_dependency_failure})
     if not ended:
         return done
-    yield from after_final(ended.values(), now, DEFAULT_MAX_ERRORS)
+    yield from after_final(ended.values(), now, ENQUEUE_MAX_ERRORS)
     states = {int(row["id"]): S(row["state"]) for row in (
         yield Query("job_states", {"ids": [item.id for item in done]}))}
     return [model.Inserted(item.id, states[item.id], item.duplicate) for item in done]

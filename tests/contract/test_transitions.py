@@ -46,7 +46,7 @@ async def _jobs(backend: base.Backend, url: str) -> Jobs:
     rows = [dataclasses.replace(new(args=[n]), unique_key=key, unique_states=0xFF)
             for n, key in enumerate(keys)]
     batch_id, inserted = await backend.insert_batch(
-        base.BatchSpec("every state", False, "[]"), rows, True, NOW)
+        base.BatchSpec("every state", False, "[]"), rows, True, NOW, 20)
     running = (await backend.claim(["default"], 1, "w1", NOW))[0]
     others = [i.id for i in inserted if i.id != running.id]
     for job_id, state in zip(others, [s for s in S if s not in (S.RUNNING, S.AVAILABLE)],
@@ -90,7 +90,7 @@ def _replace(run_at: object) -> Operation:
 def _change(change: changes.Change) -> Operation:
     async def run(backend: base.Backend, jobs: Jobs) -> object:
         where = base.JobFilter(states=changes.eligible_states(change, ()))
-        return await backend.change(where, change, NOW, "ops")
+        return await backend.change(where, change, NOW, "ops", 20)
     return run
 
 
