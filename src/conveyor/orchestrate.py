@@ -24,6 +24,25 @@ errors yet, and the rest of its batch). Only here: every seam operation that set
 or rescues jobs takes the app's `Settings.max_errors`; an enqueue knows no worker settings."""
 
 
+SETTLED = frozenset({"id", "state", "has_dependants", "batch_id"})
+"""Columns of a row that may have ended a job (`Final.of`, `finals_of`)."""
+BATCH = frozenset({"id", "total", "completed", "discarded", "cancelled", "fired", "sealed",
+                   "allow_failures", "cancelled_at", "finished_at", "callbacks"})
+
+READS: Mapping[str, frozenset[str]] = {
+    "grow_batch": frozenset(), "get_batch": frozenset(),  # only whether a row came back
+    "mark_dependencies": SETTLED, "find_unique": frozenset({"id", "state"}),
+    "add_edges": frozenset(), "job_states": frozenset({"id", "state"}),
+    "resolve_edges": frozenset({"job_id", "depends_on", "run_on_failure"}),
+    "cancel_dependants": SETTLED, "release_dependants": frozenset(), "lock_batches": BATCH,
+    "cancel_batch_rest": SETTLED, "update_batch": frozenset(),
+}
+"""Every statement the plans here name, with the result columns they read: each dialect's
+`queries.sql` must define it, bind only parameters the plan passes, return at least these
+columns, and return rows at all (a driver may pipeline and always fetch). Checked by
+`tests/contract/test_conformance.py`."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Final:
     """A job that just reached a final state (or was deleted, which counts as cancelled)."""

@@ -474,6 +474,7 @@ SELECT id, state FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(:id
 -- name: add_edges
 INSERT INTO conveyor_dependencies (job_id, depends_on, run_on_failure)
 SELECT :job_id, value, :run_on_failure FROM json_each(:ids)
+RETURNING job_id
 
 -- name: resolve_edges
 -- Dependencies that just ended: each edge is resolved once.
@@ -499,6 +500,7 @@ UPDATE conveyor_jobs
                     WHEN run_at > :now THEN 'scheduled' ELSE 'available' END
   FROM json_each(:ids) AS i JOIN json_each(:counts) AS c ON c.key = i.key
  WHERE conveyor_jobs.id = i.value AND +conveyor_jobs.state = 'pending'
+RETURNING conveyor_jobs.id
 
 -- name: open_batch
 INSERT INTO conveyor_batches (name, allow_failures, callbacks, created_at)
@@ -538,6 +540,7 @@ UPDATE conveyor_batches
    SET fired = :fired, finished_at = coalesce(finished_at, :finished_at),
        cancelled_at = coalesce(cancelled_at, :cancelled_at)
  WHERE id = :id
+RETURNING id
 
 -- name: cancel_batch
 -- A cancelled batch takes no more jobs, so it is also complete (sealed).
