@@ -8,7 +8,6 @@ observer hook points `conveyor.hooks` and `conveyor.joblog`); everything else is
 from importlib import metadata as _metadata
 
 from conveyor.app import Conveyor
-from conveyor.backends.base import JobFilter
 from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
 from conveyor.context import JobContext, current_job
@@ -31,6 +30,7 @@ from conveyor.errors import (
     Unserializable,
     Unstorable,
 )
+from conveyor.filters import JobFilter
 from conveyor.limits import Concurrency, Rate
 from conveyor.model import Job, JobError, JobState
 from conveyor.registry import JobType, Signature

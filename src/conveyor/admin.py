@@ -56,7 +56,8 @@ class Admin:
                 else None
             return ActionResult(change.verb, await backend.count(narrowed), True,
                                 await backend.count(running) if running else 0)
-        done = await backend.change(narrowed, change, self.app.clock.now(), actor)
+        done = await backend.change(narrowed, change, self.app.clock.now(), actor,
+                                    self.app.settings.max_errors)
         return ActionResult(change.verb, done.count, False, done.requested)
 
     def apply(self, change: changes.Change, where: base.JobFilter, *, actor: str = "api",

@@ -66,7 +66,8 @@ async def _insert_chunk(app: Conveyor, backend: base.Backend, batch: int | base.
                         rows: list[model.NewJob], seal: bool) -> int:
     """One chunk of a batch, inside the app's enqueue hooks; returns the batch id."""
     with app.hooks.enqueuing(rows) as call:
-        batch_id, inserted = await backend.insert_batch(batch, call.rows, seal, app.clock.now())
+        batch_id, inserted = await backend.insert_batch(batch, call.rows, seal, app.clock.now(),
+                                                         app.settings.max_errors)
         call.ids = [done.id for done in inserted]
     return batch_id
 
@@ -83,7 +84,8 @@ async def cancel_batch(app: Conveyor, batch_id: int, *, actor: str = "api") -> i
     """Cancel the batch: waiting jobs at once, running ones by request; returns how many
     jobs the cancel reached."""
     check_batch_id(batch_id)
-    if not await (await app.storage()).cancel_batch(batch_id, app.clock.now()):
+    if not await (await app.storage()).cancel_batch(batch_id, app.clock.now(),
+                                                    app.settings.max_errors):
         raise errors.BatchNotFound(f"no batch with id {batch_id}")
     result = await app.admin.aapply(changes.CancelJobs(), base.JobFilter(batch_ids=[batch_id]),
                                     actor=actor)

@@ -1,7 +1,11 @@
 """The job record, its states and the only transitions allowed between them.
 
-Every other module builds its state changes from `TRANSITIONS`; the backends' guarded
-updates and CHECK constraints mirror it, and `tests/unit/test_model.py` pins it down.
+`TRANSITIONS` (what workers, the leader and producers do) and `OPERATOR_TRANSITIONS` (what
+operator actions do) are the whole state machine. The SQL of each backend makes the moves;
+`tests/contract/test_transitions.py` runs every state-changing operation of the backend seam
+from every state on both backends and checks each move it sees against these tables, and
+that every move the tables allow is made by some operation. The database itself checks only
+that a state is one of these (a CHECK constraint), not the moves.
 """
 
 from __future__ import annotations
@@ -55,14 +59,31 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     S.DISCARDED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-"""Transitions the engine makes by itself. From `running`: completed, failed with a retry
-(retryable), failed for good (discarded), cancelled, snoozed (scheduled) and interrupted by a
-shutdown (available). Operator actions (retry a discarded job, ...) are listed separately."""
+"""Transitions the engine makes by itself. From `pending`: its dependencies resolved (due or
+not yet) or one failed. From `running`: completed, failed with a retry (retryable), failed for
+good (discarded), cancelled, snoozed (scheduled) and interrupted by a shutdown (available).
+A waiting job may be cancelled when another job of its batch failed, and a producer's
+duplicate enqueued with `on_conflict="replace"` may move an available job to a later time."""
 
 OPERATOR_RETRY_FROM: frozenset[JobState] = frozenset(
     {S.SCHEDULED, S.RETRYABLE, S.COMPLETED, S.DISCARDED, S.CANCELLED}
 )
 """States from which an operator may send a job back to `available` with fresh attempts."""
+
+OPERATOR_TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    S.PENDING: frozenset({S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.AVAILABLE, S.CANCELLED}),
+    S.AVAILABLE: frozenset({S.SCHEDULED, S.CANCELLED}),
+    S.RUNNING: frozenset(),
+    S.RETRYABLE: frozenset({S.AVAILABLE, S.SCHEDULED, S.CANCELLED}),
+    S.COMPLETED: frozenset({S.AVAILABLE}),
+    S.DISCARDED: frozenset({S.AVAILABLE, S.SCHEDULED}),
+    S.CANCELLED: frozenset({S.AVAILABLE, S.SCHEDULED}),
+}
+"""Transitions operator actions (`Backend.change`) make: retry (to `available`, or with an
+edit to a later `run_at`, `scheduled`), cancel, and an edit of `run_at` (due or not). A
+running job is never moved by an operator: a cancel asks its worker, which settles it.
+Deleting removes rows and is no transition."""
 
 
 def can_transition(source: JobState, target: JobState) -> bool:

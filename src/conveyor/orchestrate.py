@@ -18,8 +18,29 @@ from typing import Any, TypeVar
 from conveyor import batches, encoding, errors, model
 
 S = model.JobState
-DEFAULT_MAX_ERRORS = 20
-"""Errors kept on a job cancelled while enqueueing (where no worker settings are known)."""
+ENQUEUE_MAX_ERRORS = 20
+"""Errors kept on a job an enqueue cancels (a new job whose dependency failed, which has no
+errors yet, and the rest of its batch). Only here: every seam operation that settles, changes
+or rescues jobs takes the app's `Settings.max_errors`; an enqueue knows no worker settings."""
+
+
+SETTLED = frozenset({"id", "state", "has_dependants", "batch_id"})
+"""Columns of a row that may have ended a job (`Final.of`, `finals_of`)."""
+BATCH = frozenset({"id", "total", "completed", "discarded", "cancelled", "fired", "sealed",
+                   "allow_failures", "cancelled_at", "finished_at", "callbacks"})
+
+READS: Mapping[str, frozenset[str]] = {
+    "grow_batch": frozenset(), "get_batch": frozenset(),  # only whether a row came back
+    "mark_dependencies": SETTLED, "find_unique": frozenset({"id", "state"}),
+    "add_edges": frozenset(), "job_states": frozenset({"id", "state"}),
+    "resolve_edges": frozenset({"job_id", "depends_on", "run_on_failure"}),
+    "cancel_dependants": SETTLED, "release_dependants": frozenset(), "lock_batches": BATCH,
+    "cancel_batch_rest": SETTLED, "update_batch": frozenset(),
+}
+"""Every statement the plans here name, with the result columns they read: each dialect's
+`queries.sql` must define it, bind only parameters the plan passes, return at least these
+columns, and return rows at all (a driver may pipeline and always fetch). Checked by
+`tests/contract/test_conformance.py`."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,7 +142,7 @@ def insert_with_dependencies(jobs: Sequence[model.NewJob], now: datetime,
                                       "run_on_failure": job.run_on_dependency_failure})
     if not ended:
         return done
-    yield from after_final(ended.values(), now, DEFAULT_MAX_ERRORS)
+    yield from after_final(ended.values(), now, ENQUEUE_MAX_ERRORS)
     states = {int(row["id"]): S(row["state"]) for row in (
         yield Query("job_states", {"ids": [item.id for item in done]}))}
     return [model.Inserted(item.id, states[item.id], item.duplicate) for item in done]

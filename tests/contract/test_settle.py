@@ -45,7 +45,7 @@ async def test_bulk_cancel_and_settling_of_one_batch_never_deadlock(url: str) ->
     try:
         for _ in range(ROUNDS):
             batch_id, _ = await settling.insert_batch(
-                base.BatchSpec("race", True, "[]"), [new() for _ in range(JOBS)], True, NOW)
+                base.BatchSpec("race", True, "[]"), [new() for _ in range(JOBS)], True, NOW, 20)
             running = await settling.claim(["default"], JOBS // 2, "w1", NOW)
             high, low = running[len(running) // 2:], running[:len(running) // 2]
             outcomes: list[outcome.Outcome] = [
@@ -55,7 +55,7 @@ async def test_bulk_cancel_and_settling_of_one_batch_never_deadlock(url: str) ->
             await asyncio.gather(
                 settling.finish(outcomes, NOW, 20),
                 operator.change(base.JobFilter(batch_ids=[batch_id], states=CANCELLABLE),
-                                changes.CancelJobs(), NOW, "ops"))
+                                changes.CancelJobs(), NOW, "ops", 20))
             batch = await settling.get_batch(batch_id)
             assert batch is not None
             progress = batch.progress

@@ -43,3 +43,9 @@ def test_outcomes_target_allowed_states() -> None:
                outcome.Interrupted.target]
     for target in targets:
         assert model.can_transition(S.RUNNING, target)
+
+
+def test_operators_retry_to_available_from_every_state_they_may_retry() -> None:
+    for state in model.OPERATOR_RETRY_FROM:
+        assert S.AVAILABLE in model.OPERATOR_TRANSITIONS[state] or state is S.AVAILABLE
+    assert model.OPERATOR_TRANSITIONS[S.RUNNING] == frozenset()  # a worker settles it

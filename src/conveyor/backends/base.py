@@ -16,66 +16,11 @@ from urllib.parse import urlsplit
 import orjson
 
 from conveyor import batches, changes, errors, metrics, model, orchestrate, outcome, views
-
-MAX_ID = 2**63 - 1
-"""Ids are 64-bit signed integers on every backend."""
-MAX_LIMIT = 1_000_000
-"""Most rows one query returns."""
-
-
-def check_id(value: object, what: str = "job id") -> int:
-    """`value` if both backends can look it up (a larger number would overflow), else
-    `ConfigurationError`."""
-    if type(value) is not int or not -MAX_ID <= value <= MAX_ID:
-        raise errors.ConfigurationError(
-            f"{what} {value!r:.40} is invalid; ids are integers of at most {MAX_ID}")
-    return value
-
-
-def check_limit(value: object, what: str = "limit") -> int:
-    """A row limit from 1 to `MAX_LIMIT` (SQLite would read -1 as "no limit")."""
-    if type(value) is not int or not 1 <= value <= MAX_LIMIT:
-        raise errors.ConfigurationError(
-            f"{what}={value!r:.40} is invalid; it is an integer from 1 to {MAX_LIMIT}")
-    return value
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class JobFilter:
-    """Which jobs a query looks at. Empty fields match everything. Ids and the limit are
-    range-checked when the filter is made (`ConfigurationError`)."""
-
-    ids: Sequence[int] = ()
-    states: Sequence[model.JobState] = ()
-    queues: Sequence[str] = ()
-    names: Sequence[str] = ()
-    args_contains: Sequence[Any] = ()
-    """Scalars that must all appear among the positional arguments."""
-    kwargs_contains: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    """Keyword arguments that must all be present with these values."""
-    inserted_after: datetime | None = None
-    inserted_before: datetime | None = None
-    text: str | None = None
-    """Text the arguments must contain (positional or keyword, values or keyword names),
-    compared with their stored JSON text, case-insensitively for ASCII letters."""
-    limit: int = 100
-    after_id: int | None = None
-    """Keyset paging: only ids greater than this (the next page, oldest first)."""
-    before_id: int | None = None
-    """Keyset paging: only ids smaller than this (the next page, newest first)."""
-    newest_first: bool = False
-    """Return the highest ids first (default: ascending ids)."""
-    match_none: bool = False
-    """Set when narrowing left no state to look at: matches no job at all."""
-    batch_ids: Sequence[int] = ()
-
-    def __post_init__(self) -> None:
-        check_limit(self.limit)
-        bounds = [b for b in (self.after_id, self.before_id) if b is not None]
-        for job_id in (*self.ids, *bounds):
-            check_id(job_id)
-        for batch_id in self.batch_ids:
-            check_id(batch_id, "batch id")
+from conveyor.filters import MAX_ID as MAX_ID  # the job filter is public; re-exported here
+from conveyor.filters import MAX_LIMIT as MAX_LIMIT
+from conveyor.filters import JobFilter as JobFilter
+from conveyor.filters import check_id as check_id
+from conveyor.filters import check_limit as check_limit
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -301,9 +246,12 @@ class Backend(Protocol):
         ...
 
     async def change(self, where: JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> Changed:
-        """Apply an operator action to every job matching `where` (limit ignored) and record
-        it in the audit table, in one transaction."""
+                     actor: str, max_errors: int) -> Changed:
+        """Apply an operator action to every job matching `where` (limit ignored; already
+        narrowed to the states the change may touch) and record it in the audit table, in
+        one transaction. Jobs it ends release or cancel their dependants and settle their
+        batches there too (keeping at most `max_errors` errors on each job it cancels); a
+        retry reopens finished batches. Batch rows are locked before job rows."""
         ...
 
     async def prune(self, state: model.JobState, finalized_before: datetime,
@@ -338,7 +286,8 @@ class Backend(Protocol):
         ...
 
     async def insert_batch(self, batch: int | BatchSpec, jobs: Sequence[model.NewJob],
-                           seal: bool, now: datetime) -> tuple[int, list[model.Inserted]]:
+                           seal: bool, now: datetime,
+                           max_errors: int) -> tuple[int, list[model.Inserted]]:
         """Open a batch (`BatchSpec`) or add to an open one (its id), insert `jobs` into it
         and, with `seal`, mark it complete so it can finish - all in one transaction."""
         ...
@@ -349,7 +298,7 @@ class Backend(Protocol):
         """The newest batches first."""
         ...
 
-    async def cancel_batch(self, batch_id: int, now: datetime) -> bool:
+    async def cancel_batch(self, batch_id: int, now: datetime, max_errors: int) -> bool:
         """Mark the batch cancelled (it takes no more jobs); False if there is no such batch.
         Its jobs are cancelled by the caller with `change`."""
         ...

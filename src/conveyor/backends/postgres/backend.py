@@ -313,7 +313,7 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
         return jobs[0] if jobs else None
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> base.Changed:
+                     actor: str, max_errors: int) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": now}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue, args=change.args_json,
@@ -329,7 +329,7 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
             if change.verb in ("cancel", "delete"):
                 requested = sum(row["state"] == "running" for row in rows)
                 await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                                        orchestrate.DEFAULT_MAX_ERRORS)
+                                        max_errors)
             if reopened := base.reopened_batches(change, rows):
                 await conn.execute(_QUERIES["reopen_batches"], {"ids": reopened})
             await listing.record_audit(conn, {**audit, "count": len(rows)},

@@ -132,12 +132,14 @@ SELECT j.unique_key, j.id, j.state FROM conveyor_jobs AS j
  WHERE j.unique_key = ANY(%(keys)s::text[]) AND {{covered}}
 
 -- name: replace_unique
--- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
+-- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority (a
+-- retryable one stays retryable until its new time).
 UPDATE conveyor_jobs AS j
    SET args = r.args::jsonb, kwargs = r.kwargs::jsonb, priority = r.priority,
        run_at = r.run_at,
        state = CASE WHEN j.state = 'pending' THEN 'pending'
-                    WHEN r.run_at > %(now)s THEN 'scheduled' ELSE 'available' END
+                    WHEN r.run_at <= %(now)s THEN 'available'
+                    WHEN j.state = 'retryable' THEN 'retryable' ELSE 'scheduled' END
   FROM unnest(%(ids)b::bigint[], %(args)b::text[], %(kwargs)b::text[], %(priorities)b::int[],
               %(run_ats)b::timestamptz[]) AS r(id, args, kwargs, priority, run_at)
  WHERE j.id = r.id AND j.state IN ('pending', 'scheduled', 'available', 'retryable')

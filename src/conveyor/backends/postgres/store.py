@@ -22,7 +22,8 @@ class BatchesAndSchedules(BackendPart):
     # -- batches ----------------------------------------------------------------------
 
     async def insert_batch(self, batch: int | base.BatchSpec, jobs: Sequence[model.NewJob],
-                           seal: bool, now: datetime) -> tuple[int, list[model.Inserted]]:
+                           seal: bool, now: datetime,
+                           max_errors: int) -> tuple[int, list[model.Inserted]]:
         async def work(conn: Conn) -> tuple[int, list[model.Inserted]]:
             if isinstance(batch, base.BatchSpec):
                 batch_id = int((await column(conn, "open_batch", {
@@ -34,7 +35,7 @@ class BatchesAndSchedules(BackendPart):
             inserted = await inserts.insert_jobs(conn, rows, now) if rows else []
             if seal:
                 await conn.execute(_QUERIES["seal_batch"], {"id": batch_id})
-                await after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+                await after_final(conn, [], now, max_errors, [batch_id])
             return batch_id, inserted
 
         result = await self._run(work, atomic=True)
@@ -49,11 +50,11 @@ class BatchesAndSchedules(BackendPart):
         rows = await self._run(lambda conn: dict_rows(conn, "list_batches", {"limit": limit}))
         return [_batch_of(row) for row in rows]
 
-    async def cancel_batch(self, batch_id: int, now: datetime) -> bool:
+    async def cancel_batch(self, batch_id: int, now: datetime, max_errors: int) -> bool:
         async def work(conn: Conn) -> bool:
             if not await column(conn, "cancel_batch", {"id": batch_id, "now": now}):
                 return False
-            await after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+            await after_final(conn, [], now, max_errors, [batch_id])
             return True
 
         return await self._run(work, atomic=True)

@@ -316,7 +316,7 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         return None if row is None else convert.job_from_row(row)
 
     async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str) -> base.Changed:
+                     actor: str, max_errors: int) -> base.Changed:
         params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
         if isinstance(change, changes.EditJobs):
             params.update(priority=change.priority, queue=change.queue,
@@ -331,7 +331,7 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
             if change.verb in ("cancel", "delete"):
                 requested = sum(row["state"] == "running" for row in rows)
                 store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                                  orchestrate.DEFAULT_MAX_ERRORS)
+                                  max_errors)
             if reopened := base.reopened_batches(change, rows):
                 conn.execute(_QUERIES["reopen_batches"], {"ids": orjson.dumps(reopened).decode()})
             listing.record_audit(conn, {**audit, "count": len(rows)},

@@ -42,11 +42,13 @@ SELECT id, state FROM conveyor_jobs
                                     WHEN 'discarded' THEN 6 ELSE 7 END) & 1 = 1
 
 -- name: replace_unique
--- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority.
+-- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority (a
+-- retryable one stays retryable until its new time).
 UPDATE conveyor_jobs
    SET args = :args, kwargs = :kwargs, priority = :priority, run_at = :run_at,
        state = CASE WHEN state = 'pending' THEN 'pending'
-                    WHEN :run_at > :now THEN 'scheduled' ELSE 'available' END
+                    WHEN :run_at <= :now THEN 'available'
+                    WHEN state = 'retryable' THEN 'retryable' ELSE 'scheduled' END
  WHERE id = :id AND state IN ('pending', 'scheduled', 'available', 'retryable')
 RETURNING state
 
@@ -472,6 +474,7 @@ SELECT id, state FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(:id
 -- name: add_edges
 INSERT INTO conveyor_dependencies (job_id, depends_on, run_on_failure)
 SELECT :job_id, value, :run_on_failure FROM json_each(:ids)
+RETURNING job_id
 
 -- name: resolve_edges
 -- Dependencies that just ended: each edge is resolved once.
@@ -497,6 +500,7 @@ UPDATE conveyor_jobs
                     WHEN run_at > :now THEN 'scheduled' ELSE 'available' END
   FROM json_each(:ids) AS i JOIN json_each(:counts) AS c ON c.key = i.key
  WHERE conveyor_jobs.id = i.value AND +conveyor_jobs.state = 'pending'
+RETURNING conveyor_jobs.id
 
 -- name: open_batch
 INSERT INTO conveyor_batches (name, allow_failures, callbacks, created_at)
@@ -536,6 +540,7 @@ UPDATE conveyor_batches
    SET fired = :fired, finished_at = coalesce(finished_at, :finished_at),
        cancelled_at = coalesce(cancelled_at, :cancelled_at)
  WHERE id = :id
+RETURNING id
 
 -- name: cancel_batch
 -- A cancelled batch takes no more jobs, so it is also complete (sealed).

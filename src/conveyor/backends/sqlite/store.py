@@ -23,7 +23,8 @@ class BatchesAndSchedules(BackendPart):
     # -- batches ----------------------------------------------------------------------
 
     async def insert_batch(self, batch: int | base.BatchSpec, jobs: Sequence[model.NewJob],
-                           seal: bool, now: datetime) -> tuple[int, list[model.Inserted]]:
+                           seal: bool, now: datetime,
+                           max_errors: int) -> tuple[int, list[model.Inserted]]:
         now_us = convert.to_micros(now)
 
         def work(conn: sqlite3.Connection) -> tuple[int, list[model.Inserted]]:
@@ -37,7 +38,7 @@ class BatchesAndSchedules(BackendPart):
             inserted = inserts.insert_jobs(conn, rows, now) if rows else []
             if seal:
                 conn.execute(_QUERIES["seal_batch"], {"id": batch_id})
-                after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+                after_final(conn, [], now, max_errors, [batch_id])
             return batch_id, inserted
 
         result = await self._run(work, write=True)
@@ -55,13 +56,13 @@ class BatchesAndSchedules(BackendPart):
                                write=False)
         return [_batch_of(row) for row in rows]
 
-    async def cancel_batch(self, batch_id: int, now: datetime) -> bool:
+    async def cancel_batch(self, batch_id: int, now: datetime, max_errors: int) -> bool:
         params = {"id": batch_id, "now": convert.to_micros(now)}
 
         def work(conn: sqlite3.Connection) -> bool:
             if conn.execute(_QUERIES["cancel_batch"], params).fetchone() is None:
                 return False
-            after_final(conn, [], now, orchestrate.DEFAULT_MAX_ERRORS, [batch_id])
+            after_final(conn, [], now, max_errors, [batch_id])
             return True
 
         return await self._run(work, write=True)

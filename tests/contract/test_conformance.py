@@ -1,0 +1,103 @@
+"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`)
+names: defined, binding only parameters the plan passes, returning rows with the columns the
+plan reads. What a new dialect is checked against before anything runs."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from conveyor import orchestrate
+from conveyor.backends import sqlfile
+from conveyor.backends.sqlite import orchestration as sqlite_driver
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+PLACEHOLDERS = {"sqlite": re.compile(r"(?<!:):(\w+)"),
+                "postgres": re.compile(r"%\((\w+)\)[sb]")}
+SETTLING = ["complete", "fail", "snooze", "cancel_running", "interrupt", "rescue",
+            "change_cancel", "change_delete", "change_retry", "change_edit", "unresolved"]
+"""Statements the backends run whose rows `orchestrate.finals_of` reads."""
+SAMPLE: dict[str, Any] = {
+    "id": 0, "count": 0, "ids": [], "key": "k", "keys": ["k"], "job_id": 0,
+    "run_on_failure": False, "errors": [], "now": NOW, "max_errors": 20, "counts": [],
+    "batch_id": 0, "error": "{}", "fired": 0, "finished_at": None, "cancelled_at": None,
+}
+"""A value of the right type for every parameter the plans pass (matching nothing)."""
+
+
+def named() -> dict[str, set[str]]:
+    """Statement name -> parameter names, for every `Query("name", {...})` in orchestrate."""
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(inspect.getsource(orchestrate))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Query":
+            name, params = node.args
+            assert isinstance(name, ast.Constant) and isinstance(params, ast.Dict)
+            keys = {k.value for k in params.keys if isinstance(k, ast.Constant)}
+            found.setdefault(str(name.value), set()).update(map(str, keys))
+    return found
+
+
+def test_the_shared_layer_declares_what_it_reads_of_every_statement_it_names() -> None:
+    assert set(named()) == set(orchestrate.READS)
+    assert set().union(*named().values()) <= set(SAMPLE)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> None:
+    queries = sqlfile.load(f"conveyor.backends.{dialect}")
+    for name, params in named().items():
+        assert name in queries, f"{dialect} lacks statement {name!r}"
+        used = set(PLACEHOLDERS[dialect].findall(queries[name]))
+        assert used <= params, f"{dialect} {name} binds {used - params}, not passed"
+    for name in SETTLING:
+        assert name in queries, f"{dialect} lacks settling statement {name!r}"
+
+
+def _columns_sqlite(tmp_path: Any) -> dict[str, set[str] | None]:
+    import asyncio
+
+    from conveyor.backends.sqlite.backend import SqliteBackend
+
+    path = tmp_path / "conformance.db"
+    asyncio.run(SqliteBackend(f"sqlite:///{path}").migrate())
+    queries = sqlfile.load("conveyor.backends.sqlite")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    try:
+        found = {}
+        for name in orchestrate.READS:
+            cur = conn.execute(queries[name], sqlite_driver.bind(dict(SAMPLE)))
+            found[name] = None if cur.description is None else {c[0] for c in cur.description}
+        return found
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+def _columns_postgres(url: str) -> dict[str, set[str] | None]:
+    queries = sqlfile.load("conveyor.backends.postgres")
+    with psycopg.connect(url) as conn:
+        found = {}
+        for name in orchestrate.READS:
+            cur = conn.execute(queries[name], dict(SAMPLE))  # type: ignore[call-overload]
+            found[name] = None if cur.description is None else {c.name for c in cur.description}
+        conn.rollback()
+        return found
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_every_named_statement_returns_the_columns_the_plan_reads(
+        dialect: str, tmp_path: Any, request: pytest.FixtureRequest) -> None:
+    columns = _columns_sqlite(tmp_path) if dialect == "sqlite" else \
+        _columns_postgres(request.getfixturevalue("pg_url"))
+    for name, reads in orchestrate.READS.items():
+        assert columns[name] is not None, f"{dialect} {name} returns no rows"
+        assert reads <= columns[name], f"{dialect} {name} lacks {reads - columns[name]}"
