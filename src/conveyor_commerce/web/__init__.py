@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 def pages() -> list[Page]:
     """Every page of the kit, in the order of the dashboard's navigation."""
-    from conveyor_commerce.web import messages
+    from conveyor_commerce.web import catalog, messages
 
     return [
         messages.page(),
+        catalog.page(),
     ]
