@@ -1,5 +1,7 @@
-"""Conveyor's commerce kit, part 1: WhatsApp Cloud API accounts, a client, scheduled messages
-with delivery-status webhooks, and a sandbox that plays Meta in tests and demos.
+"""Conveyor's commerce kit: WhatsApp Cloud API accounts, a client, scheduled messages with
+delivery-status webhooks (part 1); a product catalogue synchronised to PrestaShop shops
+(part 3, `commerce.catalog`, see docs/catalog.md); and sandboxes that play Meta and a
+PrestaShop shop in tests and demos.
 
 Built only on Conveyor's public API. Usage:
 
@@ -21,14 +23,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conveyor_commerce.catalog.model import (
+        CatalogSettings,
+        Category,
+        Product,
+        Shop,
+        SyncStatus,
+    )
+    from conveyor_commerce.catalog.service import Catalog
     from conveyor_commerce.errors import (
         AccountNotFound,
+        CatalogNotFound,
         CommerceError,
         InvalidAccount,
+        InvalidCatalog,
         InvalidMessage,
         InvalidTransition,
         MessageNotFound,
         SecretKeyError,
+        ShopNotFound,
     )
     from conveyor_commerce.kit import Commerce, CommerceSettings
     from conveyor_commerce.messages.model import (
@@ -43,9 +56,13 @@ if TYPE_CHECKING:
     from conveyor_commerce.whatsapp.payloads import Button, Template, Text
 
 _HOMES = {
-    "conveyor_commerce.errors": ("AccountNotFound", "CommerceError", "InvalidAccount",
-                                 "InvalidMessage", "InvalidTransition", "MessageNotFound",
-                                 "SecretKeyError"),
+    "conveyor_commerce.catalog.model": ("CatalogSettings", "Category", "Product", "Shop",
+                                        "SyncStatus"),
+    "conveyor_commerce.catalog.service": ("Catalog",),
+    "conveyor_commerce.errors": ("AccountNotFound", "CatalogNotFound", "CommerceError",
+                                 "InvalidAccount", "InvalidCatalog", "InvalidMessage",
+                                 "InvalidTransition", "MessageNotFound", "SecretKeyError",
+                                 "ShopNotFound"),
     "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
     "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
                                          "MessageStatus"),
@@ -57,10 +74,12 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "Account", "AccountNotFound", "BulkResult", "Button", "Commerce", "CommerceError",
-    "CommerceSettings", "DeliveryStatus", "InvalidAccount", "InvalidMessage",
+    "Account", "AccountNotFound", "BulkResult", "Button", "Catalog", "CatalogNotFound",
+    "CatalogSettings", "Category", "Commerce", "CommerceError", "CommerceSettings",
+    "DeliveryStatus", "InvalidAccount", "InvalidCatalog", "InvalidMessage",
     "InvalidTransition", "Message", "MessageFilter", "MessageNotFound", "MessageStatus",
-    "Secret", "SecretKeyError", "Template", "Text",
+    "Product", "Secret", "SecretKeyError", "Shop", "ShopNotFound", "SyncStatus", "Template",
+    "Text",
 ]
 
 
