@@ -1,5 +1,8 @@
-"""Conveyor's commerce kit, part 1: WhatsApp Cloud API accounts, a client, scheduled messages
-with delivery-status webhooks, and a sandbox that plays Meta in tests and demos.
+"""Conveyor's commerce kit: WhatsApp Cloud API accounts, a client, scheduled messages with
+delivery-status webhooks (part 1); carts with abandoned-cart reminders, order notifications and
+broadcast campaigns (part 2, `commerce.carts`, `commerce.campaigns`); a product catalogue
+synchronised to PrestaShop shops (part 3, `commerce.catalog`); and sandboxes that play Meta and
+a PrestaShop shop in tests and demos.
 
 Built only on Conveyor's public API. Usage:
 
@@ -27,40 +30,75 @@ if TYPE_CHECKING:
         CampaignStatus,
         RecipientStatus,
     )
-    from conveyor_commerce.carts.model import Cart, CartFilter, CartStats, CartStatus
+    from conveyor_commerce.carts.model import (
+        Cart,
+        CartFilter,
+        CartStats,
+        CartStatus,
+    )
+    from conveyor_commerce.catalog.model import (
+        CatalogSettings,
+        Category,
+        Product,
+        Shop,
+        SyncStatus,
+    )
+    from conveyor_commerce.catalog.service import (
+        Catalog,
+    )
     from conveyor_commerce.errors import (
         AccountNotFound,
         CampaignNotFound,
         CartNotFound,
+        CatalogNotFound,
         CommerceError,
         InvalidAccount,
         InvalidCampaign,
         InvalidCart,
+        InvalidCatalog,
         InvalidMessage,
         InvalidTransition,
         MessageNotFound,
         SecretKeyError,
+        ShopNotFound,
     )
-    from conveyor_commerce.kit import Commerce, CommerceSettings
+    from conveyor_commerce.kit import (
+        Commerce,
+        CommerceSettings,
+    )
     from conveyor_commerce.messages.model import (
         DeliveryStatus,
         Message,
         MessageFilter,
         MessageStatus,
     )
-    from conveyor_commerce.messages.service import BulkResult
-    from conveyor_commerce.vault import Secret
-    from conveyor_commerce.whatsapp.accounts import Account
-    from conveyor_commerce.whatsapp.payloads import Button, Template, Text
+    from conveyor_commerce.messages.service import (
+        BulkResult,
+    )
+    from conveyor_commerce.vault import (
+        Secret,
+    )
+    from conveyor_commerce.whatsapp.accounts import (
+        Account,
+    )
+    from conveyor_commerce.whatsapp.payloads import (
+        Button,
+        Template,
+        Text,
+    )
 
 _HOMES = {
     "conveyor_commerce.campaigns.model": ("Campaign", "CampaignSettings", "CampaignStatus",
                                           "RecipientStatus"),
     "conveyor_commerce.carts.model": ("Cart", "CartFilter", "CartStats", "CartStatus"),
+    "conveyor_commerce.catalog.model": ("CatalogSettings", "Category", "Product", "Shop",
+                                        "SyncStatus"),
+    "conveyor_commerce.catalog.service": ("Catalog",),
     "conveyor_commerce.errors": ("AccountNotFound", "CampaignNotFound", "CartNotFound",
-                                 "CommerceError", "InvalidAccount", "InvalidCampaign",
-                                 "InvalidCart", "InvalidMessage",
-                                 "InvalidTransition", "MessageNotFound", "SecretKeyError"),
+                                 "CatalogNotFound", "CommerceError", "InvalidAccount",
+                                 "InvalidCampaign", "InvalidCart", "InvalidCatalog",
+                                 "InvalidMessage", "InvalidTransition", "MessageNotFound",
+                                 "SecretKeyError", "ShopNotFound"),
     "conveyor_commerce.kit": ("Commerce", "CommerceSettings"),
     "conveyor_commerce.messages.model": ("DeliveryStatus", "Message", "MessageFilter",
                                          "MessageStatus"),
@@ -85,6 +123,10 @@ __all__ = [
     "CartNotFound",
     "CartStats",
     "CartStatus",
+    "Catalog",
+    "CatalogNotFound",
+    "CatalogSettings",
+    "Category",
     "Commerce",
     "CommerceError",
     "CommerceSettings",
@@ -92,15 +134,20 @@ __all__ = [
     "InvalidAccount",
     "InvalidCampaign",
     "InvalidCart",
+    "InvalidCatalog",
     "InvalidMessage",
     "InvalidTransition",
     "Message",
     "MessageFilter",
     "MessageNotFound",
     "MessageStatus",
+    "Product",
     "RecipientStatus",
     "Secret",
     "SecretKeyError",
+    "Shop",
+    "ShopNotFound",
+    "SyncStatus",
     "Template",
     "Text",
 ]

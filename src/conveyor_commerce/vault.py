@@ -80,7 +80,7 @@ class Vault:
         """The stored form of a token."""
         if self._fernet is None:
             if not self._warned:
-                log.warning("storing a WhatsApp token unencrypted: set $%s to encrypt tokens "
+                log.warning("storing an API token unencrypted: set $%s to encrypt tokens "
                             "at rest", KEY_ENV)
                 self._warned = True
             return "plain:" + token.reveal()

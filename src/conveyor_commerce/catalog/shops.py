@@ -133,8 +133,10 @@ def _check(name: str, base_url: str, timezone: str, rate_limit: str, id_shop: in
         raise InvalidCatalog(f"shop name {name!r:.60}: 1 to 100 characters, no outer spaces")
     if not isinstance(base_url, str) or not re.match(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$",
                                                      base_url):
-        raise InvalidCatalog(f"base_url {base_url!r:.80}: the shop's root, http(s)://host[/path]"
-                             " without a query, credentials or ws_key")
+        shown = re.sub(r"//[^/@]*@", "//", str(base_url).split("?")[0].split("#")[0])
+        raise InvalidCatalog(f"base_url {shown!r:.80} (query and credentials not shown): the "
+                             "shop's root, http(s)://host[/path] without a query, credentials "
+                             "or ws_key")
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):

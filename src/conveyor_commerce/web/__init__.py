@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 def pages() -> list[Page]:
     """Every page of the kit, in the order of the dashboard's navigation."""
-    from conveyor_commerce.web import carts, messages
+    from conveyor_commerce.web import carts, catalog, messages
 
     return [
         messages.page(),
         carts.page(),
+        catalog.page(),
     ]
