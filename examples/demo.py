@@ -21,6 +21,7 @@ from pathlib import Path
 
 from conveyor import Conveyor, Discard, current_job
 from conveyor_commerce import Commerce, CommerceSettings
+from conveyor_commerce.catalog.model import CatalogSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = os.environ.get("CONVEYOR_URL") or \
@@ -29,7 +30,8 @@ app = Conveyor(URL)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API call is too many here
 commerce = Commerce(app, settings=CommerceSettings(
     min_lead=0, backoff=(3, 10, 30), ambiguous_grace=10, http_timeout=10,  # quick messages
-    cart_abandon_after=20, cart_scan_cron="* * * * *", quiet_hours=None))  # quick reminders
+    cart_abandon_after=20, cart_scan_cron="* * * * *", quiet_hours=None,   # quick reminders
+), catalog=CatalogSettings(backoff=(5, 15, 60)))                           # quick sync retries
 
 
 @app.job(name="demo.resize_image", queue="media", max_attempts=3, backoff=[2, 5])

@@ -23,9 +23,9 @@ from pathlib import Path
 from types import FrameType
 
 from conveyor import Conveyor, web
-from conveyor_commerce.demo import campaigns, carts, whatsapp
+from conveyor_commerce.demo import campaigns, carts, catalog, whatsapp
 from conveyor_commerce.demo.progress import ProgressLine, Reporter
-from conveyor_commerce.demo.sandbox_control import WhatsAppSandbox
+from conveyor_commerce.demo.sandbox_control import PrestaShopSandbox, WhatsAppSandbox
 from conveyor_commerce.demo.servers import ServerProcess, free_port
 from conveyor_commerce.demo.workers import Workers
 from conveyor_commerce.kit import Commerce
@@ -109,7 +109,7 @@ def run(spec: DemoSpec) -> int:
 
 
 def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) -> Started:
-    """The WhatsApp sandbox and the kit's status webhook, then each system's sample data."""
+    """The sandboxes and the kit's status webhook, then each system's sample data."""
     port = free_port()
     wa = ServerProcess("WhatsApp sandbox", children.conveyor(
         "commerce", "sandbox", "whatsapp", "--port", str(port),
@@ -124,18 +124,28 @@ def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) 
         env={**children.env, "WHATSAPP_APP_SECRET": app_secret,
              "WHATSAPP_VERIFY_TOKEN": secrets.token_hex(8)}).start()
     stack.callback(webhook.stop)
+    shop_key, port = secrets.token_hex(16), free_port()
+    shop = ServerProcess("PrestaShop sandbox", children.conveyor(
+        "commerce", "sandbox", "prestashop", "--port", str(port)),
+        port=port, cwd=children.cwd, log=children.logs / "prestashop-sandbox.log",
+        env={**children.env, "PRESTASHOP_SANDBOX_KEY": shop_key}).start()
+    stack.callback(shop.stop)
     sandbox = WhatsAppSandbox(wa.url)
     sandbox.send_statuses(webhook.url + "/", app_secret, read=False)
     kit = spec.kit
     messages = whatsapp.seed(kit, sandbox)
     cart_sample = carts.seed(kit, whatsapp.ACCOUNT)
     campaign = campaigns.seed(kit, sandbox)
+    products = catalog.seed(kit, PrestaShopSandbox(shop.url), shop_key)
     return Started(
         lines=[f"WhatsApp sandbox   {wa.url}/  (what it accepted: {wa.url}/_sandbox/sent)",
                f"status webhook     {webhook.url}/  (the sandbox reports deliveries here)",
-               messages.describe(), cart_sample.describe(), campaign.describe()],
+               f"PrestaShop sandbox {shop.url}/api/  (what it holds: "
+               f"{shop.url}/_sandbox/objects/products)",
+               messages.describe(), cart_sample.describe(), campaign.describe(),
+               products.describe()],
         reporters=[lambda: whatsapp.status(kit), lambda: carts.status(kit),
-                   lambda: campaigns.status(kit)],
+                   lambda: campaigns.status(kit), lambda: catalog.status(kit)],
         helpers=[carts.Shopper(kit)])
 
 

@@ -1,6 +1,7 @@
-"""Setting up a running WhatsApp sandbox over its `/_sandbox/...` endpoints (it runs in a
-process of its own): the numbers it accepts, how it treats given recipients, where it sends
-status callbacks."""
+"""Setting up the running sandboxes over their `/_sandbox/...` endpoints (each runs in a
+process of its own): for WhatsApp, the numbers it accepts, how it treats given recipients and
+where it sends status callbacks; for PrestaShop, the products it refuses and the errors it
+answers. Also what each has received, for the smoke test."""
 
 from __future__ import annotations
 
@@ -40,7 +41,32 @@ class WhatsAppSandbox:
         return found
 
     def _post(self, what: str, body: dict[str, Any]) -> None:
-        response = httpx.post(f"{self.url}/_sandbox/{what}", json=body, timeout=10)
-        if response.status_code != 200:
-            raise RuntimeError(f"the WhatsApp sandbox refused its {what} set-up: "
-                               f"{response.text}")
+        _post(self.url, what, body)
+
+
+class PrestaShopSandbox:
+    """The fake PrestaShop Webservice's `/_sandbox/...` endpoints."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def reject(self, references: Sequence[str]) -> None:
+        """Writes of these products are refused as the shop would (400, invalid price)."""
+        _post(self.url, "reject", {"references": list(references)})
+
+    def inject(self, status: int, *, times: int, resource: str | None = None) -> None:
+        """The next `times` requests (to `resource`, if given) are answered `status`."""
+        _post(self.url, "faults", {"status": status, "times": times, "resource": resource})
+
+    def objects(self, resource: str) -> list[dict[str, Any]]:
+        """What the shop holds."""
+        response = httpx.get(f"{self.url}/_sandbox/objects/{resource}", timeout=30)
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()
+        return found
+
+
+def _post(url: str, what: str, body: dict[str, Any]) -> None:
+    response = httpx.post(f"{url}/_sandbox/{what}", json=body, timeout=10)
+    if response.status_code != 200:
+        raise RuntimeError(f"the sandbox at {url} refused its {what} set-up: {response.text}")
