@@ -62,15 +62,6 @@ class BatchesAndSchedules(BackendPart):
     async def prune_batches(self, finished_before: datetime, limit: int) -> int:
         return await self._rowcount("prune_batches", {"before": finished_before, "limit": limit})
 
-    async def repair(self, now: datetime, max_errors: int) -> int:
-        async def work(conn: Conn) -> int:
-            rows = await dict_rows(conn, "unresolved", {"limit": 1000})
-            await after_final(conn, [orchestrate.Final.of(row) for row in rows], now,
-                               max_errors)
-            return len(rows)
-
-        return await self._run(work, atomic=True)
-
     # -- cron schedules ---------------------------------------------------------------
 
     async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],

@@ -72,14 +72,6 @@ class BatchesAndSchedules(BackendPart):
         return await self._run(lambda conn: conn.execute(_QUERIES["prune_batches"], params)
                                .rowcount, write=True)
 
-    async def repair(self, now: datetime, max_errors: int) -> int:
-        def work(conn: sqlite3.Connection) -> int:
-            rows = conn.execute(_QUERIES["unresolved"], {"limit": 1000}).fetchall()
-            after_final(conn, [orchestrate.Final.of(row) for row in rows], now, max_errors)
-            return len(rows)
-
-        return await self._run(work, write=True)
-
     # -- cron schedules ---------------------------------------------------------------
 
     async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],
