@@ -39,11 +39,12 @@ from conveyor import errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.postgres import (
     admission,
+    batches,
     flow,
     inserts,
     listing,
-    orchestration,
-    store,
+    plans,
+    schedules,
     tallies,
 )
 from conveyor.backends.postgres import rows as convert
@@ -59,7 +60,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(sql.SqlBackend, store.BatchesAndSchedules, flow.FlowControl,
+class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
                       listing.Listing, tallies.Tallies):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
@@ -334,7 +335,7 @@ class _Statements:
                 return []
 
     async def follow(self, plan: orchestrate.Plan) -> None:
-        await orchestration.adrive(self.conn, plan, inserts.insert_jobs)
+        await plans.adrive(self.conn, plan, inserts.insert_jobs)
 
     async def wake_all(self) -> None:
         await self.conn.execute(_QUERIES["wake"])

@@ -31,11 +31,12 @@ from conveyor import errors, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sqlite import (
     admission,
+    batches,
     flow,
     inserts,
     listing,
-    orchestration,
-    store,
+    plans,
+    schedules,
     tallies,
 )
 from conveyor.backends.sqlite import rows as convert
@@ -62,7 +63,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(sql.SqlBackend, store.BatchesAndSchedules, flow.FlowControl,
+class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
                     listing.Listing, tallies.Tallies):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
@@ -351,11 +352,11 @@ class _Statements:
     async def rows(self, name: str, params: Mapping[str, Any], *,
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
         rows: list[sqlite3.Row] = self.conn.execute(
-            _QUERIES[name], orchestration.bind(dict(params))).fetchall()
+            _QUERIES[name], plans.bind(dict(params))).fetchall()
         return rows  # type: ignore[return-value]  # sqlite3.Row reads by column name
 
     async def follow(self, plan: orchestrate.Plan) -> None:
-        orchestration.drive(self.conn, plan, inserts.insert_jobs)
+        plans.drive(self.conn, plan, inserts.insert_jobs)
 
     async def wake_all(self) -> None:
         """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""

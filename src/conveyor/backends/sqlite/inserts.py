@@ -16,7 +16,7 @@ import orjson
 
 from conveyor import errors, model, orchestrate
 from conveyor.backends import sqlfile
-from conveyor.backends.sqlite import orchestration
+from conveyor.backends.sqlite import plans
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
@@ -35,11 +35,11 @@ def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
             for j, s in zip(jobs, states, strict=True)]
     _register_rate_keys(conn, jobs)
     if any(job.batch_id is not None for job in jobs):
-        orchestration.drive(conn, orchestrate.grow_batches(jobs), insert_jobs)
+        plans.drive(conn, orchestrate.grow_batches(jobs), insert_jobs)
     if any(job.has_dependencies for job in jobs):
         plan = orchestrate.insert_with_dependencies(
             jobs, now, lambda job, waiting_on: _dependant_row(job, waiting_on, now))
-        return orchestration.drive(conn, plan, insert_jobs)
+        return plans.drive(conn, plan, insert_jobs)
     if any(job.unique_key for job in jobs) or not conn.in_transaction:
         return [_insert_one(conn, job, row, now_us) for job, row in zip(jobs, rows, strict=True)]
     last = _insert_plain(conn, rows)
