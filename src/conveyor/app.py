@@ -24,12 +24,12 @@ from conveyor import (
     declare,
     encoding,
     errors,
-    flows,
     hooks,
     model,
     redact,
     registry,
     tuning,
+    workflows,
 )
 from conveyor import clock as clocks
 from conveyor.backends import base, transactional
@@ -288,7 +288,7 @@ class Conveyor:
         `on_failure` at the first failed job, `on_success` when all completed, `on_complete`
         when all ended. Unless `allow_failures`, the first failure cancels the jobs that
         have not started. A callback finds its batch id in `current_job().meta["batch_id"]`."""
-        return await flows.open_batch(self, calls, name=name, on_success=on_success,
+        return await workflows.open_batch(self, calls, name=name, on_success=on_success,
                                       on_failure=on_failure, on_complete=on_complete,
                                       allow_failures=allow_failures)
 
@@ -296,7 +296,7 @@ class Conveyor:
         return self.blocking.run(lambda: self.abatch(calls, **options))
 
     async def aget_batch(self, batch_id: int) -> batches.Batch:
-        return await flows.get_batch(self, batch_id)
+        return await workflows.get_batch(self, batch_id)
 
     def get_batch(self, batch_id: int) -> batches.Batch:
         """The batch with its `progress` (total, pending, completed, failed, cancelled,
@@ -310,27 +310,27 @@ class Conveyor:
         return self.blocking.run(lambda: self.abatches(limit))
 
     async def aadd_to_batch(self, batch_id: int, calls: Iterable[registry.Signature]) -> int:
-        return await flows.add_to_batch(self, batch_id, calls)
+        return await workflows.add_to_batch(self, batch_id, calls)
 
     def add_to_batch(self, batch_id: int, calls: Iterable[registry.Signature]) -> int:
         """Add jobs to a batch that has not finished (for example from one of its jobs)."""
         return self.blocking.run(lambda: self.aadd_to_batch(batch_id, calls))
 
     async def acancel_batch(self, batch_id: int, *, actor: str = "api") -> int:
-        return await flows.cancel_batch(self, batch_id, actor=actor)
+        return await workflows.cancel_batch(self, batch_id, actor=actor)
 
     def cancel_batch(self, batch_id: int, *, actor: str = "api") -> int:
         return self.blocking.run(lambda: self.acancel_batch(batch_id, actor=actor))
 
     async def aretry_batch(self, batch_id: int, *, actor: str = "api") -> int:
-        return await flows.retry_batch(self, batch_id, actor=actor)
+        return await workflows.retry_batch(self, batch_id, actor=actor)
 
     def retry_batch(self, batch_id: int, *, actor: str = "api") -> int:
         """Run the batch's failed and cancelled jobs again with fresh attempts."""
         return self.blocking.run(lambda: self.aretry_batch(batch_id, actor=actor))
 
     async def achain(self, *calls: registry.Signature) -> list[model.Job]:
-        return await flows.chain(self, calls)
+        return await workflows.chain(self, calls)
 
     def chain(self, *calls: registry.Signature) -> list[model.Job]:
         """Run `calls` one after another: each waits until the one before completed (it can
@@ -338,7 +338,7 @@ class Conveyor:
         return self.blocking.run(lambda: self.achain(*calls))
 
     async def aresults_of(self, job: model.Job | context.JobContext) -> dict[int, Any]:
-        return await flows.results_of(self, job)
+        return await workflows.results_of(self, job)
 
     def results_of(self, job: model.Job | context.JobContext) -> dict[int, Any]:
         """Results of the jobs `job` (or `current_job()`) depended on, by id."""

@@ -13,7 +13,7 @@ from conveyor import (
     InvalidArguments,
     JobFilter,
     current_job,
-    flows,
+    workflows,
 )
 from conveyor.model import JobState as S
 
@@ -128,7 +128,7 @@ async def test_a_streamed_batch_is_sealed_only_after_its_last_chunk(shop: Convey
         for i in range(1, 8):
             yield _sig(shop, "sync", i)
 
-    batch = await flows.open_batch(shop, calls(), chunk=3,  # type: ignore[arg-type]
+    batch = await workflows.open_batch(shop, calls(), chunk=3,  # type: ignore[arg-type]
                                    on_success=_sig(shop, "success", "ok"))  # type: ignore[arg-type]
     assert (batch.progress.total, batch.sealed) == (7, True)
     await shop.adrain(queues=["default"])
@@ -147,7 +147,7 @@ async def test_a_stream_that_fails_half_way_cancels_its_batch(shop: Conveyor) ->
         yield _sig(shop, "sync", "not", "valid")
 
     with pytest.raises(InvalidArguments):
-        await flows.open_batch(shop, calls(), chunk=2,  # type: ignore[arg-type]
+        await workflows.open_batch(shop, calls(), chunk=2,  # type: ignore[arg-type]
                                on_complete=_sig(shop, "complete", "x"))  # type: ignore[arg-type]
     (batch,) = await shop.abatches()
     assert batch.cancelled and batch.finished and batch.progress.pending == 0

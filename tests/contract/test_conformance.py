@@ -16,7 +16,7 @@ import pytest
 
 from conveyor import orchestrate
 from conveyor.backends import sqlfile
-from conveyor.backends.sqlite import orchestration as sqlite_driver
+from conveyor.backends.sqlite import plans as sqlite_driver
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PLACEHOLDERS = {"sqlite": re.compile(r"(?<!:):(\w+)"),

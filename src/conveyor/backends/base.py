@@ -113,6 +113,21 @@ class Backend(Protocol):
         """Insert all jobs atomically (all or none); results are in input order."""
         ...
 
+    def insert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime, *,
+                  check_schema: bool = True) -> list[model.Inserted]:
+        """Transactional enqueue: insert on the caller's own driver connection (sqlite3,
+        psycopg), inside its transaction, as `insert` does; nothing is committed here. With
+        `check_schema`, a database without this version's tables is refused (`NotMigrated`)
+        by reads alone, before anything is written. A connection of another kind or to
+        another database: `ConfigurationError`. (`transactional` unwraps SQLAlchemy and
+        Django connections first.)"""
+        ...
+
+    async def ainsert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime,
+                         *, check_schema: bool = True) -> list[model.Inserted]:
+        """The same on an async connection (psycopg.AsyncConnection); blocking ones work too."""
+        ...
+
     async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
                     names: Sequence[str] | None = None) -> list[model.Job]:
         """Move up to `limit` available jobs to `running`, serving `queues` in the given order;

@@ -9,16 +9,12 @@ SQLAlchemy connections and sessions, and Django's connections inside `transactio
 from __future__ import annotations
 
 import functools
-import os
-import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from conveyor import errors, model
-from conveyor.backends import migrate
-from conveyor.backends.sqlite import backend as sqlite_backend
-from conveyor.backends.sqlite import inserts as sqlite_inserts
+from conveyor.backends import base, migrate
 
 
 def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
@@ -29,25 +25,16 @@ def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: date
     `NotMigrated` by reads alone, before anything is written: the caller's transaction is
     left as it was (on PostgreSQL a failed insert would have aborted it)."""
     raw = driver_connection(connection)
-    if isinstance(raw, sqlite3.Connection):
-        _same_sqlite_file(raw, url)
-        if check_schema:
-            _sqlite_schema(raw)
-        return sqlite_inserts.insert_jobs(raw, jobs, now)
-    from conveyor.backends.postgres import inserts as pg_inserts
-
-    return pg_inserts.insert_on(raw, url, jobs, now, check_schema=check_schema)
+    return base.open_backend(url, create=False).insert_on(raw, jobs, now,
+                                                          check_schema=check_schema)
 
 
 async def ainsert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: datetime,
                      *, check_schema: bool = True) -> list[model.Inserted]:
     """Insert on an async connection (psycopg.AsyncConnection); blocking ones also work."""
     raw = driver_connection(connection)
-    if isinstance(raw, sqlite3.Connection):
-        return insert_on(raw, url, jobs, now, check_schema=check_schema)
-    from conveyor.backends.postgres import inserts as pg_inserts
-
-    return await pg_inserts.ainsert_on(raw, url, jobs, now, check_schema=check_schema)
+    return await base.open_backend(url, create=False).ainsert_on(raw, jobs, now,
+                                                                 check_schema=check_schema)
 
 
 def require_schema(available: str, applied: Collection[int] | None, where: str) -> None:
@@ -63,14 +50,6 @@ def require_schema(available: str, applied: Collection[int] | None, where: str) 
 @functools.cache
 def migrations(package: str) -> list[migrate.Migration]:
     return migrate.discover(package)
-
-
-def _sqlite_schema(conn: sqlite3.Connection) -> None:
-    applied = None
-    if conn.execute(sqlite_inserts.QUERIES["has_migrations"]).fetchone() is not None:
-        applied = {row[0] for row in conn.execute(sqlite_inserts.QUERIES["applied_migrations"])}
-    require_schema("conveyor.backends.sqlite", applied,
-                   "the SQLite database of this connection")
 
 
 def driver_connection(connection: Any) -> Any:
@@ -105,14 +84,3 @@ def _django_driver(wrapper: Any) -> Any:
             "query in it raised); it will be rolled back, so nothing can be enqueued in it")
     wrapper.ensure_connection()
     return wrapper.connection
-
-
-def _same_sqlite_file(conn: sqlite3.Connection, url: str) -> None:
-    """Refuse a connection to another file: the jobs would land where no worker looks."""
-    main = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"),
-                "")
-    expected = os.path.realpath(sqlite_backend.path_of(url))
-    if not main or os.path.realpath(main) != expected:
-        raise errors.ConfigurationError(
-            f"the connection is to {main or 'an in-memory database'!r}, but this app keeps "
-            f"its jobs in {expected!r}")

@@ -31,13 +31,22 @@ import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import changes, errors, model, orchestrate, outcome
-from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.postgres import admission, flow, inserts, listing, store, tallies
+from conveyor import errors, model, orchestrate, outcome
+from conveyor.backends import base, migrate, sql, sqlfile
+from conveyor.backends.postgres import (
+    admission,
+    batches,
+    flow,
+    inserts,
+    listing,
+    plans,
+    schedules,
+    tallies,
+)
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 
@@ -51,8 +60,8 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing,
-                      tallies.Tallies):
+class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
+                      listing.Listing, tallies.Tallies):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
@@ -121,6 +130,19 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
                     raise self._unavailable(exc) from None
                 reconnected = True
                 await self._pool.check()
+
+    async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
+                          pipelined: bool = False) -> T:
+        """The driver's write transaction (`sql.SqlBackend`); with `pipelined`, BEGIN
+        travels with the first statement instead of costing a round trip of its own."""
+        return await self._run(lambda conn: work(_Statements(conn)), atomic=True,
+                               pipelined=pipelined)
+
+    def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
+        return dict(convert.group(outcomes))
+
+    def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
+        return convert.filter_params(where)
 
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
@@ -195,6 +217,15 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
         self._notify()
         return inserted
 
+    def insert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime, *,
+                  check_schema: bool = True) -> list[model.Inserted]:
+        return inserts.insert_on(connection, self.url, jobs, now, check_schema=check_schema)
+
+    async def ainsert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime,
+                         *, check_schema: bool = True) -> list[model.Inserted]:
+        return await inserts.ainsert_on(connection, self.url, jobs, now,
+                                        check_schema=check_schema)
+
     async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
                     names: Sequence[str] | None = None) -> list[model.Job]:
         async def work(conn: Conn) -> list[DictRow]:
@@ -207,35 +238,6 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
             return rows
 
         return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
-
-    async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int) -> base.Settled:
-        """One transaction, pipelined: BEGIN travels with the first statement, so a flush
-        that ends no job with dependants or a batch costs one round trip more than a lone
-        statement would (COMMIT), and one that does resolves them before it commits."""
-        if not outcomes:
-            return base.Settled(frozenset(), frozenset())
-        by_statement = convert.group(outcomes)
-        batch_ids = outcome.batches_of(outcomes)
-
-        async def work(conn: Conn) -> set[int]:
-            if batch_ids:  # before any job row: operator actions lock in this order too
-                await conn.execute(_QUERIES["lock_batches"], {"ids": batch_ids})
-            written: set[int] = set()
-            finals: list[orchestrate.Final] = []
-            for statement, batch in by_statement.items():
-                rows = await dict_rows(conn, statement, {**batch, "now": now,
-                                                          "max_errors": max_errors})
-                written.update(row["id"] for row in rows)
-                finals += orchestrate.finals_of(rows)
-            await store.after_final(conn, finals, now, max_errors)
-            return written
-
-        written = await self._run(work, atomic=True, pipelined=True)
-        if "interrupt" in by_statement:
-            self._notify()
-        asked = {o.job_id for o in outcomes}
-        return base.Settled(frozenset(written), frozenset(asked - written))
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
@@ -294,54 +296,9 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
             self._notify()
         return moved
 
-    async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
-                     max_errors: int, witness: str | None = None,
-                     witness_since: datetime | None = None) -> int:
-        params = {"stale_before": stale_before, "now": now, "error": error_json,
-                  "max_errors": max_errors, "witness": witness,
-                  "witness_since": witness_since or stale_before}
-
-        async def work(conn: Conn) -> int:
-            rows = await dict_rows(conn, "rescue", params)
-            await store.after_final(conn, orchestrate.finals_of(rows), now, max_errors)
-            return len(rows)
-
-        return await self._run(work, atomic=True)
-
     async def get(self, job_id: int) -> model.Job | None:
         jobs = await self._jobs("get", {"id": job_id})
         return jobs[0] if jobs else None
-
-    async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str, max_errors: int) -> base.Changed:
-        params: dict[str, Any] = {**convert.filter_params(where), "now": now}
-        if isinstance(change, changes.EditJobs):
-            params.update(priority=change.priority, queue=change.queue, args=change.args_json,
-                          kwargs=change.kwargs_json, run_at=change.run_at, retry=change.retry)
-        audit = {"now": now, "actor": actor, "action": change.verb,
-                 "filter_json": base.describe_filter(where)}
-
-        async def work(conn: Conn) -> base.Changed:
-            # Batch rows first, in id order, as settling does: the two cannot deadlock.
-            await listing.planned(conn, "lock_batches_of", params)
-            rows = await listing.planned(conn, f"change_{change.verb}", params)
-            requested = 0
-            if change.verb in ("cancel", "delete"):
-                requested = sum(row["state"] == "running" for row in rows)
-                await store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                                        max_errors)
-            if reopened := base.reopened_batches(change, rows):
-                await conn.execute(_QUERIES["reopen_batches"], {"ids": reopened})
-            await listing.record_audit(conn, {**audit, "count": len(rows)},
-                                       [row["id"] for row in rows])
-            if rows and change.verb in ("retry", "edit"):
-                await conn.execute(_QUERIES["wake"])
-            return base.Changed(len(rows), requested)
-
-        changed = await self._run(work, atomic=True)
-        if changed.count:
-            self._notify()
-        return changed
 
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
@@ -358,6 +315,31 @@ class PostgresBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listi
 
 
 # -- statements and conversions -----------------------------------------------------------
+
+
+class _Statements:
+    """`sql.Statements` on a psycopg connection (rows as dicts)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    async def rows(self, name: str, params: Mapping[str, Any], *,
+                   planned: bool = False) -> Sequence[Mapping[str, Any]]:
+        async with self.conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_QUERIES[name], params, prepare=False if planned else None)
+            try:
+                return await cur.fetchall()
+            except psycopg.ProgrammingError as exc:
+                if exc.sqlstate is not None:  # an error of the statement, not "no rows"
+                    raise
+                return []
+
+    async def follow(self, plan: orchestrate.Plan) -> None:
+        await plans.adrive(self.conn, plan, inserts.insert_jobs)
+
+    async def wake_all(self) -> None:
+        await self.conn.execute(_QUERIES["wake"])
+
 
 
 def _parse(url: str) -> tuple[str, str, str | None]:

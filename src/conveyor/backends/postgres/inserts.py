@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 
 from conveyor import errors, model, orchestrate
 from conveyor.backends import sqlfile
-from conveyor.backends.postgres import orchestration
+from conveyor.backends.postgres import plans
 
 QUERIES = sqlfile.load("conveyor.backends.postgres")
 
@@ -153,12 +153,12 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
                       now: datetime) -> list[model.Inserted]:
     """Insert on an async connection; must run in a transaction when `needs_transaction`."""
     if any(job.batch_id is not None for job in jobs):
-        await orchestration.adrive(conn, orchestrate.grow_batches(jobs), insert_jobs)
+        await plans.adrive(conn, orchestrate.grow_batches(jobs), insert_jobs)
     async with conn.cursor(row_factory=dict_row) as cur:
         if keys := rate_keys_of(jobs):
             await cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
         if any(job.has_dependencies for job in jobs):
-            return await orchestration.adrive(conn, orchestrate.insert_with_dependencies(
+            return await plans.adrive(conn, orchestrate.insert_with_dependencies(
                 jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
                 insert_jobs)
         await cur.execute(*statement_for(jobs, now))
@@ -181,12 +181,12 @@ def insert_jobs_blocking(conn: psycopg.Connection[Any], jobs: Sequence[model.New
                          now: datetime) -> list[model.Inserted]:
     """The same on a blocking connection (transactional enqueue from sync code)."""
     if any(job.batch_id is not None for job in jobs):
-        orchestration.drive(conn, orchestrate.grow_batches(jobs), insert_jobs_blocking)
+        plans.drive(conn, orchestrate.grow_batches(jobs), insert_jobs_blocking)
     with conn.cursor(row_factory=dict_row) as cur:
         if keys := rate_keys_of(jobs):
             cur.execute(QUERIES["register_rate_keys"], {"keys": keys})
         if any(job.has_dependencies for job in jobs):
-            return orchestration.drive(conn, orchestrate.insert_with_dependencies(
+            return plans.drive(conn, orchestrate.insert_with_dependencies(
                 jobs, now, lambda job, waiting_on: dependant_row(job, waiting_on, now)),
                 insert_jobs_blocking)
         cur.execute(*statement_for(jobs, now))

@@ -19,7 +19,7 @@ import random
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,9 +27,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import changes, errors, model, orchestrate, outcome
-from conveyor.backends import base, migrate, sqlfile
-from conveyor.backends.sqlite import admission, flow, inserts, listing, store, tallies
+from conveyor import errors, model, orchestrate, outcome
+from conveyor.backends import base, migrate, sql, sqlfile
+from conveyor.backends.sqlite import (
+    admission,
+    batches,
+    flow,
+    inserts,
+    listing,
+    plans,
+    schedules,
+    tallies,
+)
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -54,8 +63,8 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing,
-                    tallies.Tallies):
+class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
+                    listing.Listing, tallies.Tallies):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
@@ -119,12 +128,38 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run `work` in one transaction, retrying while the database is busy."""
+        async def once(conn: sqlite3.Connection) -> T:
+            return _transaction(conn, work, write)
+
+        return await self._retrying(once)
+
+    async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
+                          pipelined: bool = False) -> T:
+        """The driver's write transaction (`sql.SqlBackend`). `work` never suspends (every
+        statement here is a blocking call), so nothing else runs on this connection while
+        it holds the write lock."""
+        async def once(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = await work(_Statements(conn))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self._retrying(once)
+
+    async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
+        """`once` on the connection, again after a short sleep while the database is busy,
+        until `busy_deadline`; SQLite's errors mapped to Conveyor's."""
         conn = self._connection()
         deadline = time.monotonic() + self.busy_deadline
         pause = 0.0002
         while True:
             try:
-                return _transaction(conn, work, write)
+                return await once(conn)
             except sqlite3.DataError as exc:
                 raise self._refused(exc) from None
             except sqlite3.OperationalError as exc:
@@ -139,6 +174,13 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
                         f"{self.busy_deadline:g}s; nothing was written") from None
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
+
+    def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
+        return {statement: {"batch": orjson.dumps(batch).decode()}
+                for statement, batch in convert.group(outcomes).items()}
+
+    def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
+        return convert.filter_params(where)
 
     def _refused(self, exc: sqlite3.Error) -> errors.Unstorable:
         return errors.Unstorable(f"SQLite database {self.path!r} refused a value: {exc}")
@@ -190,6 +232,14 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         self._notify()
         return inserted
 
+    def insert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime, *,
+                  check_schema: bool = True) -> list[model.Inserted]:
+        return inserts.insert_on(connection, self.url, jobs, now, check_schema=check_schema)
+
+    async def ainsert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime,
+                         *, check_schema: bool = True) -> list[model.Inserted]:
+        return self.insert_on(connection, jobs, now, check_schema=check_schema)
+
     async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
                     names: Sequence[str] | None = None) -> list[model.Job]:
         now_us = convert.to_micros(now)
@@ -204,32 +254,6 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
             return rows
 
         return [convert.job_from_row(row) for row in await self._run(work, write=True)]
-
-    async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
-                     max_errors: int) -> base.Settled:
-        """Always one transaction here (SQLite writes are serial anyway)."""
-        by_statement = convert.group(outcomes)
-        now_us = convert.to_micros(now)
-
-        def work(conn: sqlite3.Connection) -> set[int]:
-            written: set[int] = set()
-            finals: list[orchestrate.Final] = []
-            for statement, batch in by_statement.items():
-                params = {"batch": orjson.dumps(batch).decode(), "now": now_us,
-                          "max_errors": max_errors}
-                rows = conn.execute(_QUERIES[statement], params).fetchall()
-                written.update(row[0] for row in rows)
-                finals += orchestrate.finals_of(rows)
-            store.after_final(conn, finals, now, max_errors)
-            return written
-
-        if not outcomes:
-            return base.Settled(frozenset(), frozenset())
-        written = await self._run(work, write=True)
-        if "interrupt" in by_statement:
-            self._notify()
-        asked = {o.job_id for o in outcomes}
-        return base.Settled(frozenset(written), frozenset(asked - written))
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
@@ -296,52 +320,10 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
             self._notify()
         return moved
 
-    async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
-                     max_errors: int, witness: str | None = None,
-                     witness_since: datetime | None = None) -> int:
-        params = {"stale_before": convert.to_micros(stale_before), "now": convert.to_micros(now),
-                  "error": error_json, "max_errors": max_errors, "witness": witness,
-                  "witness_since": convert.to_micros(witness_since or stale_before)}
-
-        def work(conn: sqlite3.Connection) -> int:
-            rows = conn.execute(_QUERIES["rescue"], params).fetchall()
-            store.after_final(conn, orchestrate.finals_of(rows), now, max_errors)
-            return len(rows)
-
-        return await self._run(work, write=True)
-
     async def get(self, job_id: int) -> model.Job | None:
         row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
                               .fetchone(), write=False)
         return None if row is None else convert.job_from_row(row)
-
-    async def change(self, where: base.JobFilter, change: changes.Change, now: datetime,
-                     actor: str, max_errors: int) -> base.Changed:
-        params: dict[str, Any] = {**convert.filter_params(where), "now": convert.to_micros(now)}
-        if isinstance(change, changes.EditJobs):
-            params.update(priority=change.priority, queue=change.queue,
-                          args=change.args_json, kwargs=change.kwargs_json, retry=change.retry,
-                          run_at=convert.to_micros(change.run_at) if change.run_at else None)
-        audit = {"now": params["now"], "actor": actor, "action": change.verb,
-                 "filter_json": base.describe_filter(where)}
-
-        def work(conn: sqlite3.Connection) -> base.Changed:
-            rows = conn.execute(_QUERIES[f"change_{change.verb}"], params).fetchall()
-            requested = 0
-            if change.verb in ("cancel", "delete"):
-                requested = sum(row["state"] == "running" for row in rows)
-                store.after_final(conn, base.ended_by_change(change.verb, rows), now,
-                                  max_errors)
-            if reopened := base.reopened_batches(change, rows):
-                conn.execute(_QUERIES["reopen_batches"], {"ids": orjson.dumps(reopened).decode()})
-            listing.record_audit(conn, {**audit, "count": len(rows)},
-                                 [row["id"] for row in rows])
-            return base.Changed(len(rows), requested)
-
-        changed = await self._run(work, write=True)
-        if changed.count:
-            self._notify()
-        return changed
 
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
@@ -359,6 +341,25 @@ class SqliteBackend(store.BatchesAndSchedules, flow.FlowControl, listing.Listing
         rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
                                write=False)
         return {(row[0], model.JobState(row[1])): row[2] for row in rows}
+
+
+class _Statements:
+    """`sql.Statements` on a SQLite connection: lists bound as JSON, times as microseconds."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def rows(self, name: str, params: Mapping[str, Any], *,
+                   planned: bool = False) -> Sequence[Mapping[str, Any]]:
+        rows: list[sqlite3.Row] = self.conn.execute(
+            _QUERIES[name], plans.bind(dict(params))).fetchall()
+        return rows  # type: ignore[return-value]  # sqlite3.Row reads by column name
+
+    async def follow(self, plan: orchestrate.Plan) -> None:
+        plans.drive(self.conn, plan, inserts.insert_jobs)
+
+    async def wake_all(self) -> None:
+        """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
 
 
 def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],

@@ -6,6 +6,7 @@ caller's `sqlite3` connection, so that a rolled-back transaction leaves no job b
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from conveyor import model, orchestrate
+from conveyor import errors, model, orchestrate
 from conveyor.backends import sqlfile
-from conveyor.backends.sqlite import orchestration
+from conveyor.backends.sqlite import plans
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
@@ -34,16 +35,48 @@ def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
             for j, s in zip(jobs, states, strict=True)]
     _register_rate_keys(conn, jobs)
     if any(job.batch_id is not None for job in jobs):
-        orchestration.drive(conn, orchestrate.grow_batches(jobs), insert_jobs)
+        plans.drive(conn, orchestrate.grow_batches(jobs), insert_jobs)
     if any(job.has_dependencies for job in jobs):
         plan = orchestrate.insert_with_dependencies(
             jobs, now, lambda job, waiting_on: _dependant_row(job, waiting_on, now))
-        return orchestration.drive(conn, plan, insert_jobs)
+        return plans.drive(conn, plan, insert_jobs)
     if any(job.unique_key for job in jobs) or not conn.in_transaction:
         return [_insert_one(conn, job, row, now_us) for job, row in zip(jobs, rows, strict=True)]
     last = _insert_plain(conn, rows)
     first = last - len(rows) + 1
     return [model.Inserted(first + i, state) for i, state in enumerate(states)]
+
+
+def insert_on(conn: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
+              check_schema: bool = True) -> list[model.Inserted]:
+    """Transactional enqueue on the caller's `sqlite3` connection to the app's file."""
+    if not isinstance(conn, sqlite3.Connection):
+        raise errors.ConfigurationError(
+            f"this app keeps its jobs in SQLite; transactional enqueue needs a sqlite3 (or "
+            f"SQLAlchemy) connection to its file, got {type(conn).__name__}")
+    _same_file(conn, url)
+    if check_schema:
+        applied = None
+        if conn.execute(QUERIES["has_migrations"]).fetchone() is not None:
+            applied = {row[0] for row in conn.execute(QUERIES["applied_migrations"])}
+        from conveyor.backends import transactional  # it opens this backend, too
+
+        transactional.require_schema("conveyor.backends.sqlite", applied,
+                                     "the SQLite database of this connection")
+    return insert_jobs(conn, jobs, now)
+
+
+def _same_file(conn: sqlite3.Connection, url: str) -> None:
+    """Refuse a connection to another file: the jobs would land where no worker looks."""
+    from conveyor.backends.sqlite.backend import path_of
+
+    main = next((row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"),
+                "")
+    expected = os.path.realpath(path_of(url))
+    if not main or os.path.realpath(main) != expected:
+        raise errors.ConfigurationError(
+            f"the connection is to {main or 'an in-memory database'!r}, but this app keeps "
+            f"its jobs in {expected!r}")
 
 
 def _register_rate_keys(conn: sqlite3.Connection, jobs: Sequence[model.NewJob]) -> None:

@@ -524,6 +524,13 @@ SELECT * FROM conveyor_batches ORDER BY id DESC LIMIT :limit
 -- name: lock_batches
 SELECT * FROM conveyor_batches WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
 
+-- name: lock_batches_of
+-- The batches of the jobs an operator's action changes (a write transaction holds them all
+-- here; the statement exists so the shared layer reads the same on every engine).
+SELECT id FROM conveyor_batches
+ WHERE id IN (SELECT batch_id FROM conveyor_jobs WHERE {{filter}} AND batch_id IS NOT NULL)
+ ORDER BY id
+
 -- name: cancel_batch_rest
 -- Jobs of the batch that have not started are cancelled; running ones finish.
 UPDATE conveyor_jobs

@@ -51,3 +51,14 @@ def drive(conn: psycopg.Connection[Any], plan: Steps[T], insert: Inserter) -> T:
             return cur.fetchall() if cur.description is not None else []
 
     return orchestrate.run(plan, lambda step: insert(conn, step.jobs, step.now), execute)
+
+
+async def after_final(conn: psycopg.AsyncConnection[Any], finals: list[orchestrate.Final],
+                      now: datetime, max_errors: int,
+                      touched_batches: Sequence[int] = ()) -> None:
+    """Run `orchestrate.after_final` here: dependants and batches of jobs that just ended."""
+    from conveyor.backends.postgres import inserts  # which drives plans too
+
+    if finals or touched_batches:
+        plan = orchestrate.after_final(finals, now, max_errors, touched_batches)
+        await adrive(conn, plan, inserts.insert_jobs)

@@ -1,77 +1,21 @@
-"""Batches and cron schedules on PostgreSQL: the part of the backend orchestration needs
-beyond jobs. A mixin of `PostgresBackend`, kept apart so each module has one job."""
+"""Cron schedules on PostgreSQL: each slot fired once (compare-and-set), pauses and
+definitions, audited. A mixin of the backend."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from conveyor import batches, model, orchestrate
+from conveyor import model
 from conveyor.backends import base, sqlfile
-from conveyor.backends.postgres import inserts, orchestration
+from conveyor.backends.postgres import inserts
 from conveyor.backends.postgres.statements import BackendPart, Conn, column, dict_rows
 
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 
 
-class BatchesAndSchedules(BackendPart):
-    """`Backend.insert_batch` ... `pause_schedule` for `PostgresBackend`."""
-
-    # -- batches ----------------------------------------------------------------------
-
-    async def insert_batch(self, batch: int | base.BatchSpec, jobs: Sequence[model.NewJob],
-                           seal: bool, now: datetime,
-                           max_errors: int) -> tuple[int, list[model.Inserted]]:
-        async def work(conn: Conn) -> tuple[int, list[model.Inserted]]:
-            if isinstance(batch, base.BatchSpec):
-                batch_id = int((await column(conn, "open_batch", {
-                    "name": batch.name, "allow_failures": batch.allow_failures,
-                    "callbacks": batch.callbacks_json, "now": now}))[0])
-            else:
-                batch_id = batch
-            rows = [dataclasses.replace(job, batch_id=batch_id) for job in jobs]
-            inserted = await inserts.insert_jobs(conn, rows, now) if rows else []
-            if seal:
-                await conn.execute(_QUERIES["seal_batch"], {"id": batch_id})
-                await after_final(conn, [], now, max_errors, [batch_id])
-            return batch_id, inserted
-
-        result = await self._run(work, atomic=True)
-        self._notify()
-        return result
-
-    async def get_batch(self, batch_id: int) -> batches.Batch | None:
-        rows = await self._run(lambda conn: dict_rows(conn, "get_batch", {"id": batch_id}))
-        return _batch_of(rows[0]) if rows else None
-
-    async def list_batches(self, limit: int) -> list[batches.Batch]:
-        rows = await self._run(lambda conn: dict_rows(conn, "list_batches", {"limit": limit}))
-        return [_batch_of(row) for row in rows]
-
-    async def cancel_batch(self, batch_id: int, now: datetime, max_errors: int) -> bool:
-        async def work(conn: Conn) -> bool:
-            if not await column(conn, "cancel_batch", {"id": batch_id, "now": now}):
-                return False
-            await after_final(conn, [], now, max_errors, [batch_id])
-            return True
-
-        return await self._run(work, atomic=True)
-
-    async def prune_batches(self, finished_before: datetime, limit: int) -> int:
-        return await self._rowcount("prune_batches", {"before": finished_before, "limit": limit})
-
-    async def repair(self, now: datetime, max_errors: int) -> int:
-        async def work(conn: Conn) -> int:
-            rows = await dict_rows(conn, "unresolved", {"limit": 1000})
-            await after_final(conn, [orchestrate.Final.of(row) for row in rows], now,
-                               max_errors)
-            return len(rows)
-
-        return await self._run(work, atomic=True)
-
-    # -- cron schedules ---------------------------------------------------------------
+class Schedules(BackendPart):
+    """`Backend.sync_schedules` ... `delete_schedule`."""
 
     async def sync_schedules(self, schedules: Sequence[tuple[str, str, str, str]],
                              now: datetime) -> None:
@@ -144,14 +88,3 @@ class BatchesAndSchedules(BackendPart):
             return found
 
         return await self._run(work, atomic=True)
-
-
-def _batch_of(row: Mapping[str, Any]) -> batches.Batch:
-    return batches.batch_of(row, row["created_at"], row["cancelled_at"], row["finished_at"])
-
-
-async def after_final(conn: Conn, finals: list[orchestrate.Final], now: datetime,
-                       max_errors: int, touched_batches: Sequence[int] = ()) -> None:
-    if finals or touched_batches:
-        plan = orchestrate.after_final(finals, now, max_errors, touched_batches)
-        await orchestration.adrive(conn, plan, inserts.insert_jobs)

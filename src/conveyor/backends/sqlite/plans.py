@@ -32,3 +32,13 @@ def bind(params: dict[str, Any]) -> dict[str, Any]:
     return {key: orjson.dumps(value).decode() if isinstance(value, list)
             else convert.to_micros(value) if isinstance(value, datetime) else value
             for key, value in params.items()}
+
+
+def after_final(conn: sqlite3.Connection, finals: list[orchestrate.Final], now: datetime,
+                max_errors: int, touched_batches: Sequence[int] = ()) -> None:
+    """Run `orchestrate.after_final` here: dependants and batches of jobs that just ended."""
+    from conveyor.backends.sqlite import inserts  # which drives plans too
+
+    if finals or touched_batches:
+        plan = orchestrate.after_final(finals, now, max_errors, touched_batches)
+        drive(conn, plan, inserts.insert_jobs)
