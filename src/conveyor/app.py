@@ -25,9 +25,11 @@ from conveyor import (
     encoding,
     errors,
     hooks,
+    metrics,
     model,
     redact,
     registry,
+    tracing,
     tuning,
     workflows,
 )
@@ -59,6 +61,10 @@ class Conveyor:
         self.schedules: dict[str, cron.Schedule] = {}
         self.hooks = hooks.Hooks()
         """Observers of enqueues and attempts (`conveyor.contrib.otel`, JSON logs)."""
+        self.storage_calls = metrics.CallTally()
+        """Calls into the backend from this process, per method (see `tracing`)."""
+        self.storage_hooks: list[tracing.Hook] = []
+        """Context managers opened around every backend call, e.g. tracing spans."""
         # Close connections opened by the blocking API at exit even if nobody calls close().
         self._finalizer = weakref.finalize(self, _close_all, self.blocking, self._backends)
 
@@ -145,7 +151,7 @@ class Conveyor:
         loop = asyncio.get_running_loop()
         backend = self._backends.get(loop)
         if backend is None:
-            backend = base.open_backend(self.url, create=self.settings.auto_migrate)
+            backend = self.open_backend(create=self.settings.auto_migrate)
             self._backends[loop] = backend
         if migrate and not self._migrated:
             if self.settings.auto_migrate:
@@ -154,6 +160,12 @@ class Conveyor:
                 await backend.check_schema()
             self._migrated = True
         return backend
+
+    def open_backend(self, *, create: bool = True) -> base.Backend:
+        """A new backend for this app's URL (not connected yet), every call through it timed
+        and traced (`tracing`). `storage()` keeps one per event loop."""
+        return tracing.traced(base.open_backend(self.url, create=create), self.storage_calls,
+                              self.storage_hooks)
 
     async def amigrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied (empty: up to date)."""
@@ -192,8 +204,9 @@ class Conveyor:
         only): `NotMigrated` leaves the caller's transaction as it was."""
         with self.hooks.enqueuing(rows) as call:
             now = self.clock.now()
-            inserted = transactional.insert_on(connection, self.url, call.rows, now,
-                                               check_schema=not self._migrated)
+            with tracing.measured("insert_on", self.storage_calls, self.storage_hooks):
+                inserted = transactional.insert_on(connection, self.url, call.rows, now,
+                                                   check_schema=not self._migrated)
             self._migrated = True
             call.ids = [done.id for done in inserted]
         return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]
@@ -201,8 +214,9 @@ class Conveyor:
     async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
         with self.hooks.enqueuing(rows) as call:
             now = self.clock.now()
-            inserted = await transactional.ainsert_on(connection, self.url, call.rows, now,
-                                                      check_schema=not self._migrated)
+            with tracing.measured("insert_on", self.storage_calls, self.storage_hooks):
+                inserted = await transactional.ainsert_on(connection, self.url, call.rows, now,
+                                                          check_schema=not self._migrated)
             self._migrated = True
             call.ids = [done.id for done in inserted]
         return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]

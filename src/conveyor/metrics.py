@@ -10,6 +10,7 @@ minute or hour series charts need, zeros included.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -155,3 +156,55 @@ def series(rows: Sequence[MetricRow], since: datetime, until: datetime,
                                   row.runtime_sum, row.runtime_max))
         at += step
     return points
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallStat:
+    """Calls of one backend method in this process (see `tracing`)."""
+
+    method: str
+    calls: int
+    errors: int
+    seconds: float
+    slowest: float
+
+    @property
+    def mean(self) -> float:
+        return self.seconds / self.calls if self.calls else 0.0
+
+
+class CallTally:
+    """Backend calls per method, timed by `tracing.TracedBackend`: process-local figures
+    (unlike the outcomes, not written to the database). Each thread adds to rows of its own,
+    without a lock (a lock cost more than the rest of the timing); `snapshot` adds them up."""
+
+    def __init__(self) -> None:
+        self._threads: dict[int, dict[str, list[float]]] = {}
+
+    def add(self, method: str, seconds: float, failed: bool) -> None:
+        rows = self._threads.get(threading.get_ident())
+        if rows is None:
+            rows = self._threads.setdefault(threading.get_ident(), {})
+        row = rows.get(method)
+        if row is None:
+            rows[method] = [1, 1 if failed else 0, seconds, seconds]
+            return
+        row[0] += 1
+        if failed:
+            row[1] += 1
+        row[2] += seconds
+        if seconds > row[3]:
+            row[3] = seconds
+
+    def snapshot(self) -> list[CallStat]:
+        """Every method called so far, most time spent first."""
+        total: dict[str, list[float]] = {}
+        for rows in list(self._threads.values()):
+            for method, row in list(rows.items()):
+                have = total.setdefault(method, [0, 0, 0.0, 0.0])
+                have[0] += row[0]
+                have[1] += row[1]
+                have[2] += row[2]
+                have[3] = max(have[3], row[3])
+        return sorted((CallStat(method, int(r[0]), int(r[1]), r[2], r[3])
+                       for method, r in total.items()), key=lambda stat: -stat.seconds)

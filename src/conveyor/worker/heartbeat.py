@@ -44,7 +44,7 @@ class HeartbeatThread:
         asyncio.run(self._beat_until_stopped())
 
     async def _beat_until_stopped(self) -> None:
-        backend = base.open_backend(self.app.url)
+        backend = self.app.open_backend()
         try:
             while not self._stop.is_set():
                 cancel = await beat(self.app, backend, self.worker_id, self.queues)

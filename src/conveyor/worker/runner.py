@@ -312,6 +312,11 @@ class Worker:
         await _quietly(backend.retire(self.id))
         self.executor.shutdown()
         log.info("worker %s stopped after %d attempts", self.id, self.started)
+        if log.isEnabledFor(logging.DEBUG):  # conveyor -v worker: where storage time went
+            log.debug("storage calls of this process: %s", "; ".join(
+                f"{s.method} {s.calls}x {s.mean * 1000:.2f} ms avg, {s.slowest * 1000:.1f} max"
+                + (f", {s.errors} failed" if s.errors else "")
+                for s in self.app.storage_calls.snapshot()))
         self.app.hooks.worker_stopped()
 
     def _install_signals(self) -> None:
