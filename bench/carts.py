@@ -48,12 +48,15 @@ class Figures:
     write_p99_ms: float
     alone_p99_ms: float
     """The same writes before the cleanup, without it."""
+    over_second: int
+    """Writes during the cleanup that took more than 1 s."""
 
     def row(self) -> str:
         return (f"{self.backend:10s} {self.carts:>8d} {self.seconds:>8.2f} s {self.batches:>7d} "
                 f"{self.carts / self.seconds:>9.0f}/s {self.reminders_during:>4d}/"
                 f"{self.reminders:<4d} {self.writes:>6d} {self.write_max_ms:>8.1f} ms "
-                f"{self.write_p99_ms:>8.1f} ms {self.alone_p99_ms:>8.1f} ms")
+                f"{self.write_p99_ms:>8.1f} ms {self.alone_p99_ms:>8.1f} ms "
+                f"{self.over_second:>6d}")
 
 
 def fill(kit: Commerce, account_id: int, count: int, age: timedelta, prefix: str) -> None:
@@ -124,7 +127,7 @@ def run(url: str, backend: str, carts: int, abandoned: int) -> Figures:
     flowing = sum(1 for t in sent_at if result["began"] <= t <= result["ended"])
     return Figures(backend, int(result["carts"]), result["seconds"], int(result["batches"]),
                    len(sent_at), flowing, len(during), max(during) * 1000,
-                   _p99(during) * 1000, _p99(alone) * 1000)
+                   _p99(during) * 1000, _p99(alone) * 1000, sum(1 for t in during if t > 1))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"{'backend':10s} {'carts':>8s} {'cleanup':>10s} {'batches':>7s} {'rate':>11s} "
           f"{'reminders':>9s} {'writes':>6s} {'write max':>11s} {'write p99':>11s} "
-          f"{'alone p99':>11s}")
+          f"{'alone p99':>11s} {'> 1 s':>6s}")
     for backend in args.backends.split(","):
         with databases.temporary(backend.strip()) as url:
             print(run(url, backend.strip(), args.carts, args.abandoned).row(), flush=True)
