@@ -3,8 +3,10 @@
 - `conveyor_commerce.campaigns.chunk(campaign_id, account_id, chunk)`: sends one chunk
   (`runner`). Two rate keys: the number's (`wa:<account id>`, shared with single messages,
   so a campaign and scheduled messages split the number's rate and a 130429 slows them all)
-  and the campaign's own (`campaign:<id>`, paused while the campaign is paused). Its cost is
-  the chunk's recipients' share of the number's key: one message's slots per recipient.
+  and the campaign's own (`campaign:<id>`, paused while the campaign is paused); at most
+  `parallel_chunks` chunks of a campaign run at once (when sending is slower than the rate,
+  chunks do not pile up). Its cost is the chunk's recipients' share of the number's key:
+  one message's slots per recipient.
 - `conveyor_commerce.campaigns.finish(campaign_id, outcome)`: the batch's on_success and
   on_failure callback; writes the campaign's summary and calls the registered hooks.
 """
@@ -15,7 +17,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from conveyor import Rate
+from conveyor import Concurrency, Rate
 from conveyor.registry import JobType
 from conveyor_commerce.whatsapp.accounts import RATE_SPEC, declared_key
 
@@ -68,7 +70,8 @@ def declare(kit: Commerce) -> CampaignJobs:
     chunk = app.job(name=CHUNK, queue=settings.queue, backoff=list(tuning.backoff),
                     max_attempts=tuning.max_attempts,
                     limits=[Rate(RATE_SPEC, key=number_key),
-                            Rate(CAMPAIGN_SPEC, key=campaign_key)])(send_chunk)
+                            Rate(CAMPAIGN_SPEC, key=campaign_key),
+                            Concurrency(tuning.parallel_chunks, key=campaign_key)])(send_chunk)
     finish = app.job(name=FINISH, queue=settings.queue, max_attempts=5,
                      backoff=[1, 5, 30, 120])(finish_campaign)
     return CampaignJobs(chunk, finish)

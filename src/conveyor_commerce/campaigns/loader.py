@@ -125,4 +125,6 @@ def preview(db: Database, source: sources.Source, *, examples: int = 10) -> Prev
                 blocked_count += 1
             else:
                 valid += 1
+    if rows == 0:
+        raise InvalidCampaign("recipients: the list is empty")
     return Preview(rows, valid, invalid, duplicates, blocked_count, tuple(shown))

@@ -62,6 +62,9 @@ class CampaignSettings:
     pace: float = 1.02
     """Seconds between two sends of a campaign, in units of 1/send_rate: a chunk spaces its
     own requests evenly, so a 2 % margin absorbs the jitter."""
+    parallel_chunks: int = 2
+    """Chunks of one campaign running at once: two overlap at chunk boundaries; more only
+    add contention when sending is slower than the rate."""
     backoff: Sequence[float] = (30.0, 120.0, 600.0)
     """Seconds between tries of a chunk after transient errors (network, 5xx)."""
     max_attempts: int = 4
@@ -73,8 +76,9 @@ class CampaignSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.chunk_size <= 1000 or self.slice < 1:
             raise ValueError("chunk_size is 1 to 1000 and slice at least 1")
-        if self.pace < 1.0 or self.max_attempts < 1:
-            raise ValueError("pace is at least 1.0 and max_attempts at least 1")
+        if self.pace < 1.0 or self.max_attempts < 1 or self.parallel_chunks < 1:
+            raise ValueError("pace is at least 1.0, max_attempts and parallel_chunks at "
+                             "least 1")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -7,8 +7,11 @@
 2. Claims of `slice` recipients at a time, each re-reading the campaign under its row lock -
    the lock `pause` and `cancel` take - and marking them `processing` before their requests
    leave. The next claim runs while the current slice is being sent.
-3. Requests leave `pace / send_rate` seconds apart (the number's rate key already spaces the
-   chunk jobs: cost = the chunk's recipients' share of the key), through the kit's client.
+3. Requests leave `pace / send_rate` seconds apart, at moments reserved on the number's
+   pacer (shared with single messages and other chunks; the number's rate key already spaces
+   the chunk jobs: cost = the chunk's recipients' share of the key), through the kit's
+   client. A slice starts once the one before the last is answered: when the API (or the
+   machine) is slower than the rate, the chunk slows down instead of piling up requests.
 4. Each slice's outcomes are written in one transaction with the campaign's counters.
 
 What a recipient's error does comes from the kit's error table (`whatsapp.codes`): a
@@ -74,6 +77,13 @@ class Claimed:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Slice:
+    recipients: list[Claimed]
+    slot: datetime
+    """When the first may leave; the others follow `gap` apart."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
     """What one request came to: `status` sent/failed/pending (tried again later) or
     processing (unknown: its answer was lost)."""
@@ -99,43 +109,51 @@ async def run(kit: Commerce, campaign_id: int, account_id: int, chunk: int) -> d
         raise plan
     if isinstance(plan, dict):
         return plan
-    loop = asyncio.get_running_loop()
-    start, index = loop.time(), 0
-    throttled = asyncio.Event()
+    halt = asyncio.Event()
     outcomes: list[Outcome] = []
     writes: list[asyncio.Future[None]] = []
-    size = 1 if chunk == 0 and job.attempt == 1 else settings.slice  # probe the content
-    claim: asyncio.Future[list[Claimed] | JobControl] | None = asyncio.ensure_future(
-        kit.in_thread(functools.partial(_claim, kit, campaign_id, chunk, size)))
+    probing = chunk == 0 and job.attempt == 1
+    size = 1 if probing else settings.slice
+    claim_next = functools.partial(_claim, kit, campaign_id, account_id, chunk, gap=plan.gap)
+    claim: asyncio.Future[Slice | JobControl] | None = asyncio.ensure_future(
+        kit.in_thread(functools.partial(claim_next, size=size)))
     stopped: JobControl | None = None
+    earlier: list[asyncio.Future[Outcome]] = []
     while claim is not None:
-        claimed = await claim
-        if isinstance(claimed, JobControl):
-            stopped = claimed
+        got = await claim
+        if isinstance(got, JobControl):
+            stopped = got
             break
+        claimed = got.recipients
         if not claimed:
             break
         full, size = len(claimed) == size, settings.slice
         claim = asyncio.ensure_future(kit.in_thread(
-            functools.partial(_claim, kit, campaign_id, chunk, size))) if full else None
+            functools.partial(claim_next, size=size))) if full else None
+        if earlier:  # at most two slices in flight
+            await asyncio.wait(earlier)
         sends: list[asyncio.Future[Outcome]] = []
         unsent: list[Claimed] = []
-        for recipient in claimed:
-            if throttled.is_set():
+        for index, recipient in enumerate(claimed):
+            if halt.is_set():
                 unsent.append(recipient)
                 continue
-            delay = start + index * plan.gap - loop.time()
+            delay = (got.slot - kit.now()).total_seconds() + index * plan.gap
             if delay > 0:
                 await asyncio.sleep(delay)
-            index += 1
             sends.append(asyncio.ensure_future(
-                _send(http, plan, campaign_id, recipient, throttled)))
+                _send(http, plan, campaign_id, recipient, halt)))
+        earlier = sends
         writes.append(asyncio.ensure_future(
             _record_when_done(kit, campaign_id, sends, unsent, outcomes)))
-        if throttled.is_set() and claim is not None:
+        if len(claimed) == 1 and probing:  # the content's first try decides for the rest
+            probing = False
+            await writes[-1]
+        if halt.is_set() and claim is not None:
             leftover = await claim
-            if isinstance(leftover, list):
-                await kit.in_thread(functools.partial(_release, kit, campaign_id, leftover))
+            if isinstance(leftover, Slice) and leftover.recipients:
+                await kit.in_thread(functools.partial(_release, kit, campaign_id,
+                                                      leftover.recipients))
             break
     await asyncio.gather(*writes)
     return await _verdict(kit, campaign_id, account_id, chunk, job, outcomes, stopped, settings)
@@ -177,13 +195,15 @@ def _setup(kit: Commerce, campaign_id: int, account_id: int, chunk: int,
     return Plan(content, endpoint, gap)
 
 
-def _claim(kit: Commerce, campaign_id: int, chunk: int,
-           size: int) -> list[Claimed] | JobControl:
-    """Mark the next `size` pending recipients `processing`, if the campaign still runs."""
+def _claim(kit: Commerce, campaign_id: int, account_id: int, chunk: int, size: int,
+           gap: float) -> Slice | JobControl:
+    """Mark the next `size` pending recipients `processing` and reserve their moments on the
+    number's pacer, if the campaign still runs (its row is share-locked: `cancel` and
+    `pause` wait for this claim, and it for them)."""
     now = kit.now()
     with kit.ready().begin() as conn:
         status = conn.execute(sa.select(CT.c.status).where(CT.c.id == campaign_id)
-                              .with_for_update()).scalar()
+                              .with_for_update(read=True)).scalar()
         if status == C.PAUSED.value:
             return Snooze(kit.settings.campaigns.paused_recheck)
         if status != C.RUNNING.value:
@@ -192,22 +212,26 @@ def _claim(kit: Commerce, campaign_id: int, chunk: int,
             RC.c.campaign_id == campaign_id, RC.c.chunk == chunk,
             RC.c.status == R.PENDING.value).order_by(RC.c.id).limit(size)).all()
         if not rows:
-            return []
+            return Slice([], now)
+        slot = kit.accounts.reserve_slots(conn, account_id, now, len(rows), gap)
         conn.execute(sa.update(RC).where(RC.c.id.in_([r[0] for r in rows])).values(
-            status=R.PROCESSING.value, attempts=RC.c.attempts + 1, released_at=now,
+            status=R.PROCESSING.value, attempts=RC.c.attempts + 1, released_at=slot,
             updated_at=now))
-    return [Claimed(int(r[0]), str(r[1]), int(r[2]) + 1) for r in rows]
+    return Slice([Claimed(int(r[0]), str(r[1]), int(r[2]) + 1) for r in rows], slot)
 
 
 async def _send(http: Any, plan: Plan, campaign_id: int, recipient: Claimed,
-                throttled: asyncio.Event) -> Outcome:
+                halt: asyncio.Event) -> Outcome:
+    """One request; `halt` is set by an answer that must stop the chunk's next sends (the
+    number is throttled or stopped, or the content is refused)."""
     try:
         sent = await client.send(http, plan.endpoint, recipient.phone, plan.content,
                                  opaque_for(campaign_id, recipient.id))
     except client.ApiError as exc:
         rule = exc.rule
-        if rule.action == codes.Action.THROTTLE:
-            throttled.set()
+        if rule.action in (codes.Action.THROTTLE, codes.Action.STOP) \
+                or exc.code in CONTENT_ERRORS:
+            halt.set()
         if rule.action == codes.Action.DISCARD:
             return Outcome(recipient, R.FAILED, code=exc.code, reason=str(exc)[:500],
                            rule=rule)
@@ -230,35 +254,45 @@ async def _record_when_done(kit: Commerce, campaign_id: int,
 
 
 def _record(kit: Commerce, campaign_id: int, done: Sequence[Outcome]) -> None:
-    """Write a slice's outcomes and move the campaign's counters, in one transaction. Each
-    row changes only if it is still `processing` (a cancel that gave up waiting may have
-    settled it)."""
+    """Write a slice's outcomes and move the campaign's counters, in one transaction (one
+    statement per status). A row changes only if it is still `processing` (a cancel that
+    gave up waiting may have settled it)."""
     now = kit.now()
-    sent = failed = 0
+    counts = {R.SENT: 0, R.FAILED: 0}
     with kit.ready().begin() as conn:
-        conn.execute(sa.select(CT.c.id).where(CT.c.id == campaign_id).with_for_update())
-        for item in done:
-            if item.status == R.PROCESSING:
-                conn.execute(sa.update(RC).where(RC.c.id == item.recipient.id).values(
-                    reason=item.reason, updated_at=now))
+        for status in (R.SENT, R.FAILED, R.PENDING, R.PROCESSING):
+            group = [o for o in done if o.status == status]
+            if not group:
                 continue
-            values: dict[str, Any] = {"status": item.status.value, "updated_at": now,
-                                      "error_code": item.code, "reason": item.reason}
-            if item.status == R.PENDING and item.rule is None:
-                values["attempts"] = item.recipient.attempts - 1  # never sent: not a try
-            if item.status == R.SENT:
-                values["wamid"] = item.wamid
+            ids = [o.recipient.id for o in group]
+            values: dict[str, Any] = {"updated_at": now, "reason": _by_id(group, "reason")}
+            if status != R.PROCESSING:
+                values |= {"status": status.value, "error_code": _by_id(group, "code")}
+            if status == R.SENT:
+                values["wamid"] = _by_id(group, "wamid")
+            if status == R.PENDING:  # a request that never left is not a try
+                values["attempts"] = sa.case(
+                    {o.recipient.id: o.recipient.attempts - (o.rule is None) for o in group},
+                    value=RC.c.id)
             changed = conn.execute(sa.update(RC).where(
-                RC.c.id == item.recipient.id, RC.c.status == R.PROCESSING.value)
-                .values(**values)).rowcount
-            if changed and item.status == R.SENT:
-                sent += 1
-            elif changed and item.status == R.FAILED:
-                failed += 1
-        if sent or failed:
+                RC.c.id.in_(ids), RC.c.status == R.PROCESSING.value).values(values)).rowcount
+            if status in counts:
+                counts[status] = int(changed)
+        if counts[R.SENT] or counts[R.FAILED]:
+            moved = counts[R.SENT] + counts[R.FAILED]
             conn.execute(sa.update(CT).where(CT.c.id == campaign_id).values(
-                sent=CT.c.sent + sent, failed=CT.c.failed + failed,
-                pending=CT.c.pending - sent - failed, updated_at=now))
+                sent=CT.c.sent + counts[R.SENT], failed=CT.c.failed + counts[R.FAILED],
+                pending=CT.c.pending - moved, updated_at=now))
+
+
+def _by_id(group: Sequence[Outcome], field: str) -> Any:
+    """`field` of each outcome, as one SQL CASE on the recipient's id (NULL if none has
+    it)."""
+    mapping = {o.recipient.id: getattr(o, field) for o in group
+               if getattr(o, field) is not None}
+    if not mapping:
+        return None
+    return sa.case(mapping, value=RC.c.id, else_=sa.null())
 
 
 def _release(kit: Commerce, campaign_id: int, claimed: list[Claimed]) -> None:

@@ -145,7 +145,8 @@ class Campaigns:
             batch = self.kit.app.batch(
                 calls, name=f"campaign {campaign_id}: {row['name']}"[:200],
                 on_success=kit_jobs.finish.s(campaign_id, "success"),
-                on_failure=kit_jobs.finish.s(campaign_id, "failure"))
+                on_failure=kit_jobs.finish.s(campaign_id, "failure"),
+                on_complete=kit_jobs.finish.s(campaign_id, "complete"))
         except Exception as exc:
             with self.kit.ready().begin() as conn:
                 conn.execute(sa.update(CT).where(CT.c.id == campaign_id).values(
@@ -226,9 +227,11 @@ class Campaigns:
                 status=target.value, updated_at=self.kit.now()))
 
     def cancel(self, campaign_id: int, *, wait: float | None = None) -> Campaign:
-        """Cancel for good: no claim after this call's first commit; requests already on
-        their way (at most a slice per running chunk) are recorded, up to `wait` seconds;
-        the recipients left are skipped. Returns once nothing more can be sent."""
+        """Cancel for good: no claim after this call's first commit (and no chunk starts:
+        the campaign's key is paused); requests already on their way (at most a slice per
+        running chunk) are recorded, waiting up to `wait` seconds; the recipients left are
+        skipped; then the batch's waiting chunks are cancelled. Returns once nothing more
+        can be sent."""
         with self.kit.ready().begin() as conn:
             row = self._locked(conn, campaign_id)
             status = C(row["status"])
@@ -237,14 +240,12 @@ class Campaigns:
                                       "cancelled")
             conn.execute(sa.update(CT).where(CT.c.id == campaign_id).values(
                 status=C.CANCELLING.value, updated_at=self.kit.now()))
-        if row["batch_id"] is not None:
-            self.kit.app.cancel_batch(int(row["batch_id"]), actor="commerce:campaign-cancel")
-        if status == C.PAUSED:
-            self.kit.app.admin.pause(key=jobs.campaign_storage_key(campaign_id), paused=False,
-                                     actor="commerce:campaign-cancel")
+        key = jobs.campaign_storage_key(campaign_id)
+        admin = self.kit.app.admin
+        admin.pause(key=key, actor="commerce:campaign-cancel")  # no chunk starts from now
         limit = time.monotonic() + (self.kit.settings.campaigns.cancel_wait
                                     if wait is None else wait)
-        while self.tally(campaign_id)[R.PROCESSING.value] and time.monotonic() < limit:
+        while self._in_flight(campaign_id) and time.monotonic() < limit:
             time.sleep(0.02)
         with self.kit.ready().begin() as conn:
             self._locked(conn, campaign_id)
@@ -253,8 +254,18 @@ class Campaigns:
                          "cancelled")
             self._settle(conn, campaign_id, R.PENDING, R.SKIPPED, CANCELLED)
             self._close(conn, campaign_id, C.CANCELLED, None)
+        # Only now: cancelling a chunk job mid-send would lose the outcomes of its requests.
+        if row["batch_id"] is not None:
+            self.kit.app.cancel_batch(int(row["batch_id"]), actor="commerce:campaign-cancel")
+        admin.pause(key=key, paused=False, actor="commerce:campaign-cancel")
         log.info("campaign %s cancelled", campaign_id)
         return self.get(campaign_id)
+
+    def _in_flight(self, campaign_id: int) -> int:
+        with self.kit.ready().begin() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).where(
+                RC.c.campaign_id == campaign_id, RC.c.status == R.PROCESSING.value))
+                .scalar_one())
 
     def fail(self, campaign_id: int, reason: str) -> None:
         """Mark a running campaign failed with `reason` (its summary follows from the batch's
@@ -272,13 +283,17 @@ class Campaigns:
             status = C(row["status"])
             if status in (C.CANCELLING, C.CANCELLED) or row["summary"] is not None:
                 return {"campaign_id": campaign_id, "unchanged": status.value}
-            if outcome == "success" and status != C.FAILED:
+            finished = outcome == "success" or (outcome == "complete" and row["pending"] == 0)
+            if finished and status != C.FAILED:
                 self._settle(conn, campaign_id, R.PENDING, R.SKIPPED, ABANDONED)
                 self._close(conn, campaign_id, C.COMPLETED, None)
             else:
                 self._settle(conn, campaign_id, R.PENDING, R.SKIPPED, ABANDONED)
+                self._settle(conn, campaign_id, R.PROCESSING, R.FAILED,
+                             "ambiguous: its chunk ended without recording the answer")
                 self._close(conn, campaign_id, C.FAILED, row["error"] or
-                            "a chunk gave up after its last try (see the campaign's batch)")
+                            "a chunk gave up after its last try, or was cancelled (see the "
+                            "campaign's batch)")
         campaign = self.get(campaign_id)
         for hook in self._hooks["success" if campaign.status == C.COMPLETED else "failure"]:
             hook(campaign)

@@ -11,6 +11,8 @@ import click
 SUBCOMMANDS = {
     "accounts": ("conveyor_commerce.cli.accounts", "accounts",
                  "WhatsApp accounts (sending numbers)."),
+    "campaigns": ("conveyor_commerce.cli.campaigns", "campaigns",
+                  "Broadcast campaigns: one message to a recipient list."),
     "carts": ("conveyor_commerce.cli.carts", "carts", "Shopping carts: statistics and listings."),
     "key": ("conveyor_commerce.cli.accounts", "key",
             "Print a new encryption key for $CONVEYOR_COMMERCE_KEY."),
@@ -46,8 +48,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup)
 def commerce() -> None:
-    """Commerce kit: WhatsApp accounts, scheduled messages, webhook, PrestaShop catalog sync,
-    sandboxes."""
+    """Commerce kit: WhatsApp accounts, scheduled messages, campaigns, carts, webhook,
+    PrestaShop catalog sync, sandboxes."""
 
 
 __all__ = ["commerce"]

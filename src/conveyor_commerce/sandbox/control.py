@@ -9,6 +9,7 @@ tests in another process), and read its log of accepted sends.
 - `POST /_sandbox/recipients` `{"undeliverable"?: [...], "closed_window"?: [...]}`
 - `POST /_sandbox/webhook` `{"url", "app_secret", "read"?, "delay"?}`
 - `GET /_sandbox/sent` - every accepted send (tokens never appear: they are not logged)
+- `GET /_sandbox/refused` - how many sends each error code refused (130429: throttled)
 - `POST /_sandbox/reset`
 """
 
@@ -41,6 +42,11 @@ def routes(state: SandboxState) -> list[Route]:
     async def sent(_: Request) -> Response:
         return JSONResponse([{**dataclasses.asdict(record)} for record in state.sent_log()])
 
+    async def refused(_: Request) -> Response:
+        with state.lock:
+            counts = {str(code): n for code, n in state.refused.items()}
+        return JSONResponse(counts)
+
     async def reset(_: Request) -> Response:
         state.reset()
         return JSONResponse({"ok": True})
@@ -68,4 +74,5 @@ def routes(state: SandboxState) -> list[Route]:
     return [*(Route(f"/_sandbox/{name}", post(handler), methods=["POST"])
               for name, handler in handlers.items()),
             Route("/_sandbox/sent", sent, methods=["GET"]),
+            Route("/_sandbox/refused", refused, methods=["GET"]),
             Route("/_sandbox/reset", reset, methods=["POST"])]

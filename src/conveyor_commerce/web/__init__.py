@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 def pages() -> list[Page]:
     """Every page of the kit, in the order of the dashboard's navigation."""
-    from conveyor_commerce.web import carts, catalog, messages
+    from conveyor_commerce.web import campaigns, carts, catalog, messages
 
     return [
         messages.page(),
+        campaigns.page(),
         carts.page(),
         catalog.page(),
     ]

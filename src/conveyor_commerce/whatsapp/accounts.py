@@ -196,11 +196,17 @@ class Accounts:
         far apart; this evens out the time between a job's start and its request (database
         waits, a busy event loop). Called in the send's transaction, which holds the account
         row, so every worker reserves in turn."""
-        row = conn.execute(sa.select(A.c.next_send_at).where(A.c.id == account.id)
+        return self.reserve_slots(conn, account.id, now, 1, spacing(account.send_rate))
+
+    def reserve_slots(self, conn: sa.Connection, account_id: int, now: datetime, count: int,
+                      gap: float) -> datetime:
+        """The first of `count` sends `gap` seconds apart (a campaign's slice), reserved on
+        the same pacer as single messages: the number's sends never crowd, whoever sends."""
+        row = conn.execute(sa.select(A.c.next_send_at).where(A.c.id == account_id)
                            .with_for_update()).first()
         slot = max(now, row[0]) if row is not None and row[0] is not None else now
-        gap = timedelta(seconds=spacing(account.send_rate))
-        conn.execute(sa.update(A).where(A.c.id == account.id).values(next_send_at=slot + gap))
+        conn.execute(sa.update(A).where(A.c.id == account_id).values(
+            next_send_at=slot + timedelta(seconds=gap * count)))
         return slot
 
     def endpoint_on(self, conn: sa.Connection, account_id: int) -> tuple[Account, client.Endpoint]:
