@@ -212,11 +212,14 @@ class Catalog:
             on_complete=jobs.summary.s(target.id, "complete"))
 
     def retry_failed(self, shop: int | str | None = None) -> int:
-        """Enqueue again every sync in `error` (of one shop, or all); returns how many."""
+        """Enqueue again every sync in `error` (of one shop, or all), and those left
+        `syncing` longer than `stale_syncing` (their worker was lost); returns how many."""
         shop_id = None if shop is None else self.shops.get(shop).id
+        stale = self.kit.now() - timedelta(seconds=self.settings.stale_syncing)
         with self.kit.ready().begin() as conn:
-            query = sa.select(T.c.entity, T.c.entity_id, T.c.shop_id).where(
-                T.c.status == SyncStatus.ERROR.value)
+            query = sa.select(T.c.entity, T.c.entity_id, T.c.shop_id).where(sa.or_(
+                T.c.status == SyncStatus.ERROR.value,
+                sa.and_(T.c.status == SyncStatus.SYNCING.value, T.c.started_at < stale)))
             if shop_id is not None:
                 query = query.where(T.c.shop_id == shop_id)
             failed = [(str(e), int(i), int(s)) for e, i, s in conn.execute(query)]

@@ -86,10 +86,14 @@ def test_the_nightly_check_starts_each_shop_at_2_local_once(
     try:
         kit.catalog.add_shop("warsaw", shop_server.url, KEY, timezone="Europe/Warsaw")
         kit.catalog.add_shop("lisbon", shop_server.url, KEY, timezone="Europe/Lisbon")
+        kit.catalog.add_product("SKU-1", "Kettle", "20",
+                                category=kit.catalog.add_category("All").id)
         check = kit.catalog.jobs.nightly_check
         first = check.enqueue()
         app.drain([CATALOG.queue])
         assert app.get(first.id).result == [1]  # Lisbon is at 01:05
+        [batch] = app.batches()  # the nightly sync opened Warsaw's full sync
+        assert batch.progress.total == 1 and batch.name.startswith("catalog sync: warsaw")
         again = check.enqueue()
         app.drain([CATALOG.queue])
         assert app.get(again.id).result == []  # once a night

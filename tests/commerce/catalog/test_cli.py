@@ -51,6 +51,13 @@ def test_shops_and_syncs_from_the_command_line(catalog_kit: Commerce,
     assert KEY not in outputs + str(log) + str(status)
 
 
+def test_the_sandbox_shop_command_is_there() -> None:
+    shown = CliRunner().invoke(cli, ["commerce", "sandbox", "prestashop", "--help"])
+    assert shown.exit_code == 0 and "--latency" in shown.output
+    listed = CliRunner().invoke(cli, ["commerce", "--help"])
+    assert "shops" in listed.output and "sync" in listed.output
+
+
 def test_bad_input_is_one_clear_line(catalog_kit: Commerce,
                                      shop_server: PrestaShopSandbox) -> None:
     kit = catalog_kit

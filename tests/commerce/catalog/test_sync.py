@@ -5,11 +5,15 @@ retried, final failures recorded, a missing parent reported with the shop's mess
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
 
 from conveyor import JobState
 from conveyor_commerce import Commerce
 from conveyor_commerce.catalog.model import Shop, SyncStatus
 from conveyor_commerce.sandbox.prestashop import PrestaShopSandbox
+from conveyor_commerce.tables import sync_status as T
 from tests.commerce.catalog.conftest import settle
 
 
@@ -197,3 +201,19 @@ def test_a_parent_missing_in_the_shop_is_reported_with_its_message(
     rows = {r.entity_id: r for r in kit.catalog.statuses("main", entity="category")}
     assert rows[boots.id].status == SyncStatus.ERROR
     assert f"Parent category {remote['id']} does not exist" in (rows[boots.id].last_error or "")
+
+
+def test_a_sync_left_syncing_by_a_lost_worker_is_picked_up_by_the_retry_sweep(
+        catalog_kit: Commerce, shop: Shop, shop_server: PrestaShopSandbox) -> None:
+    kit = catalog_kit
+    product_id = one_product(kit)
+    kit.catalog.sync_product("SKU-1", "main")
+    settle(kit)
+    hour_ago = kit.now() - timedelta(hours=1)
+    with kit.ready().begin() as conn:  # as a worker SIGKILLed mid-sync leaves it
+        conn.execute(sa.update(T).where(T.c.entity == "product", T.c.entity_id == product_id)
+                     .values(status="syncing", job_id=999, started_at=hour_ago))
+    assert kit.catalog.retry_failed("main") == 1
+    settle(kit)
+    row = kit.catalog.status("SKU-1", "main")
+    assert row is not None and row.status == SyncStatus.SYNCED and row.job_id != 999

@@ -87,12 +87,11 @@ async def _serve(state: ShopState, request: Request, resource: str, item: int | 
 def _listing(state: ShopState, request: Request, resource: str) -> list[dict[str, Any]]:
     filters = {key[7:-1]: value for key, value in request.query_params.items()
                if key.startswith("filter[") and key.endswith("]")}
-    found = []
-    with state.lock:
-        objects = [dict(o) for o in state.objects[resource].values()]
-    for obj in objects:
-        if all(_matches(str(obj.get(name, "")), value) for name, value in filters.items()):
-            found.append(obj)
+    wanted = {name: _choices(value) for name, value in filters.items()}
+    with state.lock:  # compare in place, copy only what matches (catalogues are large)
+        found = [dict(o) for o in state.objects[resource].values()
+                 if all(str(o.get(name, "")).lower() in choices
+                        for name, choices in wanted.items())]
     display = request.query_params.get("display", "")
     if display == "full":
         return found
@@ -102,11 +101,12 @@ def _listing(state: ShopState, request: Request, resource: str) -> list[dict[str
     return [{"id": obj["id"]} for obj in found]
 
 
-def _matches(actual: str, pattern: str) -> bool:
-    """The literal and OR forms of the filter grammar: `[x]`, `[a|b]` (case-insensitive)."""
+def _choices(pattern: str) -> set[str]:
+    """The literal and OR forms of the filter grammar, `[x]` and `[a|b]`, as the lower-case
+    values that match (filters are case-insensitive)."""
     if not (pattern.startswith("[") and pattern.endswith("]")):
         raise Refused(400, 33, f"The \"filter\" value {pattern!r} is malformed")
-    return actual.lower() in [choice.lower() for choice in pattern[1:-1].split("|")]
+    return {choice.lower() for choice in pattern[1:-1].split("|")}
 
 
 def _authorize(state: ShopState, request: Request) -> None:
