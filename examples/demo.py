@@ -2,13 +2,14 @@
 dashboard.
 
 Run `python examples/demo.py` (the README's first command does it for you). It starts the
-WhatsApp sandbox, the kit's status webhook, sample data, the dashboard on
-http://127.0.0.1:8000 (`CONVEYOR_DEMO_PORT`; login `admin` / `$CONVEYOR_DASHBOARD_PASSWORD`,
-default `demo`) and two worker processes, until Ctrl-C (see `conveyor_commerce.demo`).
+WhatsApp and PrestaShop sandboxes, the kit's status webhook, sample data for each system
+(messages, carts, a campaign, a catalog sync), the dashboard on http://127.0.0.1:8000
+(`CONVEYOR_DEMO_PORT`; login `admin` / `$CONVEYOR_DASHBOARD_PASSWORD`, default `demo`) and two
+worker processes, until Ctrl-C (see `conveyor_commerce.demo`).
 
-The database is `demo.db` (`CONVEYOR_DEMO_DB`), or `$CONVEYOR_URL` (e.g. PostgreSQL). Besides
-the kit's jobs, the workers run the few plain jobs below: a batch with a flaky step, a chain,
-a job that ends discarded, and a cron schedule.
+The database is `demo.db` (`CONVEYOR_DEMO_DB`), or `$CONVEYOR_URL` (e.g. PostgreSQL), made
+afresh at each start. Besides the kit's jobs, the workers run the few plain jobs below: a
+batch with a flaky step, a chain, a job that ends discarded, and a cron schedule.
 """
 
 from __future__ import annotations

@@ -28,11 +28,12 @@ def free_port() -> int:
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str,
              explain: Callable[[], str] = lambda: "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    while time.monotonic() < started + timeout:
         if condition():
+            print(f"{what}: {time.monotonic() - started:.1f}s")
             return
-        time.sleep(0.2)
+        time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{explain()}")
 
 

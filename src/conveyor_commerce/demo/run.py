@@ -1,9 +1,10 @@
 """`run(spec)`: start the demo's parts, print where they are, wait for SIGINT or SIGTERM, and
 stop everything in reverse order (exit code 0 after a clean stop).
 
-Order: migrate, dashboard (first: a port in use stops the demo before it adds anything), the
-sandbox and webhook processes, each system's sample data, the worker processes, the helpers
-that play the customers, the status line. Each part that started registers its stop on an
+Order: a fresh database (`database`; not while the dashboard's port is taken, perhaps by a
+demo still running on it), migrate, dashboard, the sandbox and webhook processes, each
+system's sample data, the worker processes, the helpers that play the customers, the status
+line. Each part that started registers its stop on an
 `ExitStack`, so whatever fails half-way, what did start is stopped; the worker processes are
 stopped first and waited for, so no job is cut short by a server going away under it.
 """
@@ -15,6 +16,7 @@ import dataclasses
 import os
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -22,8 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+import psycopg
+
 from conveyor import Conveyor, web
-from conveyor_commerce.demo import campaigns, carts, catalog, whatsapp
+from conveyor_commerce.demo import campaigns, carts, catalog, database, whatsapp
 from conveyor_commerce.demo.progress import ProgressLine, Reporter
 from conveyor_commerce.demo.sandbox_control import PrestaShopSandbox, WhatsAppSandbox
 from conveyor_commerce.demo.servers import ServerProcess, free_port
@@ -80,16 +84,20 @@ class Started:
 def run(spec: DemoSpec) -> int:
     stop = StopRequests()
     children = Children.of(spec)
+    if not _port_free(spec.port):
+        print(f"the dashboard cannot listen on 127.0.0.1:{spec.port} (in use; another demo?); "
+              "set CONVEYOR_DEMO_PORT to another port", file=sys.stderr)
+        return 2
+    try:
+        database.fresh(spec.app.url)
+    except (database.NotADemoDatabase, OSError, psycopg.Error) as exc:
+        print(f"cannot start the demo: {exc}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as stack:
         stack.callback(spec.app.close)
         stack.callback(spec.kit.close)
         spec.kit.migrate()
-        try:
-            dashboard = _dashboard(spec)
-        except OSError as exc:
-            print(f"the dashboard cannot listen on 127.0.0.1:{spec.port} ({exc.strerror}); "
-                  "set CONVEYOR_DEMO_PORT to another port", file=sys.stderr)
-            return 2
+        dashboard = _dashboard(spec)
         stack.callback(dashboard.stop)
         started = _start_kit(spec, children, stack)
         lines = [*started.lines, spec.seed_jobs()]
@@ -110,26 +118,27 @@ def run(spec: DemoSpec) -> int:
 
 def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) -> Started:
     """The sandboxes and the kit's status webhook, then each system's sample data."""
-    port = free_port()
-    wa = ServerProcess("WhatsApp sandbox", children.conveyor(
-        "commerce", "sandbox", "whatsapp", "--port", str(port),
-        "--number", whatsapp.PHONE_NUMBER_ID, "--token", whatsapp.TOKEN),
-        port=port, env=children.env, cwd=children.cwd,
-        log=children.logs / "whatsapp-sandbox.log").start()
-    stack.callback(wa.stop)
-    app_secret, port = secrets.token_hex(16), free_port()
-    webhook = ServerProcess("status webhook", children.conveyor(
-        "--app", spec.app_ref, "commerce", "webhook", "--port", str(port)),
-        port=port, cwd=children.cwd, log=children.logs / "webhook.log",
-        env={**children.env, "WHATSAPP_APP_SECRET": app_secret,
-             "WHATSAPP_VERIFY_TOKEN": secrets.token_hex(8)}).start()
-    stack.callback(webhook.stop)
-    shop_key, port = secrets.token_hex(16), free_port()
-    shop = ServerProcess("PrestaShop sandbox", children.conveyor(
-        "commerce", "sandbox", "prestashop", "--port", str(port)),
-        port=port, cwd=children.cwd, log=children.logs / "prestashop-sandbox.log",
-        env={**children.env, "PRESTASHOP_SANDBOX_KEY": shop_key}).start()
-    stack.callback(shop.stop)
+    app_secret, shop_key = secrets.token_hex(16), secrets.token_hex(16)
+    ports = [free_port() for _ in range(3)]
+    wa, webhook, shop = servers = [
+        ServerProcess("WhatsApp sandbox", children.conveyor(
+            "commerce", "sandbox", "whatsapp", "--port", str(ports[0]),
+            "--number", whatsapp.PHONE_NUMBER_ID, "--token", whatsapp.TOKEN),
+            port=ports[0], env=children.env, cwd=children.cwd,
+            log=children.logs / "whatsapp-sandbox.log"),
+        ServerProcess("status webhook", children.conveyor(
+            "--app", spec.app_ref, "commerce", "webhook", "--port", str(ports[1])),
+            port=ports[1], cwd=children.cwd, log=children.logs / "webhook.log",
+            env={**children.env, "WHATSAPP_APP_SECRET": app_secret,
+                 "WHATSAPP_VERIFY_TOKEN": secrets.token_hex(8)}),
+        ServerProcess("PrestaShop sandbox", children.conveyor(
+            "commerce", "sandbox", "prestashop", "--port", str(ports[2])),
+            port=ports[2], cwd=children.cwd, log=children.logs / "prestashop-sandbox.log",
+            env={**children.env, "PRESTASHOP_SANDBOX_KEY": shop_key})]
+    for server in servers:
+        stack.callback(server.launch().stop)
+    for server in servers:
+        server.ready()
     sandbox = WhatsAppSandbox(wa.url)
     sandbox.send_statuses(webhook.url + "/", app_secret, read=False)
     kit = spec.kit
@@ -140,13 +149,23 @@ def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) 
     return Started(
         lines=[f"WhatsApp sandbox   {wa.url}/  (what it accepted: {wa.url}/_sandbox/sent)",
                f"status webhook     {webhook.url}/  (the sandbox reports deliveries here)",
-               f"PrestaShop sandbox {shop.url}/api/  (what it holds: "
+               f"PrestaShop sandbox {shop.url}/  (Webservice under /api/; what it holds: "
                f"{shop.url}/_sandbox/objects/products)",
                messages.describe(), cart_sample.describe(), campaign.describe(),
                products.describe()],
         reporters=[lambda: whatsapp.status(kit), lambda: carts.status(kit),
                    lambda: campaigns.status(kit), lambda: catalog.status(kit)],
         helpers=[carts.Shopper(kit)])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _dashboard(spec: DemoSpec) -> web.Running:

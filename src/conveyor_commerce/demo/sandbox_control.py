@@ -35,7 +35,7 @@ class WhatsAppSandbox:
 
     def sent(self) -> list[dict[str, Any]]:
         """Every send the sandbox accepted."""
-        response = httpx.get(f"{self.url}/_sandbox/sent", timeout=30)
+        response = httpx.get(f"{self.url}/_sandbox/sent", timeout=120)
         response.raise_for_status()
         found: list[dict[str, Any]] = response.json()
         return found

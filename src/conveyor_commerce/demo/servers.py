@@ -41,10 +41,19 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
+        return self.launch().ready(timeout)
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting (servers launched together start faster)."""
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd,
                                             stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
+        return self
+
+    def ready(self, timeout: float = 60.0) -> ServerProcess:
+        """Wait until the port accepts connections; stopped and refused if it never does."""
+        assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
         while not self._listening():
             if self.process.poll() is not None or time.monotonic() > deadline:
