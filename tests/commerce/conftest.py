@@ -3,11 +3,16 @@ backend's database (the engine's `url` fixture) with its own tables emptied.
 
 The kit's tables are named `commerce_*`, so the engine's per-test truncation leaves them
 alone; `_truncate_commerce` empties them (and restarts their ids) before each test.
+
+Tests written with the conveyor pytest plugin's fixtures (`test_with_testing_helpers.py`) run
+on PostgreSQL too: the plugin adds it when `CONVEYOR_TEST_PG` names a server, defaulted here
+to the server the rest of the suite uses (as examples/conftest.py does).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +26,9 @@ from conveyor import Conveyor, FrozenClock, JobState
 from conveyor_commerce import Commerce, CommerceSettings
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.accounts import Account
-from tests.conftest import FAST
+from tests.conftest import FAST, PG_ADMIN
+
+os.environ.setdefault("CONVEYOR_TEST_PG", PG_ADMIN)
 
 NUMBER = "106540352242922"
 TOKEN = "EAAG-sandbox-token-1"
