@@ -24,7 +24,7 @@ from conveyor_commerce import Commerce, CommerceSettings, MessageStatus
 from conveyor_commerce.carts.model import CartStatus
 from conveyor_commerce.sandbox import SandboxServer
 from conveyor_commerce.whatsapp.accounts import Account
-from tests.commerce.conftest import NUMBER, TOKEN, _truncate_commerce, sends_to
+from tests.commerce.conftest import NUMBER, TOKEN, sends_to
 
 SECOND, MINUTE, HOUR = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
 TO, OTHER = "48600100200", "48600100201"
@@ -36,10 +36,9 @@ drain visits each of its slots, 720 over a night, and nothing here needs it."""
 
 
 @pytest.fixture
-def shop(conveyor_app: Conveyor, conveyor_url: str,
-         sandbox: SandboxServer) -> Iterator[Commerce]:
-    """The kit on the plugin's app (its database, its frozen clock)."""
-    _truncate_commerce(conveyor_url)  # the plugin empties Conveyor's tables, not the kit's
+def shop(conveyor_app: Conveyor, sandbox: SandboxServer) -> Iterator[Commerce]:
+    """The kit on the plugin's app (its database, its frozen clock). On PostgreSQL the
+    plugin empties the kit's tables before each test (`conveyor_tables` in pyproject.toml)."""
     kit = Commerce(conveyor_app, settings=SETTINGS)
     yield kit
     kit.close()

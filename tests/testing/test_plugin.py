@@ -58,6 +58,48 @@ def test_fixtures_on_both_backends_when_postgres_is_configured(
     assert _databases() == before  # the session's own database was dropped
 
 
+YOUR_TABLES = '''
+import psycopg
+import pytest
+
+def _counts(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("shop_orders", "shop_migrations", "notes")]
+
+def _write(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        for ddl in ("shop_orders (id serial PRIMARY KEY)", "shop_migrations (version int)",
+                    "notes (body text)"):
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {ddl}")
+        conn.execute("INSERT INTO shop_migrations VALUES (1)")
+        conn.execute("INSERT INTO notes VALUES ('not named in the option')")
+        return conn.execute("INSERT INTO shop_orders DEFAULT VALUES RETURNING id").fetchone()[0]
+
+def test_1_writes(conveyor_url, conveyor_backend):
+    if conveyor_backend == "sqlite":
+        pytest.skip("a fresh file per test")
+    assert _write(conveyor_url) == 1
+
+def test_2_finds_the_named_tables_emptied(conveyor_url, conveyor_backend):
+    if conveyor_backend == "sqlite":
+        pytest.skip("a fresh file per test")
+    assert _counts(conveyor_url) == [0, 1, 1]  # migration records and other tables stay
+    assert _write(conveyor_url) == 1  # ids start again
+'''
+
+
+@pytest.mark.postgres
+def test_tables_named_in_the_ini_option_are_emptied_before_each_postgres_test(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+    monkeypatch.setenv("CONVEYOR_TEST_PG", PG_ADMIN)
+    pytester.makeini(INI + "conveyor_tables = shop_%\n")
+    pytester.makepyfile(test_yours=YOUR_TABLES)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "-v")
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines(["*test_2_finds_the_named_tables_emptied?postgres? PASSED*"])
+
+
 def test_the_ini_option_attaches_your_app_and_puts_it_back(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONVEYOR_TEST_PG", raising=False)

@@ -3,14 +3,15 @@
 PostgreSQL is used when `CONVEYOR_TEST_PG` names a server (an admin connection URL such as
 `postgresql://postgres@127.0.0.1:5432/postgres`): a database of the session's own is created
 there (so parallel runs never collide), migrated once, emptied before each test and dropped
-at the end.
+at the end. Tables of your own in that database are emptied too when named in the
+`conveyor_tables` ini option (the plugin's).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +21,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from conveyor.app import Conveyor
 
 ENV = "CONVEYOR_TEST_PG"
+CONVEYOR_TABLES = "conveyor%"
+MIGRATION_RECORDS = "%\\_migrations"
+"""Tables that record which migrations ran (`conveyor_migrations`, a kit's or your own):
+emptying them would make the next test migrate again over existing tables."""
 
 
 def migrated(url: str) -> str:
@@ -58,12 +63,16 @@ class PostgresDatabase:
         self._created = True
         return migrated(self.url)
 
-    def empty(self) -> str:
-        """Delete every row of Conveyor's tables (the migrations record stays); returns the URL."""
+    def empty(self, also: Sequence[str] = ()) -> str:
+        """Delete every row of Conveyor's tables, and of the tables whose names match the SQL
+        LIKE patterns `also` (your own, in the same database: a fresh SQLite file has none of
+        them either); tables named `*_migrations` keep their rows. Returns the URL."""
+        patterns = [CONVEYOR_TABLES, *also]
         with psycopg.connect(self.url, autocommit=True) as conn:
             tables = [row[0] for row in conn.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename LIKE 'conveyor%%' AND tablename <> 'conveyor_migrations'")]
+                "AND tablename LIKE ANY(%s) AND tablename NOT LIKE %s ORDER BY tablename",
+                (patterns, MIGRATION_RECORDS))]
             if tables:
                 conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                              + " RESTART IDENTITY")

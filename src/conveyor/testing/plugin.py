@@ -2,7 +2,9 @@
 
 - `conveyor_url`: an empty, migrated database for the test: a SQLite file in its temporary
   directory; when `CONVEYOR_TEST_PG` names a PostgreSQL server, every test that uses it runs
-  on both (ids `[sqlite]`, `[postgres]`), PostgreSQL in a database of the session's own.
+  on both (ids `[sqlite]`, `[postgres]`), PostgreSQL in a database of the session's own,
+  emptied before each test: Conveyor's tables, and yours that the `conveyor_tables` ini
+  option names (SQL LIKE patterns, e.g. `shop_%`).
 - `conveyor_clock`: a `FrozenClock` at `conveyor.testing.START`; tests move it forward.
 - `conveyor_app`: your application (the `conveyor_app = module:attribute` ini option) pointed
   at `conveyor_url` and `conveyor_clock` for the test and put back afterwards; without the
@@ -29,12 +31,17 @@ from conveyor.testing.attach import attach
 from conveyor.testing.harness import START, Harness
 
 INI_APP = "conveyor_app"
+INI_TABLES = "conveyor_tables"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(INI_APP, "MODULE:ATTRIBUTE of the Conveyor application that the "
                   "conveyor_app fixture points at each test's database and frozen clock "
                   "(default: a new, empty application)", default="")
+    parser.addini(INI_TABLES, "SQL LIKE patterns of your own tables (in the jobs' database) "
+                  "that conveyor_url empties before each test on PostgreSQL, as it empties "
+                  "Conveyor's; tables named *_migrations keep their rows", type="linelist",
+                  default=[])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -73,7 +80,7 @@ def conveyor_url(request: pytest.FixtureRequest, conveyor_backend: str, tmp_path
     """An empty database with Conveyor's tables, for this test alone."""
     if conveyor_backend == "postgres":
         database: databases.PostgresDatabase = request.getfixturevalue("conveyor_postgres")
-        return database.empty()
+        return database.empty(also=request.config.getini(INI_TABLES))
     return databases.sqlite_url(tmp_path)
 
 
