@@ -1,11 +1,14 @@
 """The commerce kit tested the way a user of Conveyor tests their own jobs: through the pytest
 plugin's fixtures (`conveyor_app` on a fresh database, `conveyor_clock` frozen at
 `conveyor.testing.START`, `conveyor_harness` with `drain(until=...)` and the assertions),
-with the kit's real code sending to the WhatsApp sandbox on 127.0.0.1.
+with the kit's real code sending to the WhatsApp sandbox and syncing to the PrestaShop sandbox
+on 127.0.0.1.
 
 Each test moves time only by draining up to a moment, so what happens in between - the send
 at its scheduled time, retries after their backoff, the cart scan's cron slots, a snooze to
-the customer's morning - happens as a worker would have done it, in time order. Runs on
+the customer's morning, a shop's nightly sync with its batch callback - happens as a worker
+would have done it, in time order. The sandboxes' own logs keep wall-clock times, so send
+times are read from the kit's rows, which are written on the app's (frozen) clock. Runs on
 SQLite and, as the plugin does when `CONVEYOR_TEST_PG` names a server (tests/commerce/
 conftest.py defaults it), on PostgreSQL.
 """
@@ -22,8 +25,11 @@ from conveyor import Conveyor, JobState
 from conveyor.testing import START, Harness
 from conveyor_commerce import Commerce, CommerceSettings, MessageStatus
 from conveyor_commerce.carts.model import CartStatus
+from conveyor_commerce.catalog.model import SyncStatus
 from conveyor_commerce.sandbox import SandboxServer
+from conveyor_commerce.sandbox.prestashop import PrestaShopSandbox
 from conveyor_commerce.whatsapp.accounts import Account
+from tests.commerce.catalog.conftest import KEY
 from tests.commerce.conftest import NUMBER, TOKEN, sends_to
 
 SECOND, MINUTE, HOUR = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
@@ -203,6 +209,36 @@ def test_an_order_notification_fails_after_3_attempts_on_the_backoff(
     assert (message.status, message.error_code, message.retry_count) == \
         (MessageStatus.FAILED, 131000, 2)
     assert sends_to(sandbox, OTHER) == 0 and shop.app.get(job.id).attempt == 3
+
+
+def test_the_nightly_catalog_sync_starts_at_2_in_the_shops_zone_and_logs_its_batch(
+        shop: Commerce, conveyor_harness: Harness) -> None:
+    h, jobs = conveyor_harness, shop.catalog.jobs
+    boots = shop.catalog.add_category("Boots")
+    for n in range(3):
+        shop.catalog.add_product(f"SKU-{n}", f"Boot {n}", "99.00", category=boots.id,
+                                 stock=n + 1)
+    with PrestaShopSandbox() as server:
+        server.shop.keys.add(KEY)
+        target = shop.catalog.add_shop("main", server.url, KEY, rate_limit="5000/s",
+                                       timezone="America/Los_Angeles")  # UTC-8 in January
+        night = START + HOUR  # the nightly check's 10:00 UTC slot: 02:00 in Los Angeles
+        h.drain(until=night - SECOND)  # its slots at 09:15, 09:30, 09:45 start nothing
+        assert server.shop.find("products") == []
+        h.assert_not_enqueued(jobs.nightly_sync, states=tuple(JobState))
+        h.drain(until=night + MINUTE)  # the batch's syncs, spaced by the shop's rate
+        [nightly] = h.enqueued_jobs(jobs.nightly_sync, args=(target.id, "2030-01-07"),
+                                    states=tuple(JobState))
+        assert (nightly.state, nightly.run_at) == (JobState.COMPLETED, night)
+        remote = sorted((p["reference"], p["quantity"]) for p in server.shop.find("products"))
+        assert remote == [("SKU-0", "1"), ("SKU-1", "2"), ("SKU-2", "3")]
+        counts = shop.catalog.counts("main")
+        assert counts[SyncStatus.SYNCED.value] == sum(counts.values()) == 3
+        summaries = {e.message for e in shop.catalog.log("main", entity="batch")}
+        assert "all 3 products synced" in summaries  # the batch's on_success callback
+        h.drain(until=15 * MINUTE)  # 02:15 local: past the window, no second full sync
+        assert len(h.enqueued_jobs(jobs.nightly_sync, states=tuple(JobState))) == 1
+        assert len(server.shop.find("products")) == 3
 
 
 def _reminders(h: Harness, shop: Commerce, cart_id: int, account: Account,
