@@ -37,6 +37,7 @@ C = CartStatus
 ITEMS = [{"name": "Coffee beans", "quantity": 2, "price": "12.50", "sku": "C-1"},
          {"name": "Mug", "quantity": 1, "price": "9.90"}]
 HOUR = 3600
+COUNT = 16
 
 
 def new_cart(kit: Commerce, phone: str, **extra: Any) -> int:
@@ -80,7 +81,7 @@ def test_an_idle_cart_gets_one_reminder_with_its_items_and_total(
 
 def test_overlapping_scans_and_a_rerun_job_send_one_reminder_per_cart(
         kit: Commerce, account: Account, sandbox: SandboxServer) -> None:
-    carts = [new_cart(kit, f"486001{i:05d}") for i in range(40)]
+    carts = [new_cart(kit, f"486001{i:05d}") for i in range(COUNT)]
     advance(kit, HOUR + 1)
     results: list[dict[str, int]] = []
     barrier = threading.Barrier(2)
@@ -94,9 +95,9 @@ def test_overlapping_scans_and_a_rerun_job_send_one_reminder_per_cart(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(r["abandoned"] for r in results) == 40  # each cart marked by one scan
+    assert sum(r["abandoned"] for r in results) == COUNT  # each cart marked by one scan
     jobs = reminder_jobs(kit)
-    assert len(jobs) == 40 and {j.kwargs["cart_id"] for j in jobs} == set(carts)
+    assert len(jobs) == COUNT and {j.kwargs["cart_id"] for j in jobs} == set(carts)
     again = kit.jobs.remind_cart.enqueue(cart_id=carts[0], account_id=account.id)
     assert again.id in {j.id for j in jobs}  # unique per cart: the waiting job comes back
     drain(kit)
@@ -104,7 +105,7 @@ def test_overlapping_scans_and_a_rerun_job_send_one_reminder_per_cart(
     late = kit.jobs.remind_cart.enqueue(cart_id=carts[1], account_id=account.id)
     drain(kit)
     assert kit.app.get(late.id).result["skipped"] == "already reminded"
-    assert [sends_to(sandbox, f"486001{i:05d}") for i in range(40)] == [1] * 40
+    assert [sends_to(sandbox, f"486001{i:05d}") for i in range(COUNT)] == [1] * COUNT
     assert {kit.carts.get(c).status for c in carts} == {C.REMINDED}
 
 
