@@ -23,7 +23,7 @@ from conveyor_commerce.catalog.model import Shop, SyncRow, SyncStatus
 from conveyor_commerce.catalog.shops import shop_key
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.prestashop import codes
-from conveyor_commerce.prestashop.client import Client, Endpoint, ShopError
+from conveyor_commerce.prestashop.client import Client, Endpoint, ShopError, check_reference
 
 if TYPE_CHECKING:
     from conveyor_commerce.kit import Commerce
@@ -136,7 +136,8 @@ async def sync_category(kit: Commerce, category_id: int, shop_id: int) -> dict[s
     started = time.perf_counter()
     desired = payload.category_fields(category, work.linked or HOME, work.shop.language_id)
     try:
-        remote = await _remote(client, "categories", work.row.external_id, None)
+        remote = await _remote(client, "categories", work.row.external_id,
+                               _category_filters(category.name, desired["id_parent"]))
         if remote is None:
             created = await client.create("categories", desired)
             outcome = Outcome("create", int(created["id"]), None,
@@ -221,6 +222,15 @@ async def _begin(kit: Commerce, entity: str, entity_id: int, shop_id: int) -> Wo
     if work is None:  # another job syncs it now: wait for it, using no attempt
         raise Snooze(BUSY_RECHECK)
     return work
+
+
+def _category_filters(name: str, parent: int) -> dict[str, str] | None:
+    """How to find a category we may have created already (a POST whose answer was lost):
+    by parent and name - unless the name holds characters the filter grammar reads."""
+    try:
+        return {"id_parent": str(parent), "name": check_reference(name)}
+    except ValueError:
+        return None
 
 
 async def _remote(client: Client, resource: str, external_id: int | None,

@@ -238,3 +238,20 @@ def test_when_a_category_fails_its_products_end_in_error_saying_why(
     settle(kit)
     assert kit.catalog.counts("main") == {"pending": 0, "syncing": 0, "synced": 1, "error": 0,
                                           "conflict": 0}
+
+
+def test_a_create_whose_answer_is_lost_is_found_again_not_duplicated(
+        catalog_kit: Commerce, shop: Shop, shop_server: PrestaShopSandbox) -> None:
+    kit, state = catalog_kit, shop_server.shop
+    one_product(kit)
+    state.inject(502, times=1, method="POST", resource="categories", after_write=True)
+    state.inject(502, times=1, method="POST", resource="products", after_write=True)
+    kit.catalog.sync_product("SKU-1", "main")
+    settle(kit)
+    names = [c["name"][0]["value"] for c in state.find("categories")]
+    assert sorted(names) == ["Boots", "Home", "Root", "Shoes"]  # Shoes created once
+    assert len(state.find("products", reference="SKU-1")) == 1
+    rows = {(r.entity, r.label): r for r in kit.catalog.statuses("main")}
+    assert all(r.status == SyncStatus.SYNCED for r in rows.values())
+    assert rows[("product", "SKU-1")].retry_count == 1
+    assert [e.operation for e in kit.catalog.log("main", entity="product")] == ["unchanged"]
