@@ -250,7 +250,7 @@ class Catalog:
         return job.options(queue=queue, priority=product.priority,
                            retry_until=self.kit.now() + timedelta(
                                seconds=self.settings.give_up_after),
-                           **({"depends_on": [waits.id]} if waits is not None else {}))
+                           **_after(waits))
 
     def _mark(self, shop_id: int, products: Sequence[Product]) -> None:
         with self.kit.ready().begin() as conn:
@@ -287,10 +287,9 @@ class Catalog:
         job_type = self.jobs.sync_category
         for category_id in order:
             parent_job = jobs.get(tree[category_id].parent_id or 0)
-            options = {"depends_on": [parent_job.id]} if parent_job is not None else {}
             jobs[category_id] = job_type.options(
                 retry_until=self.kit.now() + timedelta(seconds=self.settings.give_up_after),
-                **options).enqueue(category_id, shop_id)
+                **_after(parent_job)).enqueue(category_id, shop_id)
         return jobs
 
     # -- reading status and log ---------------------------------------------------------------
@@ -327,6 +326,15 @@ class Catalog:
         target = self.shops.get(shop)
         with self.kit.ready().begin() as conn:
             return store.log_counts(conn, target.id, entity)
+
+
+def _after(job: Job | None) -> dict[str, Any]:
+    """Wait for `job` (a parent's or a category's sync). When it fails the dependant still
+    runs, finds the parent missing in the shop and ends `error` saying so - visible, and
+    retried with the others - instead of being cancelled with its row left `pending`."""
+    if job is None:
+        return {}
+    return {"depends_on": [job.id], "on_dependency_failure": "run"}
 
 
 def _depth(tree: Mapping[int, Category], category_id: int) -> int:

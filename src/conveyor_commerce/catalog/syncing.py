@@ -15,17 +15,20 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from conveyor import Discard, Job, RateLimited, Snooze, current_job
 from conveyor_commerce.catalog import payload, store
 from conveyor_commerce.catalog.model import Shop, SyncRow, SyncStatus
 from conveyor_commerce.catalog.shops import shop_key
 from conveyor_commerce.errors import CommerceError
 from conveyor_commerce.prestashop import codes
-from conveyor_commerce.prestashop.client import Client, Endpoint, ShopError
+from conveyor_commerce.prestashop.client import Client, Endpoint, ShopError, check_reference
 
 if TYPE_CHECKING:
     from conveyor_commerce.kit import Commerce
 
+HOOK_TRIES = 3
 HOME = 2
 """The id of a default install's Home category: the parent of our top-level categories."""
 BUSY_RECHECK = 2.0
@@ -58,8 +61,10 @@ async def sync_product(kit: Commerce, product_id: int, shop_id: int,
     work = await _begin(kit, "product", product_id, shop_id)
     product = work.entity
     if work.linked is None:
-        raise Discard(f"category {product.category_id} of product {product.reference!r} is "
-                      f"not in shop {work.shop.name!r} yet: sync the category first")
+        raise await _give_up(kit, "product", product_id, shop_id,
+                             f"category {product.category_id} of product "
+                             f"{product.reference!r} is not in shop {work.shop.name!r} yet: "
+                             "sync the category first")
     client = Client(kit.catalog.http(), work.endpoint)
     started = time.perf_counter()
     try:
@@ -123,13 +128,16 @@ async def sync_category(kit: Commerce, category_id: int, shop_id: int) -> dict[s
     work = await _begin(kit, "category", category_id, shop_id)
     category = work.entity
     if category.parent_id is not None and work.linked is None:
-        raise Discard(f"the parent category {category.parent_id} of {category.name!r} is not "
-                      f"in shop {work.shop.name!r}: its sync failed or was not asked for")
+        raise await _give_up(kit, "category", category_id, shop_id,
+                             f"the parent category {category.parent_id} of {category.name!r} "
+                             f"is not in shop {work.shop.name!r}: its sync failed or was not "
+                             "asked for")
     client = Client(kit.catalog.http(), work.endpoint)
     started = time.perf_counter()
     desired = payload.category_fields(category, work.linked or HOME, work.shop.language_id)
     try:
-        remote = await _remote(client, "categories", work.row.external_id, None)
+        remote = await _remote(client, "categories", work.row.external_id,
+                               _category_filters(category.name, desired["id_parent"]))
         if remote is None:
             created = await client.create("categories", desired)
             outcome = Outcome("create", int(created["id"]), None,
@@ -216,6 +224,15 @@ async def _begin(kit: Commerce, entity: str, entity_id: int, shop_id: int) -> Wo
     return work
 
 
+def _category_filters(name: str, parent: int) -> dict[str, str] | None:
+    """How to find a category we may have created already (a POST whose answer was lost):
+    by parent and name - unless the name holds characters the filter grammar reads."""
+    try:
+        return {"id_parent": str(parent), "name": check_reference(name)}
+    except ValueError:
+        return None
+
+
 async def _remote(client: Client, resource: str, external_id: int | None,
                   filters: dict[str, str] | None) -> dict[str, Any] | None:
     """The shop's object: by the id we know, else by reference (several matches: refused)."""
@@ -269,10 +286,25 @@ async def _failed(kit: Commerce, entity: str, entity_id: int, shop_id: int,
                 store.settle(conn, entity, entity_id, shop_id, SyncStatus.PENDING, now)
 
     control = _control(exc, shop_id)
+    job = current_job().job
     if isinstance(control, Discard):
-        return control  # final_failure records it
+        return await _give_up(kit, entity, entity_id, shop_id, control.reason)
+    if control is None and job.attempt >= job.max_attempts:  # the last one: record it now
+        await _give_up(kit, entity, entity_id, shop_id, f"{message} (after {job.attempt} "
+                       "attempts)")
+        return exc
     await kit.in_thread(lambda: write(control is None))
     return control or exc
+
+
+async def _give_up(kit: Commerce, entity: str, entity_id: int, shop_id: int,
+                   reason: str) -> Discard:
+    """Record the failure (row `error`, a log row) before the job ends: the `on_discard`
+    hook runs after the job is settled, outside its attempt, and finds it done."""
+    job_id = current_job().job.id
+    await kit.in_thread(lambda: record_error(kit, entity, None, entity_id, shop_id, job_id,
+                                             reason))
+    return Discard(reason)
 
 
 def _control(exc: ShopError, shop_id: int) -> RateLimited | Discard | None:
@@ -286,17 +318,37 @@ def _control(exc: ShopError, shop_id: int) -> RateLimited | Discard | None:
 
 def final_failure(kit: Commerce, entity: str, operation: str, job: Job,
                   error: BaseException | None) -> None:
-    """`on_discard` of the sync jobs: the row ends `error` with the reason, and a log row."""
+    """`on_discard` of the sync jobs: the row ends `error` with the reason, and a log row -
+    unless the job recorded its failure itself. Retried a few times: it runs once, after the
+    job was settled, and a busy database must not leave the row `syncing`."""
     args = [*job.args, *job.kwargs.values()]
     entity_id, shop_id = int(args[0]), int(args[1])
     reason = str(error) if error is not None else (
         job.errors[-1].message if job.errors else "discarded")
+    for attempt in range(HOOK_TRIES):
+        try:
+            record_error(kit, entity, "stock" if operation == "stock" else None, entity_id,
+                         shop_id, job.id, reason, unless_recorded=True)
+            return
+        except sa.exc.DBAPIError:
+            if attempt == HOOK_TRIES - 1:
+                raise
+            time.sleep(1.0 + attempt)
+
+
+def record_error(kit: Commerce, entity: str, operation: str | None, entity_id: int,
+                 shop_id: int, job_id: int, reason: str, unless_recorded: bool = False) -> None:
+    """Row `error` with `reason` (not for stock, which has no row of its own) and a log row
+    whose operation is create or update (by whether the shop has it), or `operation`."""
     now = kit.now()
     with kit.ready().begin() as conn:
         row = store.status(conn, entity, entity_id, shop_id)
-        if operation != "stock":
+        if unless_recorded and operation is None and row is not None \
+                and row.status == SyncStatus.ERROR and row.job_id == job_id:
+            return
+        if operation is None:
             operation = "update" if row is not None and row.external_id else "create"
             store.settle(conn, entity, entity_id, shop_id, SyncStatus.ERROR, now,
-                         last_error=reason[:2000])
+                         last_error=reason[:2000], job_id=job_id)
         store.log(conn, entity, entity_id, shop_id, operation, "error", now, message=reason,
-                  job_id=job.id)
+                  job_id=job_id)

@@ -18,7 +18,7 @@ from tests.commerce import commerce_app
 from tests.commerce.catalog.conftest import KEY
 from tests.commerce.conftest import _truncate_commerce
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_a_tree_of_200_categories_reaches_the_shop_parents_first(
                                     app=commerce_app.APP)
     try:
         harness.wait_for(lambda: side.catalog.counts("main", "category")["synced"] == 200,
-                         120, "200 categories synced")
+                         500, "200 categories synced")
     finally:
         assert supervisor.stop() == [0, 0, 0, 0]
     created = [r for r in shop_server.shop.log()

@@ -217,3 +217,41 @@ def test_a_sync_left_syncing_by_a_lost_worker_is_picked_up_by_the_retry_sweep(
     settle(kit)
     row = kit.catalog.status("SKU-1", "main")
     assert row is not None and row.status == SyncStatus.SYNCED and row.job_id != 999
+
+
+def test_when_a_category_fails_its_products_end_in_error_saying_why(
+        catalog_kit: Commerce, shop: Shop, shop_server: PrestaShopSandbox) -> None:
+    kit = catalog_kit
+    one_product(kit)
+    shop_server.shop.inject(400, times=1, method="POST", resource="categories")
+    kit.catalog.sync_product("SKU-1", "main")
+    settle(kit)
+    rows = {(r.entity, r.label): r for r in kit.catalog.statuses("main")}
+    assert rows[("category", "Shoes")].status == SyncStatus.ERROR
+    assert rows[("category", "Boots")].status == SyncStatus.ERROR
+    assert "parent category" in (rows[("category", "Boots")].last_error or "")
+    product = rows[("product", "SKU-1")]
+    assert product.status == SyncStatus.ERROR
+    assert "is not in shop 'main' yet: sync the category first" in (product.last_error or "")
+    assert shop_server.shop.writes() == []
+    assert kit.catalog.retry_failed("main") == 3  # the sweep brings them all back
+    settle(kit)
+    assert kit.catalog.counts("main") == {"pending": 0, "syncing": 0, "synced": 1, "error": 0,
+                                          "conflict": 0}
+
+
+def test_a_create_whose_answer_is_lost_is_found_again_not_duplicated(
+        catalog_kit: Commerce, shop: Shop, shop_server: PrestaShopSandbox) -> None:
+    kit, state = catalog_kit, shop_server.shop
+    one_product(kit)
+    state.inject(502, times=1, method="POST", resource="categories", after_write=True)
+    state.inject(502, times=1, method="POST", resource="products", after_write=True)
+    kit.catalog.sync_product("SKU-1", "main")
+    settle(kit)
+    names = [c["name"][0]["value"] for c in state.find("categories")]
+    assert sorted(names) == ["Boots", "Home", "Root", "Shoes"]  # Shoes created once
+    assert len(state.find("products", reference="SKU-1")) == 1
+    rows = {(r.entity, r.label): r for r in kit.catalog.statuses("main")}
+    assert all(r.status == SyncStatus.SYNCED for r in rows.values())
+    assert rows[("product", "SKU-1")].retry_count == 1
+    assert [e.operation for e in kit.catalog.log("main", entity="product")] == ["unchanged"]

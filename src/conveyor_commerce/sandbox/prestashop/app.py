@@ -2,7 +2,8 @@
 (the key as Basic user, or `?ws_key=`), JSON or XML output, XML-only input, the error bodies
 and headers of the dispatcher, plus `/_sandbox/...` to drive it from another process.
 
-- `POST /_sandbox/faults` `{"status", "times"?, "retry_after"?, "method"?, "resource"?}`
+- `POST /_sandbox/faults` `{"status", "times"?, "retry_after"?, "method"?, "resource"?,
+  "after_write"?}`
 - `POST /_sandbox/latency` `{"seconds"}` - `POST /_sandbox/reject` `{"references": [...]}`
 - `POST /_sandbox/edit` `{"resource", "id", "changes"}` (a merchant's edit in the back office)
 - `POST /_sandbox/delete` `{"resource", "id"}` - `POST /_sandbox/reset`
@@ -51,9 +52,11 @@ def create_app(state: ShopState) -> Starlette:
             if raw_item is not None and item is None:
                 raise Refused(400, 87, f"Id(s) not exists: {raw_item}")
             fault = state.fault_for(request.method, resource)
-            if fault is not None:
+            if fault is not None and not fault.after_write:
                 raise _faulted(fault.status, fault.retry_after)
             status, body = await _serve(state, request, resource, item, fields)
+            if fault is not None:  # the write happened; the answer is lost (a proxy's 502)
+                raise _faulted(fault.status, fault.retry_after)
         except Refused as refused:
             state.record(request.method, resource, item, refused.status, fields)
             return _error(refused, as_json, started)
@@ -90,7 +93,7 @@ def _listing(state: ShopState, request: Request, resource: str) -> list[dict[str
     wanted = {name: _choices(value) for name, value in filters.items()}
     with state.lock:  # compare in place, copy only what matches (catalogues are large)
         found = [dict(o) for o in state.objects[resource].values()
-                 if all(str(o.get(name, "")).lower() in choices
+                 if all(_text(o.get(name, "")).lower() in choices
                         for name, choices in wanted.items())]
     display = request.query_params.get("display", "")
     if display == "full":
@@ -107,6 +110,13 @@ def _choices(pattern: str) -> set[str]:
     if not (pattern.startswith("[") and pattern.endswith("]")):
         raise Refused(400, 33, f"The \"filter\" value {pattern!r} is malformed")
     return {choice.lower() for choice in pattern[1:-1].split("|")}
+
+
+def _text(value: Any) -> str:
+    """A field as filters compare it: a multilingual field by its first language's text."""
+    if isinstance(value, list):
+        return str(value[0].get("value", "")) if value and isinstance(value[0], dict) else ""
+    return str(value)
 
 
 def _authorize(state: ShopState, request: Request) -> None:
@@ -195,7 +205,8 @@ def _control(state: ShopState) -> list[Route]:
     handlers: dict[str, Handler] = {
         "faults": lambda d: state.inject(int(d["status"]), int(d.get("times", 1)),
                                          retry_after=float(d.get("retry_after", 1.0)),
-                                         method=d.get("method"), resource=d.get("resource")),
+                                         method=d.get("method"), resource=d.get("resource"),
+                                         after_write=bool(d.get("after_write", False))),
         "latency": latency,
         "reject": lambda d: state.reject(str(r) for r in d["references"]),
         "edit": lambda d: state.edit(str(d["resource"]), int(d["id"]), dict(d["changes"])),

@@ -44,13 +44,15 @@ class Request:
 
 @dataclasses.dataclass(slots=True)
 class Fault:
-    """Answer the next `times` matching requests with `status` (500, 503, 429, ...)."""
+    """Answer the next `times` matching requests with `status` (500, 503, 429, ...); with
+    `after_write`, only after carrying the request out (an answer lost on its way back)."""
 
     status: int
     times: int
     retry_after: float = 1.0
     method: str | None = None
     resource: str | None = None
+    after_write: bool = False
 
 
 class ShopState:
@@ -79,9 +81,11 @@ class ShopState:
     # -- driving the shop (tests, demo) ------------------------------------------------
 
     def inject(self, status: int, times: int = 1, *, retry_after: float = 1.0,
-               method: str | None = None, resource: str | None = None) -> None:
+               method: str | None = None, resource: str | None = None,
+               after_write: bool = False) -> None:
         with self.lock:
-            self.faults.append(Fault(status, times, retry_after, method, resource))
+            self.faults.append(Fault(status, times, retry_after, method, resource,
+                                     after_write))
 
     def reject(self, references: Iterable[str]) -> None:
         """Writes of products with these references get 400 code 85 (invalid price)."""
