@@ -101,8 +101,12 @@ class Demo:
     def stop(self, signum: int, timeout: float = 60) -> int:
         self.process.send_signal(signum)
         code = self.process.wait(timeout)
-        self._reader.join(5)
+        self.stop_reading()
         return code
+
+    def stop_reading(self) -> None:
+        """Once the demo exited: wait for its last lines."""
+        self._reader.join(5)
 
     def kill(self, seen: set[int]) -> None:
         """Clean-up after a failed test: the demo and every process seen below it, whatever
