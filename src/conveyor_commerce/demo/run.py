@@ -4,9 +4,9 @@ stop everything in reverse order (exit code 0 after a clean stop).
 Order: a fresh database (`database`; not while the dashboard's port is taken, perhaps by a
 demo still running on it), migrate, dashboard, the sandbox and webhook processes, each
 system's sample data, the worker processes, the helpers that play the customers, the status
-line. Each part that started registers its stop on an
-`ExitStack`, so whatever fails half-way, what did start is stopped; the worker processes are
-stopped first and waited for, so no job is cut short by a server going away under it.
+line. Each part that started registers its stop on an `ExitStack`, so whatever fails
+half-way, what did start is stopped; the worker processes are stopped first and waited for,
+so no job is cut short by a server going away under it.
 """
 
 from __future__ import annotations
@@ -83,7 +83,6 @@ class Started:
 
 def run(spec: DemoSpec) -> int:
     stop = StopRequests()
-    children = Children.of(spec)
     if not _port_free(spec.port):
         print(f"the dashboard cannot listen on 127.0.0.1:{spec.port} (in use; another demo?); "
               "set CONVEYOR_DEMO_PORT to another port", file=sys.stderr)
@@ -93,13 +92,14 @@ def run(spec: DemoSpec) -> int:
     except (database.NotADemoDatabase, OSError, psycopg.Error) as exc:
         print(f"cannot start the demo: {exc}", file=sys.stderr)
         return 2
+    children = Children.of(spec)
     with contextlib.ExitStack() as stack:
         stack.callback(spec.app.close)
         stack.callback(spec.kit.close)
         spec.kit.migrate()
         dashboard = _dashboard(spec)
         stack.callback(dashboard.stop)
-        started = _start_kit(spec, children, stack)
+        started = _seed(spec.kit, _start_servers(spec, children, stack))
         lines = [*started.lines, spec.seed_jobs()]
         workers = Workers(spec.app_ref, processes=spec.processes, env=children.env,
                           cwd=children.cwd)
@@ -116,11 +116,24 @@ def run(spec: DemoSpec) -> int:
     return code if code else (0 if stopped == 0 else 1)
 
 
-def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) -> Started:
-    """The sandboxes and the kit's status webhook, then each system's sample data."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Servers:
+    """The sandboxes and the webhook, running, with the secrets they were started with."""
+
+    whatsapp: ServerProcess
+    webhook: ServerProcess
+    prestashop: ServerProcess
+    app_secret: str
+    shop_key: str
+
+
+def _start_servers(spec: DemoSpec, children: Children,
+                   stack: contextlib.ExitStack) -> Servers:
+    """Launched together (each imports Conveyor: in parallel it costs one import's time),
+    ready once each port answers; the WhatsApp sandbox reports deliveries to the webhook."""
     app_secret, shop_key = secrets.token_hex(16), secrets.token_hex(16)
     ports = [free_port() for _ in range(3)]
-    wa, webhook, shop = servers = [
+    servers = Servers(
         ServerProcess("WhatsApp sandbox", children.conveyor(
             "commerce", "sandbox", "whatsapp", "--port", str(ports[0]),
             "--number", whatsapp.PHONE_NUMBER_ID, "--token", whatsapp.TOKEN),
@@ -134,23 +147,31 @@ def _start_kit(spec: DemoSpec, children: Children, stack: contextlib.ExitStack) 
         ServerProcess("PrestaShop sandbox", children.conveyor(
             "commerce", "sandbox", "prestashop", "--port", str(ports[2])),
             port=ports[2], cwd=children.cwd, log=children.logs / "prestashop-sandbox.log",
-            env={**children.env, "PRESTASHOP_SANDBOX_KEY": shop_key})]
-    for server in servers:
+            env={**children.env, "PRESTASHOP_SANDBOX_KEY": shop_key}),
+        app_secret, shop_key)
+    processes = (servers.whatsapp, servers.webhook, servers.prestashop)
+    for server in processes:
         stack.callback(server.launch().stop)
-    for server in servers:
+    for server in processes:
         server.ready()
-    sandbox = WhatsAppSandbox(wa.url)
-    sandbox.send_statuses(webhook.url + "/", app_secret, read=False)
-    kit = spec.kit
-    messages = whatsapp.seed(kit, sandbox)
+    WhatsAppSandbox(servers.whatsapp.url).send_statuses(servers.webhook.url + "/", app_secret,
+                                                        read=False)
+    return servers
+
+
+def _seed(kit: Commerce, servers: Servers) -> Started:
+    """Each system's sample data; the lines and figures that show it."""
+    wa, shop = servers.whatsapp.url, servers.prestashop.url
+    messages = whatsapp.seed(kit, WhatsAppSandbox(wa))
     cart_sample = carts.seed(kit, whatsapp.ACCOUNT)
-    campaign = campaigns.seed(kit, sandbox)
-    products = catalog.seed(kit, PrestaShopSandbox(shop.url), shop_key)
+    campaign = campaigns.seed(kit, WhatsAppSandbox(wa))
+    products = catalog.seed(kit, PrestaShopSandbox(shop), servers.shop_key)
     return Started(
-        lines=[f"WhatsApp sandbox   {wa.url}/  (what it accepted: {wa.url}/_sandbox/sent)",
-               f"status webhook     {webhook.url}/  (the sandbox reports deliveries here)",
-               f"PrestaShop sandbox {shop.url}/  (Webservice under /api/; what it holds: "
-               f"{shop.url}/_sandbox/objects/products)",
+        lines=[f"WhatsApp sandbox   {wa}/  (what it accepted: {wa}/_sandbox/sent)",
+               f"status webhook     {servers.webhook.url}/  (the sandbox reports deliveries "
+               "here)",
+               f"PrestaShop sandbox {shop}/  (Webservice under /api/; what it holds: "
+               f"{shop}/_sandbox/objects/products)",
                messages.describe(), cart_sample.describe(), campaign.describe(),
                products.describe()],
         reporters=[lambda: whatsapp.status(kit), lambda: carts.status(kit),
