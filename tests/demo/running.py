@@ -99,9 +99,11 @@ class Demo:
         return found[0]
 
     def stop(self, signum: int, timeout: float = 60) -> int:
+        started = time.monotonic()
         self.process.send_signal(signum)
         code = self.process.wait(timeout)
         self.stop_reading()
+        print(f"stopped by signal {signum}: {time.monotonic() - started:.1f}s")
         return code
 
     def stop_reading(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import signal
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ def test_demo_runs_every_system_and_stops_cleanly(demo_url: str) -> None:
     app = Conveyor(demo_url)
     kit = Commerce(app)
     tree: set[int] = set()
+    began = time.monotonic()
     try:
         dashboard = demo.address("dashboard")
         assert "(login: admin / demo)" in demo.output()
@@ -77,6 +79,7 @@ def test_demo_runs_every_system_and_stops_cleanly(demo_url: str) -> None:
         assert app.counts().get(("media", JobState.DISCARDED), 0) == 1  # the bad input
         _dashboard_shows(client)
         client.close()
+        print(f"checks done: {time.monotonic() - began:.1f}s after start")
 
         tree |= descendants(demo.process.pid)
         signum = signal.SIGINT if demo_url.startswith("sqlite") else signal.SIGTERM
@@ -169,9 +172,9 @@ def _catalog_synced(kit: Commerce) -> bool:
 def _check_shop(kit: Commerce, shop: PrestaShopSandbox) -> None:
     """The shop holds every product the sync status says synced (and no refused one), and
     each synced category under the parent the catalogue gives it."""
-    held = {p["reference"] for p in shop.objects("products")}
     synced = {kit.catalog.product(row.entity_id).reference for row in kit.catalog.statuses(
         catalog.SHOP, [SyncStatus.SYNCED], entity="product", limit=1000)}
+    held = {p["reference"] for p in shop.objects("products")}  # read after: syncs go on
     assert len(synced) >= 100 and synced <= held
     assert not held & set(catalog.REFUSED)
     errors = kit.catalog.statuses(catalog.SHOP, [SyncStatus.ERROR], entity="product")
