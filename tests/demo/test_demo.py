@@ -123,9 +123,13 @@ def _wait_all(demo: Demo, conditions: dict[str, Callable[[], bool]],
               timeout: float = 120) -> None:
     """Every condition met at once, or a failure naming those that were not."""
     unmet: list[str] = []
+    began, first_met = time.monotonic(), dict[str, float]()
 
     def met() -> bool:
         unmet[:] = [what for what, check in conditions.items() if not check()]
+        for what in set(conditions) - set(unmet) - set(first_met):
+            first_met[what] = time.monotonic() - began
+            print(f"  {what}: {first_met[what]:.1f}s")
         return not unmet
 
     wait_for(met, timeout, "the sample jobs", lambda: f"unmet: {unmet}\n{demo.output()}")

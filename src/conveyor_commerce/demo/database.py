@@ -39,10 +39,23 @@ def _fresh_postgres(url: str) -> None:
     params = conninfo_to_dict(url)
     name = str(params.get("dbname") or "")
     _check_name(name)
+    if _empty(url):
+        return
     with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _empty(url: str) -> bool:
+    """The database exists and holds no table yet (creating it again would cost seconds)."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                               "('pg_catalog', 'information_schema')").fetchone()
+    except psycopg.OperationalError:  # it does not exist (or cannot be reached: see below)
+        return False
+    return row is not None and row[0] == 0
 
 
 def _check_name(name: str) -> None:

@@ -31,7 +31,7 @@ from conveyor_commerce.demo import campaigns, carts, catalog, database, whatsapp
 from conveyor_commerce.demo.progress import ProgressLine, Reporter
 from conveyor_commerce.demo.sandbox_control import PrestaShopSandbox, WhatsAppSandbox
 from conveyor_commerce.demo.servers import ServerProcess, free_port
-from conveyor_commerce.demo.workers import Workers
+from conveyor_commerce.demo.workers import WORKER_GRACE, Workers
 from conveyor_commerce.kit import Commerce
 
 
@@ -214,8 +214,8 @@ def _wait(stop: StopRequests, workers: Workers) -> int:
             print(f"the worker processes stopped on their own (exit code {code}); "
                   "stopping the demo", file=sys.stderr, flush=True)
             return 1
-    print("stopping: the workers finish their running jobs (Ctrl-C again: at once)",
-          flush=True)
+    print(f"stopping: running jobs get {WORKER_GRACE:g} s to finish, then go back to their "
+          "queues (Ctrl-C again: at once)", flush=True)
     return 0
 
 

@@ -15,8 +15,11 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-GRACE = 30.0
-"""Seconds the workers get to finish their running jobs after the first SIGTERM."""
+WORKER_GRACE = 5.0
+"""Seconds a worker's running jobs get to finish after SIGTERM before they are handed back
+(a campaign chunk pacing its sends could otherwise hold the stop for half a minute)."""
+GRACE = WORKER_GRACE + 15.0
+"""Seconds the supervisor gets to stop its workers after the first SIGTERM."""
 HURRY = 10.0
 """Seconds after the second SIGTERM before the supervisor is killed."""
 
@@ -25,7 +28,8 @@ class Workers:
     def __init__(self, app_ref: str, *, processes: int, env: Mapping[str, str],
                  cwd: str, extra: Sequence[str] = ()) -> None:
         self.command = [sys.executable, "-m", "conveyor", "--app", app_ref, "worker",
-                        "--processes", str(processes), *extra]
+                        "--processes", str(processes), "--grace", f"{WORKER_GRACE:g}",
+                        *extra]
         self.env = dict(env)
         self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
