@@ -41,8 +41,8 @@ class WhatsAppSample:
     later: int
 
     def describe(self) -> str:
-        return (f"WhatsApp: account {self.account.name!r} -> sandbox; {self.scheduled} "
-                f"messages scheduled ({self.failing} will fail, {self.later} due later)")
+        return (f"messages           {self.scheduled} scheduled from account "
+                f"{self.account.name!r} ({self.failing} will fail, {self.later} due later)")
 
 
 def seed(kit: Commerce, sandbox: WhatsAppSandbox) -> WhatsAppSample:
