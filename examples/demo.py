@@ -21,8 +21,7 @@ import random
 from pathlib import Path
 
 from conveyor import Conveyor, Discard, current_job
-from conveyor_commerce import Commerce, CommerceSettings
-from conveyor_commerce.catalog.model import CatalogSettings
+from conveyor_commerce import CatalogSettings, Commerce, CommerceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = os.environ.get("CONVEYOR_URL") or \
@@ -78,9 +77,11 @@ def main() -> None:
     from conveyor_commerce.demo import DemoSpec, run
 
     password = os.environ.get("CONVEYOR_DASHBOARD_PASSWORD", "demo")
-    port = int(os.environ.get("CONVEYOR_DEMO_PORT", "8000"))
+    port = os.environ.get("CONVEYOR_DEMO_PORT", "8000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"CONVEYOR_DEMO_PORT={port!r}: give a port number (1-65535)")
     raise SystemExit(run(DemoSpec(app, commerce, "examples.demo:app", ROOT, seed_jobs,
-                                  port=port, password=password)))
+                                  port=int(port), password=password)))
 
 
 if __name__ == "__main__":
