@@ -223,8 +223,8 @@ def _check_campaign_rate(sent: list[dict[str, Any]]) -> None:
 
 
 def _dashboard_shows(client: httpx.Client) -> None:
-    """The kit's pages show the sample: the overview's cards, the failed messages, the carts
-    and the shop's sync status."""
+    """The kit's pages show the sample: the overview's cards, the failed messages, the carts,
+    the shop's sync status and the campaign."""
     overview = client.get("/")
     assert overview.status_code == 200
     for card in ("WhatsApp messages", "Carts (7 days)", "Catalog sync"):
@@ -236,6 +236,8 @@ def _dashboard_shows(client: httpx.Client) -> None:
     assert cart_page.status_code == 200 and carts.COMES_BACK in cart_page.text
     sync_page = client.get("/catalog/")
     assert sync_page.status_code == 200 and catalog.SHOP in sync_page.text
+    campaign_page = client.get("/campaigns/")
+    assert campaign_page.status_code == 200 and "Spring sale broadcast" in campaign_page.text
 
 
 def test_demo_refuses_a_database_not_named_demo(tmp_path: Path) -> None:
