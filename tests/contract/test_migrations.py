@@ -16,7 +16,7 @@ from conveyor.backends import base, migrate
 from conveyor.backends.sqlite.rows import to_micros
 from conveyor.model import JobState as S
 from tests.conftest import raw
-from tests.contract.test_backend import NOW
+from tests.contract.seam import NOW
 
 PACKAGES = {"sqlite": "conveyor.backends.sqlite", "postgres": "conveyor.backends.postgres"}
 
@@ -120,3 +120,7 @@ async def test_every_upgrade_path_ends_with_the_fresh_schema(
             assert settled.written == {job.id}
         finally:
             await backend.close()
+
+
+async def test_migrate_is_idempotent(backend: base.Backend) -> None:
+    assert await backend.migrate() == []

@@ -12,7 +12,7 @@ from conveyor import changes, model, outcome
 from conveyor.backends import base
 from conveyor.model import JobState as S
 from tests.conftest import _truncate, raw
-from tests.contract.test_backend import NOW, error, new
+from tests.contract.seam import NOW, error, new
 
 LATER = NOW + timedelta(hours=1)
 Move = tuple[S, S]

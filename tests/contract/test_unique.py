@@ -133,7 +133,7 @@ def test_a_duplicate_is_read_back_by_the_insert_itself(pg_url: str) -> None:
 
     from conveyor.backends.postgres import inserts
     from tests.conftest import _truncate
-    from tests.contract.test_backend import NOW, new
+    from tests.contract.seam import NOW, new
 
     statements: list[str] = []
 

@@ -11,7 +11,10 @@ is opened and a statement bound differ. An engine's backend provides that as its
 - `Statements.rows(name, params)`: run one named statement, bound the engine's way;
 - `Statements.follow(plan)`: drive an `orchestrate` plan (dependants, batches, callbacks);
 - `Statements.wake_all()`: wake workers of every queue once the transaction commits;
-- `settle_params(outcomes)` and `filter_params(where)`: parameters in the engine's shape.
+- `settle_params(outcomes)` and `filter_params(where)`: parameters in the engine's shape;
+- `settle_alone(...)`: settle outcomes of jobs nothing follows from (no dependants, no
+  batch) outside a transaction, where that saves round trips (PostgreSQL: one statement per
+  kind of outcome, as the hot path always was); SQLite settles none there.
 
 Claims, inserts, batches, schedules and flow control are still per engine (each backend's
 modules), to be moved here one area at a time.
@@ -59,14 +62,33 @@ class SqlBackend:
 
         def filter_params(self, where: base.JobFilter) -> dict[str, Any]: ...
 
+        async def settle_alone(self, by_statement: dict[str, dict[str, Any]], now: datetime,
+                               max_errors: int) -> set[int]: ...
+
         def _notify(self) -> None: ...
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int) -> base.Settled:
-        """One transaction (pipelined where the engine can): batch rows locked first, then
-        one statement per kind of outcome, then what follows from the jobs that ended."""
+        """Jobs nothing follows from may be settled first by the driver on their own, one
+        statement per kind of outcome without a transaction (`settle_alone`); the rest in
+        one transaction (pipelined where the engine can): batch rows locked first, then one
+        statement per kind of outcome, then what follows from the jobs that ended."""
         if not outcomes:
             return base.Settled(frozenset(), frozenset())
+        alone: set[int] = set()
+        if plain := [o for o in outcomes if o.batch_id is None]:
+            alone = await self.settle_alone(self.settle_params(plain), now, max_errors)
+        rest = [o for o in outcomes if o.job_id not in alone]
+        written = alone | (await self._settle_together(rest, now, max_errors) if rest else set())
+        if any(isinstance(o, outcome.Interrupted) for o in outcomes):
+            self._notify()
+        asked = {o.job_id for o in outcomes}
+        return base.Settled(frozenset(written), frozenset(asked - written))
+
+    async def _settle_together(self, outcomes: Sequence[outcome.Outcome], now: datetime,
+                               max_errors: int) -> set[int]:
+        """Outcomes whose jobs other jobs or a batch follow, in one transaction with what
+        follows (and those of lost leases, which write nothing)."""
         by_statement = self.settle_params(outcomes)
         batch_ids = outcome.batches_of(outcomes)
 
@@ -84,11 +106,7 @@ class SqlBackend:
                 await tx.follow(orchestrate.after_final(finals, now, max_errors))
             return written
 
-        written = await self.transaction(work, pipelined=True)
-        if "interrupt" in by_statement:
-            self._notify()
-        asked = {o.job_id for o in outcomes}
-        return base.Settled(frozenset(written), frozenset(asked - written))
+        return await self.transaction(work, pipelined=True)
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
                      max_errors: int, witness: str | None = None,

@@ -144,6 +144,23 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
     def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
         return convert.filter_params(where)
 
+    async def settle_alone(self, by_statement: dict[str, dict[str, Any]], now: datetime,
+                           max_errors: int) -> set[int]:
+        """One autocommitted statement per kind of outcome (a transaction around them would
+        cost two more round trips per flush), each guarded (`alone`) to jobs without
+        dependants or batch: a job that gains a dependant meanwhile is left for the
+        transaction, whose statements are not guarded."""
+        async def work(conn: Conn) -> set[int]:
+            written: set[int] = set()
+            for statement, params in by_statement.items():
+                sql_text = sqlfile.compose(_QUERIES, statement, ["alone"])
+                cur = await conn.execute(sql_text, {**params, "now": now,
+                                                    "max_errors": max_errors})
+                written.update(int(row[0]) for row in await cur.fetchall())
+            return written
+
+        return await self._run(work)
+
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
         return await self._run(lambda conn: column(conn, name, params))

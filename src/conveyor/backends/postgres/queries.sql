@@ -214,6 +214,12 @@ INSERT INTO conveyor_limits (key)
 SELECT DISTINCT unnest(%(keys)s::text[])
 ON CONFLICT (key) DO NOTHING
 
+-- name: alone
+-- Added to the settling statements that may end a job when they run alone, outside a
+-- transaction (a fragment): only jobs nothing follows from - no dependants, no batch. The
+-- others are settled in a transaction with what follows.
+AND NOT j.has_dependants AND j.batch_id IS NULL
+
 -- name: outcomes
 -- One row per outcome of a kind (a fragment): body is the result or the error JSON.
 unnest(%(ids)b::bigint[], %(attempts)b::int[], %(bodies)b::text[], %(run_ats)b::timestamptz[])
@@ -239,7 +245,7 @@ CASE WHEN jsonb_array_length(j.errors) >= %(max_errors)s
 UPDATE conveyor_jobs AS j
    SET state = 'completed', finalized_at = %(now)s, result = o.body::jsonb
   FROM {{outcomes}}
- WHERE {{settle_guard}}
+ WHERE {{settle_guard}} /*drive*/
 RETURNING {{settled}}
 
 -- name: fail
@@ -250,7 +256,7 @@ UPDATE conveyor_jobs AS j
        finalized_at = CASE WHEN o.run_at IS NULL THEN %(now)s::timestamptz END,
        errors = {{append_error}}
   FROM {{outcomes}}
- WHERE {{settle_guard}}
+ WHERE {{settle_guard}} /*drive*/
 RETURNING {{settled}}
 
 -- name: snooze
@@ -265,7 +271,7 @@ RETURNING {{settled}}
 UPDATE conveyor_jobs AS j
    SET state = 'cancelled', finalized_at = %(now)s, errors = {{append_error}}
   FROM {{outcomes}}
- WHERE {{settle_guard}}
+ WHERE {{settle_guard}} /*drive*/
 RETURNING {{settled}}
 
 -- name: interrupt

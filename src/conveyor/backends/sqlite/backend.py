@@ -182,6 +182,11 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
     def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
         return convert.filter_params(where)
 
+    async def settle_alone(self, by_statement: dict[str, dict[str, Any]], now: datetime,
+                           max_errors: int) -> set[int]:
+        """None: a SQLite transaction costs no round trip, so every outcome settles in one."""
+        return set()
+
     def _refused(self, exc: sqlite3.Error) -> errors.Unstorable:
         return errors.Unstorable(f"SQLite database {self.path!r} refused a value: {exc}")
 
