@@ -53,12 +53,14 @@ def test_upload_preview_start_and_watch(kit: Commerce, account: Account,
         assert started.status_code == 200 and "2 recipients to send" in notice(started.text)
         [campaign] = kit.campaigns.list()
         assert campaign.status == CampaignStatus.RUNNING and campaign.pending == 2
+        assert '<main id="live" data-live="2">' in started.text  # refreshed while it runs
         again = client.post("/campaigns/start", data={
             **form, "token": html.unescape(upload.group(1)), "csrf_token": token})
         assert again.status_code == 400 and "Upload the CSV file again" in again.text
         paused = client.post(f"/campaigns/{campaign.id}/pause", data={"csrf_token": token},
                              follow_redirects=True)
         assert "pause done" in notice(paused.text) and 'id="resume"' in paused.text
+        assert '<main id="live">' in paused.text
         listing = client.get("/campaigns/").text
         assert f'data-campaign="{campaign.id}" data-status="paused"' in listing
         assert '<progress max="100" value="50.0"' in listing  # 2 of the 4 stored are settled
