@@ -59,7 +59,7 @@ def test_the_check_catches_the_reprs_it_looks_for() -> None:
 
 
 def test_refusals_name_states_and_known_names_plainly(shop: Conveyor) -> None:
-    edit = run(shop, "edit", "1", "--priority", "1")
-    assert "job 1 is discarded; only available, " in edit.output
+    edit = run(shop, "edit", "2", "--priority", "1", "--retry")  # job 2 waits: nothing to retry
+    assert "job 2 is available; only cancelled, discarded, " in edit.output
     cron = run(shop, "cron", "run", "nope")
     assert "no cron schedule named 'nope'; stored: hourly" in cron.output
