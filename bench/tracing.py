@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from bench import bench_app
 from bench.databases import reset
-from conveyor import Conveyor, metrics, tracing
+from conveyor import Conveyor, hooks, metrics, tracing
 from conveyor.backends import base
 
 
@@ -27,7 +27,7 @@ def _use(app: Conveyor, traced: bool) -> None:
     """Make the app's open backends the traced ones or the bare ones."""
     for loop, backend in list(app._backends.items()):
         inner = getattr(backend, "inner", backend)
-        app._backends[loop] = tracing.traced(inner, app.storage_calls, app.storage_hooks) \
+        app._backends[loop] = tracing.traced(inner, app.storage_calls, app.hooks) \
             if traced else inner
 
 
@@ -38,7 +38,7 @@ def _wrapper_cost(calls: int = 100_000) -> float:
             return None
 
     bare = Nothing()
-    timed = tracing._timed("get", bare.get, metrics.CallTally(), [])
+    timed = tracing._timed("get", bare.get, metrics.CallTally(), hooks.Hooks())
 
     async def loop(call: Callable[[int], Awaitable[None]]) -> float:
         started = time.perf_counter()

@@ -63,8 +63,6 @@ class Conveyor:
         """Observers of enqueues and attempts (`conveyor.contrib.otel`, JSON logs)."""
         self.storage_calls = metrics.CallTally()
         """Calls into the backend from this process, per method (see `tracing`)."""
-        self.storage_hooks: list[tracing.Hook] = []
-        """Context managers opened around every backend call, e.g. tracing spans."""
         # Close connections opened by the blocking API at exit even if nobody calls close().
         self._finalizer = weakref.finalize(self, _close_all, self.blocking, self._backends)
 
@@ -165,7 +163,7 @@ class Conveyor:
         """A new backend for this app's URL (not connected yet), every call through it timed
         and traced (`tracing`). `storage()` keeps one per event loop."""
         return tracing.traced(base.open_backend(self.url, create=create), self.storage_calls,
-                              self.storage_hooks)
+                              self.hooks)
 
     async def amigrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied (empty: up to date)."""
@@ -204,7 +202,7 @@ class Conveyor:
         only): `NotMigrated` leaves the caller's transaction as it was."""
         with self.hooks.enqueuing(rows) as call:
             now = self.clock.now()
-            with tracing.measured("insert_on", self.storage_calls, self.storage_hooks):
+            with tracing.measured("insert_on", self.storage_calls, self.hooks):
                 inserted = transactional.insert_on(connection, self.url, call.rows, now,
                                                    check_schema=not self._migrated)
             self._migrated = True
@@ -214,7 +212,7 @@ class Conveyor:
     async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
         with self.hooks.enqueuing(rows) as call:
             now = self.clock.now()
-            with tracing.measured("insert_on", self.storage_calls, self.storage_hooks):
+            with tracing.measured("insert_on", self.storage_calls, self.hooks):
                 inserted = await transactional.ainsert_on(connection, self.url, call.rows, now,
                                                           check_schema=not self._migrated)
             self._migrated = True

@@ -4,7 +4,8 @@ An observer adds context-manager factories to `app.hooks`. The engine enters the
 inserting new rows (a hook may replace the rows, e.g. to put trace context in their meta, and
 reads the inserted jobs' ids on exit) and around each attempt a worker runs (the outcome is set
 before they exit; the attempt's code runs inside them, so a context they set is the job's),
-and calls `stopped` hooks when a worker stops.
+and calls `stopped` hooks when a worker stops. `storage` hooks are entered around every call
+into the backend, given the method's name (see `tracing`).
 A hook that raises is logged and left out: observing never changes what happens to a job.
 
     @contextlib.contextmanager
@@ -67,6 +68,7 @@ _NAMES: dict[type, str] = {outcome.Completed: "completed", outcome.Snoozed: "sno
                            outcome.Cancelled: "cancelled", outcome.Interrupted: "interrupted"}
 EnqueueHook = Callable[[Enqueue], AbstractContextManager[object]]
 AttemptHook = Callable[[Attempt], AbstractContextManager[object]]
+StorageHook = Callable[[str], AbstractContextManager[object]]
 
 
 class Hooks:
@@ -75,6 +77,9 @@ class Hooks:
     def __init__(self) -> None:
         self.enqueue: list[EnqueueHook] = []
         self.attempt: list[AttemptHook] = []
+        self.storage: list[StorageHook] = []
+        """Around each backend call, given the method's name: e.g.
+        `lambda method: tracer.start_as_current_span(f"conveyor.{method}")`."""
         self.stopped: list[Callable[[], object]] = []
         """Called when a worker of the app has stopped, before its process exits (which
         `conveyor worker` does without running `atexit` handlers): flush buffers here."""
@@ -94,6 +99,14 @@ class Hooks:
             for hook in self.enqueue:
                 _enter(stack, hook, call)
             yield call
+
+    @contextlib.contextmanager
+    def calling(self, method: str) -> Iterator[None]:
+        """Around one backend call (`tracing` enters it only when there are storage hooks)."""
+        with contextlib.ExitStack() as stack:
+            for hook in self.storage:
+                _enter(stack, hook, method)
+            yield
 
     @contextlib.contextmanager
     def attempting(self, job: model.Job, worker_id: str) -> Iterator[Attempt]:

@@ -1,9 +1,10 @@
 """The one place every call from the app and its workers into the storage backend passes:
 each call of a backend coroutine is timed into the app's `metrics.CallTally` (per method:
-calls, errors, seconds, slowest) and wrapped in the app's hooks, context managers opened
-around it. An OpenTelemetry hook plugs in as
+calls, errors, seconds, slowest) and wrapped in the app's storage hooks (`hooks.Hooks.storage`,
+context managers given the method's name; one that raises is logged and left out). An
+OpenTelemetry hook plugs in as
 
-    app.storage_hooks.append(lambda method: tracer.start_as_current_span(f"conveyor.{method}"))
+    app.hooks.storage.append(lambda method: tracer.start_as_current_span(f"conveyor.{method}"))
 
 `wait` (blocking until work is announced) and `close` pass through untimed: their time is
 idleness, not storage work. Everything else of the backend is reached unchanged. Inserts on
@@ -18,23 +19,23 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
+from conveyor import hooks as observers
 from conveyor import metrics
 from conveyor.backends import base
 
-Hook = Callable[[str], contextlib.AbstractContextManager[object]]
 UNTIMED = frozenset({"wait", "close"})
 _methods: dict[type, tuple[str, ...]] = {}
 
 
-def traced(backend: base.Backend, tally: metrics.CallTally, hooks: list[Hook]) -> base.Backend:
-    """`backend` seen through the tally and hooks (`hooks` is read at each call, so hooks
-    added later apply to backends already open)."""
+def traced(backend: base.Backend, tally: metrics.CallTally, hooks: observers.Hooks) -> base.Backend:
+    """`backend` seen through the tally and hooks (`hooks.storage` is read at each call, so
+    hooks added later apply to backends already open)."""
     return cast(base.Backend, TracedBackend(backend, tally, hooks))
 
 
 class TracedBackend:
     def __init__(self, backend: base.Backend, tally: metrics.CallTally,
-                 hooks: list[Hook]) -> None:
+                 hooks: observers.Hooks) -> None:
         self.inner = backend
         for name in _coroutines(type(backend)):
             setattr(self, name, _timed(name, getattr(backend, name), tally, hooks))
@@ -47,13 +48,11 @@ class TracedBackend:
 
 
 @contextlib.contextmanager
-def measured(method: str, tally: metrics.CallTally, hooks: list[Hook]) -> Iterator[None]:
+def measured(method: str, tally: metrics.CallTally, hooks: observers.Hooks) -> Iterator[None]:
     """Time and trace one storage call made without a backend object."""
     started, failed = time.perf_counter(), True
     try:
-        with contextlib.ExitStack() as stack:
-            for hook in hooks:
-                stack.enter_context(hook(method))
+        with hooks.calling(method):
             yield
         failed = False
     finally:
@@ -61,7 +60,7 @@ def measured(method: str, tally: metrics.CallTally, hooks: list[Hook]) -> Iterat
 
 
 async def _hooked(name: str, method: Callable[..., Awaitable[Any]], args: tuple[Any, ...],
-                  kwargs: dict[str, Any], tally: metrics.CallTally, hooks: list[Hook]) -> Any:
+                  kwargs: dict[str, Any], tally: metrics.CallTally, hooks: observers.Hooks) -> Any:
     with measured(name, tally, hooks):
         return await method(*args, **kwargs)
 
@@ -77,11 +76,11 @@ def _coroutines(kind: type) -> tuple[str, ...]:
 
 
 def _timed(name: str, method: Callable[..., Awaitable[Any]], tally: metrics.CallTally,
-           hooks: list[Hook]) -> Callable[..., Awaitable[Any]]:
+           hooks: observers.Hooks) -> Callable[..., Awaitable[Any]]:
     clock, add = time.perf_counter, tally.add
 
     async def call(*args: Any, **kwargs: Any) -> Any:
-        if hooks:
+        if hooks.storage:
             return await _hooked(name, method, args, kwargs, tally, hooks)
         started = clock()
         try:

@@ -15,9 +15,9 @@ REPR = re.compile(r"<[\w.]+: |<[\w.]+ object at|\['|JobState\.|datetime\.\w+\(|"
 COMMANDS = [
     ["jobs", "list"], ["jobs", "list", "--json"], ["jobs", "show", "1"],
     ["jobs", "show", "1", "--json"], ["jobs", "show", "999"], ["failed"], ["stats"],
-    ["edit", "1", "--priority", "1"], ["edit", "2", "--args", "[1, 2, 3]"],
-    ["edit", "2", "--queue", " bad "], ["edit", "999", "--priority", "1"],
-    ["retry", "--state", "available", "--dry-run"], ["cancel", "2", "--dry-run"],
+    ["edit", "2", "--priority", "1"], ["edit", "3", "--args", "[1, 2, 3]"],
+    ["edit", "3", "--queue", " bad "], ["edit", "999", "--priority", "1"],
+    ["retry", "--state", "available", "--dry-run"], ["cancel", "3", "--dry-run"],
     ["delete", "999"], ["flush", "--dry-run"],
     ["cron"], ["cron", "run", "nope"], ["cron", "pause", "nope"], ["cron", "run", "hourly"],
     ["pause", "sync"], ["resume", "sync"], ["pause", "--key", "k:1"], ["limits"],
@@ -35,9 +35,10 @@ def shop(app: Conveyor) -> Conveyor:
             raise ValueError("negative product id")
 
     app.cron("0 * * * *", sync_product, args=(5, 1), name="hourly")
-    sync_product.enqueue(-1, 1)
+    sync_product.enqueue(-1, 1)  # 1: discarded
+    sync_product.enqueue(5, 1)  # 2: completed
     app.drain()
-    sync_product.enqueue(2, 1)
+    sync_product.enqueue(2, 1)  # 3: available
     return app
 
 
@@ -59,7 +60,7 @@ def test_the_check_catches_the_reprs_it_looks_for() -> None:
 
 
 def test_refusals_name_states_and_known_names_plainly(shop: Conveyor) -> None:
-    edit = run(shop, "edit", "2", "--priority", "1", "--retry")  # job 2 waits: nothing to retry
-    assert "job 2 is available; only cancelled, discarded, " in edit.output
+    edit = run(shop, "edit", "2", "--priority", "1")
+    assert "job 2 is completed; only available, cancelled, discarded, " in edit.output
     cron = run(shop, "cron", "run", "nope")
     assert "no cron schedule named 'nope'; stored: hourly" in cron.output

@@ -1,5 +1,5 @@
 """Every call into the backend passes one place: timed per method into `app.storage_calls`
-and wrapped by `app.storage_hooks`, on both backends."""
+and wrapped by `app.hooks.storage`, on both backends."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_hooks_wrap_each_call_and_errors_are_counted(app: Conveyor) -> None:
         finally:
             seen.append(("exit", method))
 
-    app.storage_hooks.append(span)
+    app.hooks.storage.append(span)
 
     async def scenario() -> None:
         backend = await app.storage()
@@ -68,10 +68,21 @@ def test_inserts_on_the_callers_connection_are_measured_too(tmp_path: Path) -> N
 
     app.migrate()
     names: list[str] = []
-    app.storage_hooks.append(lambda method: (names.append(method), contextlib.nullcontext())[1])
+    app.hooks.storage.append(lambda method: (names.append(method), contextlib.nullcontext())[1])
     with sqlite3.connect(path_of(app.url)) as conn:
         ship.using(conn).enqueue(1)
         ship.using(conn).enqueue(2)
     calls = {stat.method: stat for stat in app.storage_calls.snapshot()}
     assert calls["insert_on"].calls == 2 and names == ["insert_on", "insert_on"]
     app.close()
+
+
+def test_a_storage_hook_that_raises_is_left_out(app: Conveyor,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    def broken(method: str) -> contextlib.AbstractContextManager[None]:
+        raise RuntimeError(f"observer broke on {method}")
+
+    app.hooks.storage.append(broken)
+    assert app.counts() == {}  # the call itself goes on
+    assert "failed on entry; left out" in caplog.text
+    assert {stat.method for stat in app.storage_calls.snapshot()} >= {"counts"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -70,18 +71,19 @@ def test_rate_window_holds_across_four_processes(url: str, tmp_path: Path,
     windows = [starts[i + 10] - starts[i] for i in range(len(starts) - 10)]
     print(f"\nspans of 11 consecutive admissions: min {min(windows):.3f}s")
     assert min(windows) >= 1.0, f"11 admissions within {min(windows):.3f}s"
-    # Kept busy: well above the 5/s a key fell to when freed slots waited for the next poll
-    # (each window loses a wake-up's latency, which a loaded machine stretches; the rate
-    # reached is printed).
+    # Kept busy: a window's slots are taken again as soon as they free up. When freed slots
+    # waited for the next poll (1 s), a key fell to 5/s: 11 admissions spanned about 2 s.
+    # The median span is judged, so a few windows slowed by a loaded machine do not decide.
+    typical = statistics.median(windows)
     rate = (limited - 1) / (starts[-1] - starts[0])
-    assert rate >= 7.5, f"only {rate:.2f} admissions/s on key A (limit 10/s)"
+    assert typical < 1.5, f"11 admissions typically span {typical:.2f}s ({rate:.2f}/s)"
     assert {j.attempt for j in proc_app.jobs(JobFilter(limit=5000))} == {1}
     # Not held back by the key: every unlimited job started before the key's last slot.
     free = sorted(job.attempted_at.timestamp() for job in
                   proc_app.jobs(JobFilter(names=["unlimited"], limit=5000)) if job.attempted_at)
     assert len(free) == free_count and free[-1] < starts[-1], (free[-1], starts[-1])
-    print(f"key A: {rate:.2f} admissions/s, max 10 per window (min span of 11: "
-          f"{min(windows):.3f}s); {free_count} unlimited started within "
+    print(f"key A: {rate:.2f} admissions/s, max 10 per window (span of 11: min "
+          f"{min(windows):.3f}s, median {typical:.3f}s); {free_count} unlimited started within "
           f"{free[-1] - starts[0]:.2f}s of the first limited one")
     proc_app.close()
 

@@ -208,8 +208,9 @@ def test_cancel_reaches_a_running_job_within_a_heartbeat(url: str, ledger: Path,
         time.sleep(0.3)  # let the job get going
         asked = time.monotonic()
         result = proc_app.admin.apply(changes.CancelJobs(), JobFilter(ids=[job.id]))
-        assert result.count == 1
-        assert proc_app.get(job.id).state == JobState.RUNNING  # a request, not a verdict
+        # A request to its worker, not a verdict (the worker may act on it at once, so the
+        # answer says so rather than a read of the state racing the next heartbeat).
+        assert (result.count, result.requested) == (1, 1)
         harness.wait_for(lambda: proc_app.get(job.id).state == JobState.CANCELLED, 10,
                          "the cancel to land")
         took = time.monotonic() - asked
