@@ -99,15 +99,10 @@ def _max_overlap(rows: list[tuple[str, int, float, float | None]]) -> int:
 
 
 def test_concurrency_three_and_a_killed_workers_slot_comes_back(
-        url: str, tmp_path: Path, proc_app: Conveyor, request: pytest.FixtureRequest) -> None:
+        url: str, tmp_path: Path, proc_app: Conveyor) -> None:
     """A worker killed while it holds some of the key's 3 slots: they stay taken until the
     leader rescues its jobs (fewer at once meanwhile), then 3 run at once again. Judged by
     counting overlapping runs on either side of the rescue, not by how long it took."""
-    if url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(reason=(
-            "PostgreSQL admits a concurrency key without serializing concurrent claims: two "
-            "workers each count the running rows and start up to the limit (6 at once seen "
-            "here); a backend fix is pending (issue 15)"), strict=False))
     ledger = tmp_path / "ledger.db"
     count = 60 if SOAK else 30
     _enqueue(proc_app, "pooled", [[f"p{i}", 0.3] for i in range(count)])

@@ -2,7 +2,8 @@
 
 Runs in one transaction. Candidate rows are taken `FOR UPDATE SKIP LOCKED`, so concurrent
 claims split the work; the rate keys involved are locked in key order (`FOR UPDATE`), so two
-workers never admit into the same slot and never deadlock.
+workers never admit into the same slot and never deadlock; concurrency keys are locked the same
+way (advisory locks, after the rate keys) before their running jobs are counted.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ async def _admit(cur: psycopg.AsyncCursor[DictRow], candidates: list[limits.Cand
                   for row in await cur.fetchall()}
     running: dict[str, int] = {}
     if concurrency_keys:
+        await cur.execute(QUERIES["lock_concurrency_keys"], {"keys": concurrency_keys})
         await cur.execute(QUERIES["running_counts"], {"keys": concurrency_keys})
         running = {row["concurrency_key"]: row["count"] for row in await cur.fetchall()}
     admitted = limits.admit(candidates, states, running, limit, now.timestamp())

@@ -192,6 +192,13 @@ SELECT key, tat, blocked_until, paused FROM conveyor_limits
  ORDER BY key
    FOR UPDATE
 
+-- name: lock_concurrency_keys
+-- Claims that may admit into the same concurrency keys take turns (advisory locks, class 7 so
+-- they never meet the migration lock, taken in the order of the array, which the caller sorts);
+-- the count that follows is then read after the other claim's commit, so two workers never both
+-- fill a key's limit.
+SELECT pg_advisory_xact_lock(7, hashtext(key)) FROM unnest(%(keys)s::text[]) AS key
+
 -- name: running_counts
 SELECT concurrency_key, count(*) FROM conveyor_jobs
  WHERE state = 'running' AND concurrency_key = ANY(%(keys)s::text[])
