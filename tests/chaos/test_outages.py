@@ -50,12 +50,14 @@ def _terminate_all(url: str) -> int:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
 
 
-def _listeners(url: str) -> int:
-    """Connections of workers that are listening: their last statement was the LISTEN."""
+def _listeners(url: str, supervisor: Supervisor) -> int:
+    """Connections of the supervisor's workers that are listening: their last statement was
+    the LISTEN (named by worker pid: other tests' apps may listen on the same database)."""
+    names = [f"conveyor-listen:{worker.pid}" for worker in supervisor.workers]
     with psycopg.connect(url, autocommit=True) as conn:
         return int(conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = 'conveyor-listen' AND query = 'LISTEN conveyor_jobs'"
+            "AND application_name = ANY(%s) AND query = 'LISTEN conveyor_jobs'", [names]
         ).fetchone()[0])  # type: ignore[index]
 
 
@@ -70,7 +72,7 @@ def test_every_postgres_connection_cut_while_workers_run(url: str, ledger: Path,
     supervisor = Supervisor(url, ledger, log, 2, "--concurrency", "8", app=harness.APP)
     errors_seen = 0
     try:
-        harness.wait_for(lambda: _listeners(url) == 2, 30, "both workers to listen")
+        harness.wait_for(lambda: _listeners(url, supervisor) == 2, 30, "both workers to listen")
         for round_ in range(3):
             time.sleep(0.7)
             assert _terminate_all(url) >= 2
@@ -79,7 +81,8 @@ def test_every_postgres_connection_cut_while_workers_run(url: str, ledger: Path,
             except StorageUnavailable:
                 errors_seen += 1
         cut_at = time.monotonic()
-        harness.wait_for(lambda: _listeners(url) == 2, 15, "LISTEN restored in every worker")
+        harness.wait_for(lambda: _listeners(url, supervisor) == 2, 15,
+                         "LISTEN restored in every worker")
         restored = time.monotonic() - cut_at
         assert all(proc.poll() is None for proc in supervisor.workers), "a worker exited"
         # A new job still runs (its latency, woken by NOTIFY, is printed: a figure, not a

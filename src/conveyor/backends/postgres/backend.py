@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -281,7 +282,9 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
         conn: psycopg.AsyncConnection[Any] | None = None
         try:
             conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, application_name="conveyor-listen")
+                # The process id lets an operator tie a LISTEN connection to its worker.
+                self._conninfo, autocommit=True,
+                application_name=f"conveyor-listen:{os.getpid()}")
             await conn.execute("LISTEN conveyor_jobs")
             if self._listen_broken:
                 log.info("%s: listening for new jobs again", self._where)
