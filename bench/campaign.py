@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 
 from bench import databases, workers
+from bench.messages import busiest_window
 from conveyor import Conveyor
 from conveyor_commerce import Commerce, CommerceSettings, MessageStatus, Template
 from conveyor_commerce.vault import Secret
@@ -71,15 +72,6 @@ class Figures:
 HEADER = (f"{'backend':9s} {'rate':>8s} {'recips':>8s} {'achieved':>11s} {'of rate':>7s} "
           f"{'busiest':>7s} {'130429':>7s} {'enqueue':>10s} {'enq RSS':>11s} "
           f"{'wrk RSS':>11s} {'single':>11s} {'bare':>9s}  outcome")
-
-
-def busiest_window(times: list[float]) -> int:
-    times, best, start = sorted(times), 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def enqueue(url: str, csv_path: str) -> None:
