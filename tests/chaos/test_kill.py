@@ -62,10 +62,11 @@ def test_sigkill_a_random_worker_every_few_seconds(url: str, tmp_path: Path) -> 
     """Delays of orphans whose leader was not killed before it could rescue them."""
     burned = 0
     """Attempts claimed by a process killed before the job could write its run: the claim
-    counted the attempt, the ledger never saw it (so attempts 1 and 3 may be all it has)."""
+    counted the attempt, the ledger never saw it (so [1, 3] or [2, 3] may be all it has)."""
     for job_id, attempts in duplicated.items():
         numbers = [r.attempt for r in attempts]
-        assert numbers[0] == 1 and numbers == sorted(set(numbers)), attempts
+        # the first attempts may be missing too: claimed, then killed before the run began
+        assert numbers[0] >= 1 and numbers == sorted(set(numbers)), attempts
         burned += numbers[-1] - len(numbers)
         for run, again in itertools.pairwise(attempts):
             # Repeated only because it was running in a process that was then killed (its
