@@ -1,56 +1,21 @@
-"""The seam's settling side written once for every SQL engine, over a small dialect driver.
-
-Settling attempts (`finish`), rescuing jobs of lost workers (`rescue`), resolving what a dead
-worker left unresolved (`repair`) and operator actions (`change`) make the same decisions on
-SQLite and PostgreSQL; only the SQL of each engine's `queries.sql` and the way a transaction
-is opened and a statement bound differ. An engine's backend provides that as its driver:
-
-- `transaction(work, pipelined=...)`: run `work` in one write transaction of the engine's
-  kind (SQLite: `BEGIN IMMEDIATE` with busy retries; PostgreSQL: a pooled connection,
-  pipelined when asked, retried on deadlocks), mapping its errors to Conveyor's;
-- `Statements.rows(name, params)`: run one named statement, bound the engine's way;
-- `Statements.follow(plan)`: drive an `orchestrate` plan (dependants, batches, callbacks);
-- `Statements.wake_all()`: wake workers of every queue once the transaction commits;
-- `settle_params(outcomes)` and `filter_params(where)`: parameters in the engine's shape;
-- `settle_alone(...)`: settle outcomes of jobs nothing follows from (no dependants, no
-  batch) outside a transaction, where that saves round trips (PostgreSQL: one statement per
-  kind of outcome, as the hot path always was); SQLite settles none there.
-
-Claims, inserts, batches, schedules and flow control are still per engine (each backend's
-modules), to be moved here one area at a time.
-"""
+"""Settling attempts, rescuing jobs of lost workers, repairing what a dead worker left
+unresolved, and operator actions: written once for every SQL engine
+(see `conveyor.backends.sql`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor import changes, orchestrate, outcome
 from conveyor.backends import base
+from conveyor.backends.sql.driver import Statements
 
 T = TypeVar("T")
 
 
-class Statements(Protocol):
-    """Named statements on one connection, inside the driver's transaction."""
-
-    async def rows(self, name: str, params: Mapping[str, Any], *,
-                   planned: bool = False) -> Sequence[Mapping[str, Any]]:
-        """Run statement `name`; its rows (none for a statement that returns none). With
-        `planned`, planned for these parameters (a filter's plan depends on them)."""
-        ...
-
-    async def follow(self, plan: orchestrate.Plan) -> None:
-        """Run every step of an `orchestrate` plan here."""
-        ...
-
-    async def wake_all(self) -> None:
-        """Workers of every queue look for jobs once this transaction commits."""
-        ...
-
-
-class SqlBackend:
+class Settling:
     """`finish`, `rescue`, `repair` and `change` of `base.Backend`, for any SQL driver."""
 
     if TYPE_CHECKING:
