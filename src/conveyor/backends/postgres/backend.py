@@ -87,7 +87,8 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
                 await probe.close()
                 pool = AsyncConnectionPool(
                     self._conninfo, min_size=1, max_size=self.pool_size, open=False,
-                    timeout=self.timeout, kwargs={"autocommit": True}, configure=_configure,
+                    timeout=self.timeout, kwargs={"autocommit": True},
+                    configure=configure_connection,
                     name="conveyor")
                 try:
                     await pool.open(wait=True, timeout=self.timeout)
@@ -378,10 +379,13 @@ def _parse(url: str) -> tuple[str, str, str | None]:
         str(password) if password else None
 
 
-async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Every pooled connection: JSON through orjson, timestamps in UTC, and no JIT (bulk
-    statements over arrays get huge row estimates, and compiling costs more than it saves)."""
+async def configure_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Every pooled connection: JSON through orjson, timestamps in UTC, no JIT (bulk
+    statements over arrays get huge row estimates, and compiling costs more than it saves),
+    and no sequential scan where an index can answer: on a table not yet analyzed (every
+    new database) the planner settled outcomes by scanning the whole jobs table, 5x slower
+    (`tests/contract/test_query_plans.py`). Every statement here is meant to use an index."""
     set_json_loads(convert.loads, conn)
-    await conn.execute("SET TIME ZONE 'UTC'; SET jit = off")
+    await conn.execute("SET TIME ZONE 'UTC'; SET jit = off; SET enable_seqscan = off")
 
 
