@@ -1,6 +1,7 @@
-"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`)
-names: defined, binding only parameters the plan passes, returning rows with the columns the
-plan reads. What a new dialect is checked against before anything runs."""
+"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`'s
+plans, the claim of `backends.sql.claim`) names: defined, binding only parameters the shared
+code passes, returning rows with the columns it reads. What a new dialect is checked against
+before anything runs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from conveyor import orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.sql import chores, claim
 from conveyor.backends.sqlite import plans as sqlite_driver
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -28,15 +30,27 @@ SAMPLE: dict[str, Any] = {
     "id": 0, "count": 0, "ids": [], "key": "k", "keys": ["k"], "job_id": 0,
     "run_on_failure": False, "errors": [], "now": NOW, "max_errors": 20, "counts": [],
     "batch_id": 0, "error": "{}", "fired": 0, "finished_at": None, "cancelled_at": None,
+    "tats": [0.0], "blocked": [0.0], "worker": "conformance", "name": "conformance",
+    "holder": "conformance", "takeover_before": NOW, "expires_at": NOW, "limit": 0,
+    "state": "completed", "before": NOW,
 }
-"""A value of the right type for every parameter the plans pass (matching nothing)."""
+"""A value of the right type for every parameter the shared code passes (matching nothing)."""
+SHARED = (orchestrate, claim, chores)
+READS: dict[str, frozenset[str] | None] = {**orchestrate.READS, **claim.READS, **chores.READS}
+"""Statement -> the columns the shared code reads of its rows (None: it reads no rows)."""
 
 
-def named() -> dict[str, set[str]]:
-    """Statement name -> parameter names, for every `Query("name", {...})` in orchestrate."""
+def named(module: Any) -> dict[str, set[str]]:
+    """Statement name -> parameter names, for every `Query("name", {...})` (orchestrate's
+    plans) and `tx.rows("name", {...})` / `tx.jobs("name", {...})` (the shared backend) in
+    `module`."""
     found: dict[str, set[str]] = {}
-    for node in ast.walk(ast.parse(inspect.getsource(orchestrate))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Query":
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if not isinstance(node, ast.Call):
+            continue
+        if getattr(node.func, "id", None) == "Query" or (
+                isinstance(node.func, ast.Attribute) and node.func.attr in ("rows", "jobs")
+                and getattr(node.func.value, "id", None) == "tx"):
             name, params = node.args
             assert isinstance(name, ast.Constant) and isinstance(params, ast.Dict)
             keys = {k.value for k in params.keys if isinstance(k, ast.Constant)}
@@ -44,15 +58,25 @@ def named() -> dict[str, set[str]]:
     return found
 
 
-def test_the_shared_layer_declares_what_it_reads_of_every_statement_it_names() -> None:
-    assert set(named()) == set(orchestrate.READS)
-    assert set().union(*named().values()) <= set(SAMPLE)
+def every_named() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for module in SHARED:
+        for name, params in named(module).items():
+            found.setdefault(name, set()).update(params)
+    return found
+
+
+@pytest.mark.parametrize("module", SHARED, ids=lambda module: module.__name__)
+def test_the_shared_layer_declares_what_it_reads_of_every_statement_it_names(
+        module: Any) -> None:
+    assert set(named(module)) == set(module.READS)
+    assert set().union(*named(module).values()) <= set(SAMPLE)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> None:
     queries = sqlfile.load(f"conveyor.backends.{dialect}")
-    for name, params in named().items():
+    for name, params in every_named().items():
         assert name in queries, f"{dialect} lacks statement {name!r}"
         used = set(PLACEHOLDERS[dialect].findall(queries[name]))
         assert used <= params, f"{dialect} {name} binds {used - params}, not passed"
@@ -72,7 +96,7 @@ def _columns_sqlite(tmp_path: Any) -> dict[str, set[str] | None]:
     conn.execute("BEGIN")
     try:
         found = {}
-        for name in orchestrate.READS:
+        for name in READS:
             cur = conn.execute(queries[name], sqlite_driver.bind(dict(SAMPLE)))
             found[name] = None if cur.description is None else {c[0] for c in cur.description}
         return found
@@ -85,7 +109,7 @@ def _columns_postgres(url: str) -> dict[str, set[str] | None]:
     queries = sqlfile.load("conveyor.backends.postgres")
     with psycopg.connect(url) as conn:
         found = {}
-        for name in orchestrate.READS:
+        for name in READS:
             cur = conn.execute(queries[name], dict(SAMPLE))  # type: ignore[call-overload]
             found[name] = None if cur.description is None else {c.name for c in cur.description}
         conn.rollback()
@@ -98,6 +122,9 @@ def test_every_named_statement_returns_the_columns_the_plan_reads(
         dialect: str, tmp_path: Any, request: pytest.FixtureRequest) -> None:
     columns = _columns_sqlite(tmp_path) if dialect == "sqlite" else \
         _columns_postgres(request.getfixturevalue("pg_url"))
-    for name, reads in orchestrate.READS.items():
-        assert columns[name] is not None, f"{dialect} {name} returns no rows"
-        assert reads <= columns[name], f"{dialect} {name} lacks {reads - columns[name]}"
+    for name, reads in READS.items():
+        if reads is None:  # rows not read
+            continue
+        found = columns[name]
+        assert found is not None, f"{dialect} {name} returns no rows"
+        assert reads <= found, f"{dialect} {name} lacks {reads - found}"

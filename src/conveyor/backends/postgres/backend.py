@@ -24,7 +24,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,14 +32,13 @@ import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import errors, model, orchestrate, outcome
+from conveyor import errors, limits, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.postgres import (
-    admission,
     batches,
     flow,
     inserts,
@@ -140,6 +139,12 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
         return await self._run(lambda conn: work(_Statements(conn)), atomic=True,
                                pipelined=pipelined)
 
+    async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
+                     write: bool = True) -> T:
+        """The driver's one statement (`sql.SqlBackend`): alone in autocommit, without
+        BEGIN and COMMIT (one round trip; PostgreSQL makes a statement atomic)."""
+        return await self._run(lambda conn: work(_Statements(conn)))
+
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return dict(convert.group(outcomes))
 
@@ -166,10 +171,6 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
         return await self._run(lambda conn: column(conn, name, params))
-
-    async def _jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        return [convert.job_from_row(row) for row in await self._run(
-            lambda conn: dict_rows(conn, name, params))]
 
     async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
         async def work(conn: Conn) -> int:
@@ -245,27 +246,11 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
         return await inserts.ainsert_on(connection, self.url, jobs, now,
                                         check_schema=check_schema)
 
-    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
-                    names: Sequence[str] | None = None) -> list[model.Job]:
-        async def work(conn: Conn) -> list[DictRow]:
-            rows: list[DictRow] = []
-            for queue in queues:
-                if len(rows) >= limit:
-                    break
-                rows += await admission.claim_queue(conn, queue, limit - len(rows), worker,
-                                                    now, names)
-            return rows
-
-        return [convert.job_from_row(row) for row in await self._run(work, atomic=True)]
-
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now,
                   **base.about_params(about)}
         return await self._column("heartbeat", params)
-
-    async def retire(self, worker: str) -> None:
-        await self._rowcount("retire", {"worker": worker})
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         if self._listener is None or self._listener.done():
@@ -301,31 +286,6 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
             if conn is not None:
                 await conn.close()
 
-    async def lease(self, name: str, holder: str, ttl: float, now: datetime,
-                    patience: float = 0.0) -> bool:
-        params = {"name": name, "holder": holder,
-                  "takeover_before": now - timedelta(seconds=patience),
-                  "expires_at": now + timedelta(seconds=ttl)}
-        return await self._column("lease", params) == [holder]
-
-    async def release(self, name: str, holder: str) -> None:
-        await self._rowcount("release", {"name": name, "holder": holder})
-
-    async def stage(self, now: datetime, limit: int) -> int:
-        moved: int = (await self._column("stage", {"now": now, "limit": limit}))[0]
-        if moved:
-            self._notify()
-        return moved
-
-    async def get(self, job_id: int) -> model.Job | None:
-        jobs = await self._jobs("get", {"id": job_id})
-        return jobs[0] if jobs else None
-
-    async def prune(self, state: model.JobState, finalized_before: datetime,
-                    limit: int) -> int:
-        params = {"state": state.value, "before": finalized_before, "limit": limit}
-        return await self._rowcount("prune", params)
-
     async def oldest_available(self) -> Mapping[str, datetime]:
         rows = await self._run(lambda conn: dict_rows(conn, "oldest_available", {}))
         return {row["queue"]: row["min"] for row in rows}
@@ -354,6 +314,18 @@ class _Statements:
                 if exc.sqlstate is not None:  # an error of the statement, not "no rows"
                     raise
                 return []
+
+    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
+        return [convert.job_from_row(row) for row in await dict_rows(self.conn, name, params)]
+
+    async def candidates(self, queue: str, limit: int, now: datetime,
+                         names: Sequence[str] | None) -> list[limits.Candidate]:
+        """One statement: the paused check, the unkeyed jobs and each ready key's head, all
+        taken `FOR UPDATE SKIP LOCKED`, so concurrent claims split the work."""
+        params = {"queue": queue, "limit": limit, "now": now,
+                  "names": None if names is None else list(names)}
+        return [convert.candidate(row) for row in await dict_rows(self.conn, "candidates",
+                                                                  params)]
 
     async def follow(self, plan: orchestrate.Plan) -> None:
         await plans.adrive(self.conn, plan, inserts.insert_jobs)

@@ -186,8 +186,11 @@ WITH open_queue AS (
 SELECT * FROM plain UNION ALL SELECT * FROM heads
 
 -- name: key_states
--- Locked in key order: admissions on the same key never overlap, and never deadlock.
-SELECT key, tat, blocked_until, paused FROM conveyor_limits
+-- Locked in key order: admissions on the same key never overlap, and never deadlock. Times
+-- in epoch seconds, as admission computes them.
+SELECT key, extract(epoch FROM tat)::float8 AS tat,
+       extract(epoch FROM blocked_until)::float8 AS blocked_until, paused
+  FROM conveyor_limits
  WHERE key = ANY(%(keys)s::text[])
  ORDER BY key
    FOR UPDATE
@@ -200,13 +203,15 @@ SELECT key, tat, blocked_until, paused FROM conveyor_limits
 SELECT pg_advisory_xact_lock(7, hashtext(key)) FROM unnest(%(keys)s::text[]) AS key
 
 -- name: running_counts
-SELECT concurrency_key, count(*) FROM conveyor_jobs
+SELECT concurrency_key, count(*) AS running FROM conveyor_jobs
  WHERE state = 'running' AND concurrency_key = ANY(%(keys)s::text[])
  GROUP BY concurrency_key
 
 -- name: save_keys
+-- Parallel arrays: keys, and their times in epoch seconds.
 INSERT INTO conveyor_limits (key, tat, blocked_until)
-SELECT * FROM unnest(%(keys)s::text[], %(tats)s::timestamptz[], %(blocked)s::timestamptz[])
+SELECT k, to_timestamp(t), to_timestamp(b)
+  FROM unnest(%(keys)s::text[], %(tats)s::float8[], %(blocked)s::float8[]) AS s(k, t, b)
 ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, blocked_until = excluded.blocked_until
 
 -- name: start
@@ -338,6 +343,7 @@ RETURNING holder
 DELETE FROM conveyor_leases WHERE name = %(name)s AND holder = %(holder)s
 
 -- name: stage
+-- Due jobs made available (one row each), waking their queues.
 WITH due AS MATERIALIZED (
     SELECT id FROM conveyor_jobs
      WHERE state IN ('scheduled', 'retryable') AND run_at <= %(now)s
@@ -348,11 +354,12 @@ WITH due AS MATERIALIZED (
     UPDATE conveyor_jobs AS j SET state = 'available'
       FROM due
      WHERE j.id = due.id
-    RETURNING j.queue
+    RETURNING j.id, j.queue
 ), woke AS (
-    SELECT pg_notify('conveyor_jobs', queue) FROM moved GROUP BY queue
+    SELECT count(*) AS n
+      FROM (SELECT pg_notify('conveyor_jobs', queue) FROM moved GROUP BY queue) AS sent
 )
-SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM woke) AS woke
+SELECT moved.id FROM moved, woke
 
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
@@ -575,6 +582,7 @@ WITH doomed AS MATERIALIZED (
        FOR UPDATE SKIP LOCKED
 )
 DELETE FROM conveyor_jobs AS j USING doomed WHERE j.id = doomed.id
+RETURNING j.id
 
 -- name: block_key
 INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (%(key)s, %(until)s, %(until)s)

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import model, outcome
+from conveyor import limits, model, outcome
 from conveyor.backends import base
 
 STATEMENT_OF = {
@@ -88,3 +88,12 @@ def job_from_row(row: Mapping[str, Any]) -> model.Job:
         malformed=malformed, rate_keys=tuple(str(pair[0]) for pair in row["rate_keys"] or ()),
         batch_id=row["batch_id"],
     )
+
+
+def candidate(row: Mapping[str, Any]) -> limits.Candidate:
+    """A `candidates` row as admission reads it (rate keys as `[[key, interval], ...]`)."""
+    return limits.Candidate(
+        id=row["id"], order=(row["priority"], row["run_at"], row["id"]),
+        rate_keys=tuple((str(key), float(interval)) for key, interval in row["rate_keys"] or ()),
+        cost=row["cost"], concurrency_key=row["concurrency_key"],
+        concurrency_limit=row["concurrency_limit"])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
-from conveyor import orchestrate
+from conveyor import limits, model, orchestrate
 
 
 class Statements(Protocol):
@@ -15,6 +16,20 @@ class Statements(Protocol):
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
         """Run statement `name`; its rows (none for a statement that returns none). With
         `planned`, planned for these parameters (a filter's plan depends on them)."""
+        ...
+
+    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
+        """Run statement `name`, which returns whole job rows; them as jobs."""
+        ...
+
+    async def candidates(self, queue: str, limit: int, now: datetime,
+                         names: Sequence[str] | None) -> list[limits.Candidate]:
+        """What one claim may start in `queue` (of `names` only, if given; nothing while the
+        queue is paused): its best `limit` unkeyed jobs, passing over full concurrency keys,
+        and the head job of each rate key free now, least recently served key first (at most
+        `limit` keys). Locked for this transaction where the engine locks rows, skipping
+        those other claims hold. The engine's own statement sequence (PostgreSQL: one
+        statement; SQLite: candidates, then each ready key's head)."""
         ...
 
     async def follow(self, plan: orchestrate.Plan) -> None:

@@ -20,17 +20,16 @@ import sqlite3
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import errors, model, orchestrate, outcome
+from conveyor import errors, limits, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sqlite import (
-    admission,
     batches,
     flow,
     inserts,
@@ -138,18 +137,14 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
         """The driver's write transaction (`sql.SqlBackend`). `work` never suspends (every
         statement here is a blocking call), so nothing else runs on this connection while
         it holds the write lock."""
-        async def once(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = await work(_Statements(conn))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
+        return await self._retrying(lambda conn: _within(conn, "BEGIN IMMEDIATE", work))
 
-        return await self._retrying(once)
+    async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
+                     write: bool = True) -> T:
+        """The driver's one statement (`sql.SqlBackend`): in a transaction as any other (it
+        costs no round trip here), a read-only one when not `write`."""
+        return await self._retrying(
+            lambda conn: _within(conn, "BEGIN IMMEDIATE" if write else "BEGIN", work))
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
         """`once` on the connection, again after a short sleep while the database is busy,
@@ -245,21 +240,6 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
                          *, check_schema: bool = True) -> list[model.Inserted]:
         return self.insert_on(connection, jobs, now, check_schema=check_schema)
 
-    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
-                    names: Sequence[str] | None = None) -> list[model.Job]:
-        now_us = convert.to_micros(now)
-
-        def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            rows: list[sqlite3.Row] = []
-            for queue in queues:
-                if len(rows) >= limit:
-                    break
-                rows += admission.claim_queue(conn, queue, limit - len(rows), worker, now_us,
-                                              names)
-            return rows
-
-        return [convert.job_from_row(row) for row in await self._run(work, write=True)]
-
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
@@ -270,10 +250,6 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
             return [row[0] for row in conn.execute(_QUERIES["cancel_requests"], params)]
 
         return await self._run(work, write=True)
-
-    async def retire(self, worker: str) -> None:
-        await self._run(lambda conn: conn.execute(_QUERIES["retire"], {"worker": worker}),
-                        write=True)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
         conn = self._connection()
@@ -304,39 +280,6 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
             return self.poll_interval
         return max(self.poll_interval, 0.01 if quiet < 10.0 else 0.05)
 
-    async def lease(self, name: str, holder: str, ttl: float, now: datetime,
-                    patience: float = 0.0) -> bool:
-        params = {"name": name, "holder": holder,
-                  "takeover_before": convert.to_micros(now - timedelta(seconds=patience)),
-                  "expires_at": convert.to_micros(now + timedelta(seconds=ttl))}
-        row = await self._run(lambda conn: conn.execute(_QUERIES["lease"], params).fetchone(),
-                              write=True)
-        return row is not None and row[0] == holder
-
-    async def release(self, name: str, holder: str) -> None:
-        await self._run(lambda conn: conn.execute(_QUERIES["release"],
-                                                  {"name": name, "holder": holder}), write=True)
-
-    async def stage(self, now: datetime, limit: int) -> int:
-        params = {"now": convert.to_micros(now), "limit": limit}
-        moved = await self._run(lambda conn: conn.execute(_QUERIES["stage"], params).rowcount,
-                                write=True)
-        if moved:
-            self._notify()
-        return moved
-
-    async def get(self, job_id: int) -> model.Job | None:
-        row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
-                              .fetchone(), write=False)
-        return None if row is None else convert.job_from_row(row)
-
-    async def prune(self, state: model.JobState, finalized_before: datetime,
-                    limit: int) -> int:
-        params = {"state": state.value, "before": convert.to_micros(finalized_before),
-                  "limit": limit}
-        return await self._run(lambda conn: conn.execute(_QUERIES["prune"], params).rowcount,
-                               write=True)
-
     async def oldest_available(self) -> Mapping[str, datetime]:
         rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
                                .fetchall(), write=False)
@@ -360,11 +303,42 @@ class _Statements:
             _QUERIES[name], plans.bind(dict(params))).fetchall()
         return rows  # type: ignore[return-value]  # sqlite3.Row reads by column name
 
+    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
+        return [convert.job_from_row(row) for row in self.conn.execute(
+            _QUERIES[name], plans.bind(dict(params)))]
+
+    async def candidates(self, queue: str, limit: int, now: datetime,
+                         names: Sequence[str] | None) -> list[limits.Candidate]:
+        """The queue's unkeyed candidates, then the head of each ready rate key, one read
+        each (cheap here: no round trips), none while the queue is paused."""
+        if self.conn.execute(_QUERIES["queue_paused"], {"queue": queue}).fetchone():
+            return []
+        only = None if names is None else orjson.dumps(list(names)).decode()
+        params = {"queue": queue, "limit": limit, "now": convert.to_micros(now), "names": only}
+        rows = self.conn.execute(_QUERIES["candidates"], params).fetchall()
+        for (key,) in self.conn.execute(_QUERIES["ready_keys"], params).fetchall():
+            rows += self.conn.execute(_QUERIES["key_head"],
+                                      {"queue": queue, "key": key, "names": only}).fetchall()
+        return [convert.candidate(row) for row in rows]
+
     async def follow(self, plan: orchestrate.Plan) -> None:
         plans.drive(self.conn, plan, inserts.insert_jobs)
 
     async def wake_all(self) -> None:
         """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
+
+
+async def _within(conn: sqlite3.Connection, begin: str,
+                  work: Callable[[sql.Statements], Awaitable[T]]) -> T:
+    conn.execute(begin)
+    try:
+        result = await work(_Statements(conn))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],

@@ -88,16 +88,30 @@ SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
  LIMIT 1
 
 -- name: key_states
-SELECT key, tat, blocked_until, paused FROM conveyor_limits
+-- Times in epoch seconds, as admission computes them (stored as microseconds). Not locked:
+-- the claim's BEGIN IMMEDIATE already holds the write lock.
+SELECT key, tat / 1e6 AS tat, blocked_until / 1e6 AS blocked_until, paused
+  FROM conveyor_limits
  WHERE key IN (SELECT value FROM json_each(:keys))
 
+-- name: lock_concurrency_keys
+-- Nothing to lock: the claim's BEGIN IMMEDIATE already makes claims take turns, so the
+-- running jobs counted next cannot change before this claim commits.
+SELECT 1 WHERE 0
+
 -- name: running_counts
-SELECT concurrency_key, count(*) FROM conveyor_jobs
+SELECT concurrency_key, count(*) AS running FROM conveyor_jobs
  WHERE state = 'running' AND concurrency_key IN (SELECT value FROM json_each(:keys))
  GROUP BY concurrency_key
 
--- name: save_key
-INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (:key, :tat, :blocked_until)
+-- name: save_keys
+-- Parallel JSON arrays: keys, and their times in epoch seconds.
+INSERT INTO conveyor_limits (key, tat, blocked_until)
+SELECT k.value, CAST(round(t.value * 1e6) AS INTEGER), CAST(round(b.value * 1e6) AS INTEGER)
+  FROM json_each(:keys) AS k
+  JOIN json_each(:tats) AS t ON t.key = k.key
+  JOIN json_each(:blocked) AS b ON b.key = k.key
+ WHERE true  -- an upsert from a SELECT needs a WHERE (SQLite's parsing ambiguity)
 ON CONFLICT (key) DO UPDATE SET tat = excluded.tat, blocked_until = excluded.blocked_until
 
 -- name: start
@@ -200,11 +214,13 @@ RETURNING holder
 DELETE FROM conveyor_leases WHERE name = :name AND holder = :holder
 
 -- name: stage
+-- Due jobs made available (one row each).
 UPDATE conveyor_jobs SET state = 'available'
  WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_due
                WHERE (state = 'scheduled' OR state = 'retryable') AND run_at <= :now
                ORDER BY run_at
                LIMIT :limit)
+RETURNING id
 
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
@@ -411,6 +427,7 @@ DELETE FROM conveyor_jobs
  WHERE id IN (SELECT id FROM conveyor_jobs INDEXED BY conveyor_jobs_finalized
                WHERE state = :state AND finalized_at IS NOT NULL AND finalized_at < :before
                LIMIT :limit)
+RETURNING id
 
 -- name: block_key
 INSERT INTO conveyor_limits (key, tat, blocked_until) VALUES (:key, :until, :until)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import encoding, errors, model, outcome
+from conveyor import encoding, errors, limits, model, outcome
 from conveyor.backends import base
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,6 +98,16 @@ def job_from_row(row: sqlite3.Row) -> model.Job:
         errors=errs, result=result, meta=meta, malformed=malformed,
         rate_keys=_rate_keys(row["rate_keys"]), batch_id=row["batch_id"],
     )
+
+
+def candidate(row: sqlite3.Row) -> limits.Candidate:
+    """A `candidates` row as admission reads it (rate keys as JSON `[[key, interval], ...]`)."""
+    pairs = orjson.loads(row["rate_keys"]) if row["rate_keys"] else ()
+    return limits.Candidate(
+        id=row["id"], order=(row["priority"], row["run_at"], row["id"]),
+        rate_keys=tuple((str(key), float(interval)) for key, interval in pairs),
+        cost=row["cost"], concurrency_key=row["concurrency_key"],
+        concurrency_limit=row["concurrency_limit"])
 
 
 def _rate_keys(text: str | None) -> tuple[str, ...]:

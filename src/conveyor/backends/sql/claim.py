@@ -1,0 +1,101 @@
+"""Claiming jobs with admission, written once for every SQL engine (see `conveyor.backends.sql`).
+
+One write transaction per claim. Per queue, in the order served: the driver's `candidates`
+(nothing while the queue is paused; on PostgreSQL locked `SKIP LOCKED`, so concurrent claims
+split the work), then `limits.admit` decides which of them every rate and concurrency limit
+allows, with the key states read (on PostgreSQL locked in key order, so two claims never admit
+into the same slot and never deadlock) and concurrency keys locked before their running jobs
+are counted (PostgreSQL's advisory locks; SQLite's `BEGIN IMMEDIATE` already makes claims take
+turns), and the states saved back; then `start`. Jobs without limits skip admission: the
+candidates are already the best.
+
+Key times travel as epoch seconds (what `limits` computes in); each engine's statements convert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from conveyor import limits, model
+from conveyor.backends.sql.driver import Statements
+
+T = TypeVar("T")
+JOB_ROW = frozenset({"id", "name", "queue", "state", "priority", "args", "kwargs", "meta",
+                     "attempt", "max_attempts", "run_at", "inserted_at", "attempted_at",
+                     "finalized_at", "attempted_by", "errors", "result", "rate_keys",
+                     "batch_id"})
+"""Columns of a whole job row (what each engine's `job_from_row` reads)."""
+READS: Mapping[str, frozenset[str] | None] = {
+    "key_states": frozenset({"key", "tat", "blocked_until", "paused"}),
+    "lock_concurrency_keys": None, "running_counts": frozenset({"concurrency_key", "running"}),
+    "save_keys": None, "start": JOB_ROW,
+}
+"""Every statement named here, with the result columns read (None: its rows are not read).
+Each dialect's `queries.sql` must define it, bind only parameters passed here and return at
+least these columns; checked by `tests/contract/test_conformance.py`."""
+
+
+class Claiming:
+    """`claim` of `base.Backend`, for any SQL driver."""
+
+    if TYPE_CHECKING:
+        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
+                              pipelined: bool = False) -> T: ...
+
+    async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
+                    names: Sequence[str] | None = None) -> list[model.Job]:
+        async def work(tx: Statements) -> list[model.Job]:
+            jobs: list[model.Job] = []
+            for queue in queues:
+                if len(jobs) >= limit:
+                    break
+                jobs += await claim_queue(tx, queue, limit - len(jobs), worker, now, names)
+            return jobs
+
+        return await self.transaction(work)
+
+
+async def claim_queue(tx: Statements, queue: str, limit: int, worker: str, now: datetime,
+                      names: Sequence[str] | None) -> list[model.Job]:
+    """Start up to `limit` jobs of one queue (of `names` only, if given) that every limit
+    allows; best first."""
+    found = await tx.candidates(queue, limit, now, names)
+    if not found:
+        return []
+    if any(c.rate_keys or c.concurrency_key for c in found):
+        ids = await admit(tx, found, limit, now)
+    else:  # no limits involved: the best unkeyed candidates
+        ids = [c.id for c in sorted(found, key=_order)[:limit]]
+    if not ids:
+        return []
+    started = await tx.jobs("start", {"ids": ids, "now": now, "worker": worker})
+    return sorted(started, key=lambda job: (job.priority, job.run_at, job.id))
+
+
+async def admit(tx: Statements, candidates: Sequence[limits.Candidate], limit: int,
+                now: datetime) -> list[int]:
+    """The ids `limits.admit` picks among `candidates`; the rate keys' new states saved."""
+    rate_keys = sorted({key for c in candidates for key, _ in c.rate_keys})
+    concurrency_keys = sorted({c.concurrency_key for c in candidates if c.concurrency_key})
+    states: dict[str, limits.KeyState] = {}
+    if rate_keys:
+        states = {row["key"]: limits.KeyState(float(row["tat"]), float(row["blocked_until"]),
+                                              bool(row["paused"]))
+                  for row in await tx.rows("key_states", {"keys": rate_keys})}
+    running: dict[str, int] = {}
+    if concurrency_keys:
+        await tx.rows("lock_concurrency_keys", {"keys": concurrency_keys})
+        running = {row["concurrency_key"]: int(row["running"])
+                   for row in await tx.rows("running_counts", {"keys": concurrency_keys})}
+    admitted = limits.admit(candidates, states, running, limit, now.timestamp())
+    if states:  # every key read or first met here: all of them in `rate_keys`
+        await tx.rows("save_keys", {"keys": list(states),
+                                    "tats": [state.tat for state in states.values()],
+                                    "blocked": [s.blocked_until for s in states.values()]})
+    return admitted
+
+
+def _order(candidate: limits.Candidate) -> tuple[object, ...]:
+    return candidate.order
