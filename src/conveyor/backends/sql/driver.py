@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Generator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
-from conveyor import orchestrate
+T = TypeVar("T")
 
 
 class Statements(Protocol):
@@ -17,8 +17,9 @@ class Statements(Protocol):
         `planned`, planned for these parameters (a filter's plan depends on them)."""
         ...
 
-    async def follow(self, plan: orchestrate.Plan) -> None:
-        """Run every step of an `orchestrate` plan here."""
+    async def follow(self, plan: Generator[Any, Any, T]) -> T:
+        """Run every step of a plan here (`sql.plans`: named statements, the engine's bulk
+        row write, inserts); what the plan returns."""
         ...
 
     async def wake_all(self) -> None:
