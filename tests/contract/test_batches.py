@@ -161,6 +161,23 @@ def test_a_batch_that_fits_one_chunk_is_atomic(shop: Conveyor) -> None:
     assert shop.batches() == [] and shop.jobs() == []
 
 
+def test_a_duplicate_of_a_unique_job_is_not_a_job_of_the_batch(shop: Conveyor) -> None:
+    """A unique job already enqueued (before the batch, or earlier in it) is not inserted
+    again: the batch counts only the jobs it holds, so it still finishes."""
+    @shop.job(name="report", unique_key=lambda day: day)
+    def report(day: int) -> int:
+        return day
+
+    report.enqueue(1)
+    calls = [report.s(1), report.s(2), report.s(2), _sig(shop, "sync", 3)]
+    batch_id = shop.batch(calls, on_complete=_sig(shop, "complete", "done")).id  # type: ignore[arg-type]
+    assert shop.get_batch(batch_id).progress.total == 2
+    shop.drain(queues=["default"])
+    batch = shop.get_batch(batch_id)
+    assert batch.finished and (batch.progress.completed, batch.progress.pending) == (2, 0)
+    assert _callbacks(shop) == {"complete": [batch_id]}
+
+
 def test_an_empty_batch_finishes_at_once(shop: Conveyor) -> None:
     batch = shop.batch([], on_success=_sig(shop, "success", "ok"))  # type: ignore[arg-type]
     assert batch.finished and batch.progress.percent == 100.0

@@ -1,5 +1,6 @@
-"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`'s
-plans, the claim of `backends.sql.claim`) names: defined, binding only parameters the shared
+"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`,
+`backends.sql.claim`, `backends.sql.chores`, `backends.sql.inserts`, `backends.sql.batches`)
+names: defined, binding only parameters the
 code passes, returning rows with the columns it reads. What a new dialect is checked against
 before anything runs."""
 
@@ -17,7 +18,9 @@ import pytest
 
 from conveyor import orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.sql import batches as sql_batches
 from conveyor.backends.sql import chores, claim
+from conveyor.backends.sql import inserts as sql_inserts
 from conveyor.backends.sqlite import plans as sqlite_driver
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -31,34 +34,39 @@ SAMPLE: dict[str, Any] = {
     "run_on_failure": False, "errors": [], "now": NOW, "max_errors": 20, "counts": [],
     "batch_id": 0, "error": "{}", "fired": 0, "finished_at": None, "cancelled_at": None,
     "tats": [0.0], "blocked": [0.0], "worker": "conformance", "name": "conformance",
-    "holder": "conformance", "takeover_before": NOW, "expires_at": NOW, "limit": 0,
+    "holder": "conformance", "takeover_before": NOW, "expires_at": NOW, "limit": 1,
     "state": "completed", "before": NOW,
+    "args": [], "kwargs": [], "priorities": [], "run_ats": [],
+    "allow_failures": False, "callbacks": "{}",
 }
 """A value of the right type for every parameter the shared code passes (matching nothing)."""
-SHARED = (orchestrate, claim, chores)
-READS: dict[str, frozenset[str] | None] = {**orchestrate.READS, **claim.READS, **chores.READS}
+SHARED = [orchestrate, claim, chores, sql_inserts, sql_batches]
+"""Modules of the shared layer that name statements; each declares them in its `READS`."""
+READS = {name: reads for module in SHARED for name, reads in module.READS.items()}
 """Statement -> the columns the shared code reads of its rows (None: it reads no rows)."""
 
 
 def named(module: Any) -> dict[str, set[str]]:
-    """Statement name -> parameter names, for every `Query("name", {...})` (orchestrate's
-    plans) and `tx.rows("name", {...})` / `tx.jobs("name", {...})` (the shared backend) in
-    `module`."""
+    """Statement name -> parameter names, for every `Query("name", {...})` (a plan's step)
+    and `tx.rows("name", {...})` / `tx.jobs(...)` / `statement(...)` (a statement the shared
+    backend runs) in `module`."""
     found: dict[str, set[str]] = {}
     for node in ast.walk(ast.parse(inspect.getsource(module))):
         if not isinstance(node, ast.Call):
             continue
-        if getattr(node.func, "id", None) == "Query" or (
-                isinstance(node.func, ast.Attribute) and node.func.attr in ("rows", "jobs")
-                and getattr(node.func.value, "id", None) == "tx"):
-            name, params = node.args
-            assert isinstance(name, ast.Constant) and isinstance(params, ast.Dict)
-            keys = {k.value for k in params.keys if isinstance(k, ast.Constant)}
-            found.setdefault(str(name.value), set()).update(map(str, keys))
+        func = node.func
+        called = func.id if isinstance(func, ast.Name) else \
+            func.attr if isinstance(func, ast.Attribute) else None
+        if called not in ("Query", "rows", "jobs", "statement"):
+            continue
+        name, params = node.args
+        assert isinstance(name, ast.Constant) and isinstance(params, ast.Dict)
+        keys = {k.value for k in params.keys if isinstance(k, ast.Constant)}
+        found.setdefault(str(name.value), set()).update(map(str, keys))
     return found
 
 
-def every_named() -> dict[str, set[str]]:
+def named_everywhere() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for module in SHARED:
         for name, params in named(module).items():
@@ -76,7 +84,7 @@ def test_the_shared_layer_declares_what_it_reads_of_every_statement_it_names(
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> None:
     queries = sqlfile.load(f"conveyor.backends.{dialect}")
-    for name, params in every_named().items():
+    for name, params in named_everywhere().items():
         assert name in queries, f"{dialect} lacks statement {name!r}"
         used = set(PLACEHOLDERS[dialect].findall(queries[name]))
         assert used <= params, f"{dialect} {name} binds {used - params}, not passed"

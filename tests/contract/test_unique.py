@@ -131,7 +131,7 @@ def test_a_duplicate_is_read_back_by_the_insert_itself(pg_url: str) -> None:
     key: one round trip, and no window in which that row could change in between."""
     import psycopg
 
-    from conveyor.backends.postgres import inserts
+    from conveyor.backends.postgres.backend import PostgresBackend
     from tests.conftest import _truncate
     from tests.contract.seam import NOW, new
 
@@ -145,13 +145,14 @@ def test_a_duplicate_is_read_back_by_the_insert_itself(pg_url: str) -> None:
     _truncate(pg_url)
     unique = dataclasses.replace(new(), unique_key="k1", unique_states=0b11111111)
     other = dataclasses.replace(new(), unique_key="k2", unique_states=0b11111111)
+    backend = PostgresBackend(pg_url)
     with psycopg.connect(pg_url, cursor_factory=Counting) as conn:
-        first = inserts.insert_jobs_blocking(conn, [unique], NOW)[0]
+        first = backend.insert_on(conn, [unique], NOW, check_schema=False)[0]
         statements.clear()
-        again = inserts.insert_jobs_blocking(conn, [unique], NOW)[0]
+        again = backend.insert_on(conn, [unique], NOW, check_schema=False)[0]
         assert (again.id, again.duplicate, again.state) == (first.id, True, JobState.AVAILABLE)
         assert len(statements) == 1
         statements.clear()
-        both = inserts.insert_jobs_blocking(conn, [unique, other], NOW)
+        both = backend.insert_on(conn, [unique, other], NOW, check_schema=False)
         assert [i.duplicate for i in both] == [True, False] and both[0].id == first.id
         assert len(statements) == 1

@@ -36,10 +36,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import errors, limits, model, orchestrate, outcome
+from conveyor import errors, limits, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.postgres import (
-    batches,
     flow,
     inserts,
     listing,
@@ -49,6 +48,8 @@ from conveyor.backends.postgres import (
 )
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
+from conveyor.backends.sql import inserts as shared_inserts
+from conveyor.backends.sql import plans as shared_plans
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -57,12 +58,14 @@ _RETRIES = 5
 log = logging.getLogger("conveyor.storage")
 
 
-_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
+_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, shared_inserts.Race)
 
 
-class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
-                      listing.Listing, tallies.Tallies):
+class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listing.Listing,
+                      tallies.Tallies):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
+
+    migrations = "conveyor.backends.postgres"
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
         self.url = url
@@ -133,11 +136,29 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
                 await self._pool.check()
 
     async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                          pipelined: bool = False) -> T:
+                          pipelined: bool = False, atomic: bool = True) -> T:
         """The driver's write transaction (`sql.SqlBackend`); with `pipelined`, BEGIN
-        travels with the first statement instead of costing a round trip of its own."""
-        return await self._run(lambda conn: work(_Statements(conn)), atomic=True,
-                               pipelined=pipelined)
+        travels with the first statement instead of costing a round trip of its own. Not
+        `atomic`: no transaction, each statement commits on its own (a plain enqueue: one
+        round trip instead of three)."""
+        return await self._run(lambda conn: work(_Statements(conn)), atomic=atomic,
+                               pipelined=pipelined and atomic)
+
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None,
+                        ) -> Sequence[Mapping[str, Any]]:
+        """One statement on its own (atomic without a transaction: one round trip)."""
+        return await self._run(lambda conn: dict_rows(conn, name, params or {}))
+
+    def moment(self, value: Any) -> datetime:
+        return value  # type: ignore[no-any-return]  # psycopg reads timestamptz as datetime
+
+    def caller(self, connection: Any) -> inserts.Caller:
+        return inserts.Caller(connection, self.url)
+
+    def acaller(self, connection: Any) -> shared_plans.AsyncCaller:
+        if isinstance(connection, psycopg.Connection):
+            return shared_plans.Awaiting(self.caller(connection))
+        return inserts.AsyncCaller(connection, self.url)
 
     async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
                      write: bool = True) -> T:
@@ -229,22 +250,6 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
             pool, self._pool = self._pool, None
             await pool.close()
 
-    async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
-        if not jobs:
-            return []
-        inserted = await self._run(lambda conn: inserts.insert_jobs(conn, jobs, now),
-                                   atomic=inserts.needs_transaction(jobs))
-        self._notify()
-        return inserted
-
-    def insert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime, *,
-                  check_schema: bool = True) -> list[model.Inserted]:
-        return inserts.insert_on(connection, self.url, jobs, now, check_schema=check_schema)
-
-    async def ainsert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime,
-                         *, check_schema: bool = True) -> list[model.Inserted]:
-        return await inserts.ainsert_on(connection, self.url, jobs, now,
-                                        check_schema=check_schema)
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
@@ -327,8 +332,8 @@ class _Statements:
         return [convert.candidate(row) for row in await dict_rows(self.conn, "candidates",
                                                                   params)]
 
-    async def follow(self, plan: orchestrate.Plan) -> None:
-        await plans.adrive(self.conn, plan, inserts.insert_jobs)
+    async def follow(self, plan: shared_plans.Steps[T]) -> T:
+        return await plans.adrive(self.conn, plan)
 
     async def wake_all(self) -> None:
         await self.conn.execute(_QUERIES["wake"])

@@ -21,7 +21,7 @@ SELECT version FROM conveyor_migrations
 
 -- name: has_migrations
 -- Whether the migrations table exists (checked before reading it: nothing is created).
-SELECT to_regclass('conveyor_migrations') IS NOT NULL
+SELECT to_regclass('conveyor_migrations') IS NOT NULL AS present
 
 -- name: record_migration
 INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, now())
@@ -225,6 +225,7 @@ RETURNING *
 INSERT INTO conveyor_limits (key)
 SELECT DISTINCT unnest(%(keys)s::text[])
 ON CONFLICT (key) DO NOTHING
+RETURNING key
 
 -- name: alone
 -- Added to the settling statements that may end a job when they run alone, outside a
@@ -682,6 +683,7 @@ RETURNING id
 
 -- name: seal_batch
 UPDATE conveyor_batches SET sealed = true WHERE id = %(id)s
+RETURNING id
 
 -- name: get_batch
 SELECT * FROM conveyor_batches WHERE id = %(id)s
@@ -721,6 +723,7 @@ RETURNING id
 DELETE FROM conveyor_batches
  WHERE id IN (SELECT id FROM conveyor_batches
                WHERE finished_at IS NOT NULL AND finished_at < %(before)s LIMIT %(limit)s)
+RETURNING id
 
 -- name: schedules
 SELECT * FROM conveyor_schedules ORDER BY name

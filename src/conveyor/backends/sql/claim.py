@@ -42,7 +42,7 @@ class Claiming:
 
     if TYPE_CHECKING:
         async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False) -> T: ...
+                              pipelined: bool = False, atomic: bool = True) -> T: ...
 
     async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
                     names: Sequence[str] | None = None) -> list[model.Job]:

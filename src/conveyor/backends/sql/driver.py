@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from conveyor import limits, model, orchestrate
+from conveyor import limits, model
+
+T = TypeVar("T")
 
 
 class Statements(Protocol):
@@ -32,8 +34,9 @@ class Statements(Protocol):
         statement; SQLite: candidates, then each ready key's head)."""
         ...
 
-    async def follow(self, plan: orchestrate.Plan) -> None:
-        """Run every step of an `orchestrate` plan here."""
+    async def follow(self, plan: Generator[Any, Any, T]) -> T:
+        """Run every step of a plan here (`sql.plans`: named statements, the engine's bulk
+        row write, inserts); what the plan returns."""
         ...
 
     async def wake_all(self) -> None:

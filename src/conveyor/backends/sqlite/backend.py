@@ -27,10 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import errors, limits, model, orchestrate, outcome
+from conveyor import errors, limits, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
+from conveyor.backends.sql import plans as shared_plans
 from conveyor.backends.sqlite import (
-    batches,
     flow,
     inserts,
     listing,
@@ -62,9 +62,11 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
-                    listing.Listing, tallies.Tallies):
+class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listing.Listing,
+                    tallies.Tallies):
     """`base.Backend` on one SQLite file; one connection per instance."""
+
+    migrations = "conveyor.backends.sqlite"
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
                  poll_interval: float | None = None, create: bool = True) -> None:
@@ -133,10 +135,11 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
         return await self._retrying(once)
 
     async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                          pipelined: bool = False) -> T:
-        """The driver's write transaction (`sql.SqlBackend`). `work` never suspends (every
-        statement here is a blocking call), so nothing else runs on this connection while
-        it holds the write lock."""
+                          pipelined: bool = False, atomic: bool = True) -> T:
+        """The driver's write transaction (`sql.SqlBackend`), atomic whatever `atomic` says
+        (a SQLite transaction costs no round trip). `work` never suspends (every statement
+        here is a blocking call), so nothing else runs on this connection while it holds
+        the write lock."""
         return await self._retrying(lambda conn: _within(conn, "BEGIN IMMEDIATE", work))
 
     async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
@@ -169,6 +172,23 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
                         f"{self.busy_deadline:g}s; nothing was written") from None
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
+
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None,
+                        ) -> Sequence[Mapping[str, Any]]:
+        """One reading statement, in a read transaction of its own."""
+        def work(conn: sqlite3.Connection) -> Sequence[Mapping[str, Any]]:
+            return plans.rows(conn, name, dict(params or {}))  # type: ignore[return-value]
+
+        return await self._run(work, write=False)
+
+    def moment(self, value: Any) -> datetime:
+        return convert.from_micros(value) or convert.EPOCH
+
+    def caller(self, connection: Any) -> inserts.Caller:
+        return inserts.Caller(connection, self.url)
+
+    def acaller(self, connection: Any) -> shared_plans.Awaiting:
+        return shared_plans.Awaiting(self.caller(connection))
 
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return {statement: {"batch": orjson.dumps(batch).decode()}
@@ -211,7 +231,7 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
 
     async def check_schema(self) -> None:
         def work(conn: sqlite3.Connection) -> set[int] | None:
-            if conn.execute(_QUERIES["has_migrations"]).fetchone() is None:
+            if not conn.execute(_QUERIES["has_migrations"]).fetchone()[0]:
                 return None
             return {row[0] for row in conn.execute(_QUERIES["applied_migrations"])}
 
@@ -224,21 +244,6 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
             self._conn.close()
             self._conn = None
 
-    async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
-        if not jobs:
-            return []
-        inserted = await self._run(lambda conn: inserts.insert_jobs(conn, jobs, now),
-                                   write=True)
-        self._notify()
-        return inserted
-
-    def insert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime, *,
-                  check_schema: bool = True) -> list[model.Inserted]:
-        return inserts.insert_on(connection, self.url, jobs, now, check_schema=check_schema)
-
-    async def ainsert_on(self, connection: Any, jobs: Sequence[model.NewJob], now: datetime,
-                         *, check_schema: bool = True) -> list[model.Inserted]:
-        return self.insert_on(connection, jobs, now, check_schema=check_schema)
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
                         about: base.WorkerSpec | None = None) -> list[int]:
@@ -299,9 +304,7 @@ class _Statements:
 
     async def rows(self, name: str, params: Mapping[str, Any], *,
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
-        rows: list[sqlite3.Row] = self.conn.execute(
-            _QUERIES[name], plans.bind(dict(params))).fetchall()
-        return rows  # type: ignore[return-value]  # sqlite3.Row reads by column name
+        return plans.rows(self.conn, name, dict(params))  # type: ignore[return-value]
 
     async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
         return [convert.job_from_row(row) for row in self.conn.execute(
@@ -321,8 +324,8 @@ class _Statements:
                                       {"queue": queue, "key": key, "names": only}).fetchall()
         return [convert.candidate(row) for row in rows]
 
-    async def follow(self, plan: orchestrate.Plan) -> None:
-        plans.drive(self.conn, plan, inserts.insert_jobs)
+    async def follow(self, plan: shared_plans.Steps[T]) -> T:
+        return plans.drive(self.conn, plan)
 
     async def wake_all(self) -> None:
         """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""

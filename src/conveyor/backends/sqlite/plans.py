@@ -1,44 +1,49 @@
-"""Drive `conveyor.orchestrate` plans on a SQLite connection, inside its transaction."""
+"""Drive plans (`conveyor.backends.sql.plans`) on a SQLite connection, inside its
+transaction: statements bound the SQLite way, rows readable by column name."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
 
-from conveyor import model, orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.sql import plans as shared
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
-Inserter = Callable[[sqlite3.Connection, Sequence[model.NewJob], datetime], Any]
 T = TypeVar("T")
 
 
-def drive(conn: sqlite3.Connection, plan: Generator[orchestrate.Step, Sequence[Any], T],
-          insert: Inserter) -> T:
+def drive(conn: sqlite3.Connection, plan: shared.Steps[T]) -> T:
     """Run every step of `plan`, feeding each statement's rows back to it; return what the
     plan returns."""
-    return orchestrate.run(
-        plan, lambda step: insert(conn, step.jobs, step.now),
-        lambda step: conn.execute(QUERIES[step.name], bind(step.params)).fetchall())
+    from conveyor.backends.sqlite import inserts  # which drives plans too
+
+    return shared.drive(plan, lambda step: rows(conn, step.name, step.params),
+                        lambda step: inserts.write(conn, step))
+
+
+def rows(conn: sqlite3.Connection, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    """Statement `name`'s rows, by column name whatever the connection's row factory (a
+    caller's own connection may have none)."""
+    cur = conn.cursor()
+    cur.row_factory = sqlite3.Row
+    result: list[sqlite3.Row] = cur.execute(QUERIES[name], bind(params)).fetchall()
+    return result
 
 
 def bind(params: dict[str, Any]) -> dict[str, Any]:
-    """Lists travel as JSON arrays, datetimes as integer microseconds."""
-    return {key: orjson.dumps(value).decode() if isinstance(value, list)
+    """Lists travel as JSON arrays, datetimes (alone or in a list) as integer microseconds."""
+    return {key: _json(value) if isinstance(value, list)
             else convert.to_micros(value) if isinstance(value, datetime) else value
             for key, value in params.items()}
 
 
-def after_final(conn: sqlite3.Connection, finals: list[orchestrate.Final], now: datetime,
-                max_errors: int, touched_batches: Sequence[int] = ()) -> None:
-    """Run `orchestrate.after_final` here: dependants and batches of jobs that just ended."""
-    from conveyor.backends.sqlite import inserts  # which drives plans too
-
-    if finals or touched_batches:
-        plan = orchestrate.after_final(finals, now, max_errors, touched_batches)
-        drive(conn, plan, inserts.insert_jobs)
+def _json(values: Sequence[Any]) -> str:
+    if values and isinstance(values[0], datetime):
+        values = [convert.to_micros(value) for value in values]
+    return orjson.dumps(values).decode()

@@ -5,7 +5,8 @@
 
 -- name: has_migrations
 -- Whether the migrations table exists (checked before reading it: nothing is created).
-SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conveyor_migrations'
+SELECT EXISTS (SELECT 1 FROM sqlite_master
+                WHERE type = 'table' AND name = 'conveyor_migrations') AS present
 
 -- name: applied_migrations
 SELECT version FROM conveyor_migrations
@@ -29,13 +30,15 @@ RETURNING id
 -- name: register_rate_keys
 -- Every rate key gets its row when its first job arrives: claims find ready keys there.
 INSERT INTO conveyor_limits (key)
-SELECT DISTINCT value ->> '$[0]' FROM json_each(:pairs)
+SELECT DISTINCT value FROM json_each(:keys)
  WHERE true
 ON CONFLICT (key) DO NOTHING
+RETURNING key
 
 -- name: find_unique
-SELECT id, state FROM conveyor_jobs
- WHERE unique_key = :key
+-- The jobs holding these unique keys (in a state their key covers).
+SELECT unique_key, id, state FROM conveyor_jobs
+ WHERE unique_key IN (SELECT value FROM json_each(:keys))
    AND (unique_states >> CASE state WHEN 'pending' THEN 0 WHEN 'scheduled' THEN 1
                                     WHEN 'available' THEN 2 WHEN 'running' THEN 3
                                     WHEN 'retryable' THEN 4 WHEN 'completed' THEN 5
@@ -45,12 +48,20 @@ SELECT id, state FROM conveyor_jobs
 -- on_conflict="replace": a waiting duplicate takes the new arguments, time and priority (a
 -- retryable one stays retryable until its new time).
 UPDATE conveyor_jobs
-   SET args = :args, kwargs = :kwargs, priority = :priority, run_at = :run_at,
-       state = CASE WHEN state = 'pending' THEN 'pending'
-                    WHEN :run_at <= :now THEN 'available'
-                    WHEN state = 'retryable' THEN 'retryable' ELSE 'scheduled' END
- WHERE id = :id AND state IN ('pending', 'scheduled', 'available', 'retryable')
-RETURNING state
+   SET args = r.args, kwargs = r.kwargs, priority = r.priority, run_at = r.run_at,
+       state = CASE WHEN conveyor_jobs.state = 'pending' THEN 'pending'
+                    WHEN r.run_at <= :now THEN 'available'
+                    WHEN conveyor_jobs.state = 'retryable' THEN 'retryable'
+                    ELSE 'scheduled' END
+  FROM (SELECT i.value AS id, a.value AS args, k.value AS kwargs, p.value AS priority,
+               t.value AS run_at
+          FROM json_each(:ids) AS i JOIN json_each(:args) AS a ON a.key = i.key
+          JOIN json_each(:kwargs) AS k ON k.key = i.key
+          JOIN json_each(:priorities) AS p ON p.key = i.key
+          JOIN json_each(:run_ats) AS t ON t.key = i.key) AS r
+ WHERE conveyor_jobs.id = r.id
+   AND conveyor_jobs.state IN ('pending', 'scheduled', 'available', 'retryable')
+RETURNING conveyor_jobs.id, conveyor_jobs.state
 
 -- name: queue_paused
 SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue
@@ -474,17 +485,6 @@ UPDATE conveyor_jobs SET has_dependants = 1
  WHERE id IN (SELECT value FROM json_each(:ids))
 RETURNING id, state, has_dependants, batch_id
 
--- name: insert_dependant
-INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
-                           run_at, inserted_at, rate_keys, rate_key, concurrency_key,
-                           concurrency_limit, cost, batch_id, waiting_on, unique_key,
-                           unique_states)
-VALUES (:name, :queue, :state, :priority, :args, :kwargs, :meta, :max_attempts, :run_at, :now,
-        :rate_keys, :rate_key, :concurrency_key, :concurrency_limit, :cost, :batch_id,
-        :waiting_on, :unique_key, :unique_states)
-ON CONFLICT DO NOTHING
-RETURNING id
-
 -- name: job_states
 SELECT id, state FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(:ids))
 
@@ -531,6 +531,7 @@ RETURNING id
 
 -- name: seal_batch
 UPDATE conveyor_batches SET sealed = 1 WHERE id = :id
+RETURNING id
 
 -- name: get_batch
 SELECT * FROM conveyor_batches WHERE id = :id
@@ -576,6 +577,7 @@ RETURNING id
 DELETE FROM conveyor_batches
  WHERE id IN (SELECT id FROM conveyor_batches
                WHERE finished_at IS NOT NULL AND finished_at < :before LIMIT :limit)
+RETURNING id
 
 -- name: schedules
 SELECT * FROM conveyor_schedules ORDER BY name
