@@ -63,16 +63,19 @@ def main(argv: list[str] | None = None) -> None:
         sizes = dataclasses.replace(sizes, backlog=args.backlog)
     if args.pg_server != databases.PG_SERVER:
         databases.PG_SERVER = args.pg_server
+
+    def say(line: str) -> None:  # progress (and plans) on stderr, long lines unwrapped
+        console.print(line, style="dim", highlight=False, markup=False,
+                      soft_wrap=True)
+
     rounds: list[dict[str, dict[str, Any]]] = []
     began = time.perf_counter()
     for number in range(1, args.rounds + 1):
         console.print(f"[bold]round {number} of {args.rounds}[/]")
         by_backend = {}
         for backend in args.backend_list:
-            by_backend[backend] = suite.run_backend(
-                backend, sizes, args.skip_set, lambda line: console.print(line, style="dim",
-                                                                          highlight=False),
-                args.verbose)
+            by_backend[backend] = suite.run_backend(backend, sizes, args.skip_set, say,
+                                                    args.verbose)
         rounds.append(by_backend)
     out = Console(width=max(Console().width, 150))
     labels = {"prefill": sizes.prefill, "rss_jobs": sizes.rss_jobs, "batch": sizes.batch,

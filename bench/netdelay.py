@@ -44,6 +44,10 @@ class Pipe:
         self.ending = self.done = False
 
     def put(self, data: bytes) -> None:
+        if self.delay <= 0 and data and not self.chunks and self.target is not None:
+            if not self.target.is_closing():
+                self.target.write(data)  # due now and nothing ahead of it: no timer
+            return
         self.chunks.append((self.loop.time() + self.delay, data))
         self._arm()
 

@@ -47,7 +47,7 @@ def _both(goal: Goal) -> dict[str, Goal]:
     return {"sqlite": goal, "postgres": goal}
 
 
-STAGES_LABEL = "  ... p50 enqueue/wake/claim/start"
+STAGES_LABEL = "  ... p50 by stage"
 ONE = "floor enqueue one"
 BULK = "floor enqueue bulk"
 PROC = "floor process"
@@ -58,7 +58,7 @@ def _network_rows() -> list[Row]:
     """PostgreSQL through the delay proxy: per delay, the figures and (past the first delay)
     each as a fraction of the first's; the targets are those of a 2 ms round trip."""
     base = network.DELAYS[0]
-    rows = [Row(f"PG via proxy at {base:g} ms: process vs direct",
+    rows = [Row(f"PG via proxy, {base:g} ms: process vs direct",
                 network.key(base, "process vs direct"), unit="%",
                 target="(the proxy's own cost)")]
     for delay in network.DELAYS:
@@ -75,7 +75,7 @@ def _network_rows() -> list[Row]:
 
         two_ms = delay == 1.0  # 1 ms one-way: the issue's 2 ms round trip
         rows += [
-            Row(f"PG {delay:g} ms one-way: raw floor process", key("floor process")),
+            Row(f"PG {delay:g} ms one-way: raw floor", key("floor process")),
             Row(f"PG {delay:g} ms one-way: process", key("process"), floor=key("floor process")),
             *than_base(f"process vs {base:g} ms", Goal(at_least=0.85) if two_ms else None,
                        "≥ 85%" if two_ms else ""),
@@ -151,7 +151,7 @@ def _value(value: Any, unit: str) -> str:
     if unit == "%":
         return f"{value:.0%}"
     if unit == "stages":
-        return "/".join(f"{ms:.2f}" for ms in value.values()) + " ms"
+        return "\n".join(f"{name} {ms:.2f} ms" for name, ms in value.items())
     if unit == "rss":
         return "\n".join(f"{w['start']:.0f}/{w['peak']:.0f}/{w['end']:.0f} MB" for w in value)
     return str(value)
