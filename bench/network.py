@@ -43,6 +43,13 @@ def measure(url: str, jobs: int, processes: int, concurrency: int, rate: float,
             got = latency.measure(via, rate, seconds, processes)
             out[key(delay, "latency p50")], out[key(delay, "latency p99")] = got.p50, got.p99
             out[key(delay, "latency stages")] = got.stages
+    compare(out, delays)
+    return out
+
+
+def compare(out: dict[str, Any], delays: Sequence[float]) -> None:
+    """Add each delay's figures as fractions of the first delay's, and its latency p50 as
+    milliseconds over the first's (the issue's target counts round trips)."""
     base = delays[0]
     for delay in delays[1:]:
         for figure in ("process", "latency p50", "latency p99"):
@@ -50,7 +57,6 @@ def measure(url: str, jobs: int, processes: int, concurrency: int, rate: float,
                 out[key(delay, figure)] / out[key(base, figure)])
         out[key(delay, f"latency p50 over {base:g} ms")] = (
             out[key(delay, "latency p50")] - out[key(base, "latency p50")])
-    return out
 
 
 def main() -> None:
