@@ -31,6 +31,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run the whole suite this many times (the issue asks for 2)")
     parser.add_argument("--skip", default="",
                         help=f"comma-separated groups to leave out: {', '.join(suite.GROUPS)}")
+    parser.add_argument("--finished", type=int, metavar="N",
+                        help="finished jobs in the table for the prefilled group "
+                             "(default 10,000,000; --quick 20,000)")
+    parser.add_argument("--backlog", type=int, metavar="N",
+                        help="available jobs waiting for the backlog group "
+                             "(default 1,000,000; --quick 20,000)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print the plan of the claim's candidate statement on the big "
+                             "tables (EXPLAIN ANALYZE on PostgreSQL)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to this file")
     parser.add_argument("--pg-server", default=databases.PG_SERVER,
                         help="PostgreSQL server where a throw-away database is created")
@@ -48,20 +57,29 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     console = Console(stderr=True)
     sizes = suite.Sizes.quick() if args.quick else suite.Sizes()
+    if args.finished is not None:
+        sizes = dataclasses.replace(sizes, finished=args.finished)
+    if args.backlog is not None:
+        sizes = dataclasses.replace(sizes, backlog=args.backlog)
     if args.pg_server != databases.PG_SERVER:
         databases.PG_SERVER = args.pg_server
+
+    def say(line: str) -> None:  # progress (and plans) on stderr, long lines unwrapped
+        console.print(line, style="dim", highlight=False, markup=False,
+                      soft_wrap=True)
+
     rounds: list[dict[str, dict[str, Any]]] = []
     began = time.perf_counter()
     for number in range(1, args.rounds + 1):
         console.print(f"[bold]round {number} of {args.rounds}[/]")
         by_backend = {}
         for backend in args.backend_list:
-            by_backend[backend] = suite.run_backend(
-                backend, sizes, args.skip_set, lambda line: console.print(line, style="dim",
-                                                                          highlight=False))
+            by_backend[backend] = suite.run_backend(backend, sizes, args.skip_set, say,
+                                                    args.verbose)
         rounds.append(by_backend)
     out = Console(width=max(Console().width, 150))
-    labels = {"prefill": sizes.prefill, "rss_jobs": sizes.rss_jobs, "batch": sizes.batch}
+    labels = {"prefill": sizes.prefill, "rss_jobs": sizes.rss_jobs, "batch": sizes.batch,
+              "finished": sizes.finished, "backlog": sizes.backlog, "jobs": sizes.jobs}
     for number, by_backend in enumerate(rounds, start=1):
         out.print(report.table(f"round {number} of {args.rounds}", by_backend, labels))
         for line in report.errors(by_backend):

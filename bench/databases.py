@@ -2,7 +2,7 @@
 
 SQLite gets a file in a temporary directory; PostgreSQL a fresh database on the server
 (created here, dropped at the end). `span` reads a run's rate back from the jobs table, and
-`fill_finished` inserts a million completed jobs with one raw statement.
+`fill_finished` and `fill_available` insert many jobs with one raw statement.
 """
 
 from __future__ import annotations
@@ -103,25 +103,47 @@ def fill_finished(url: str, count: int) -> None:
     database as it would be after a day of such jobs: SQLite checkpoints its WAL (else the
     workers would copy the whole insert into the file during the timed run), PostgreSQL
     vacuums and analyzes as autovacuum would."""
+    fill(url, count, finished=True)
+
+
+def fill_available(url: str, count: int) -> None:
+    """Insert `count` no-op jobs available since minutes ago (a deep backlog), settled as
+    `fill_finished` leaves its rows."""
+    fill(url, count, finished=False)
+
+
+_SQLITE_FILL = """
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :count)
+INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, run_at,
+                           inserted_at, attempted_at, finalized_at, attempted_by, result)
+SELECT 'noop', 'default', :state, '[' || n || ']', :attempt, 20, :now - 600000000,
+       :now - 600000000, :now - 599000000 + :unset, :now - 598000000 + :unset,
+       CASE WHEN :attempt > 0 THEN 'prefill' END, CASE WHEN :attempt > 0 THEN 'null' END
+  FROM g"""
+_PG_FILL = """
+INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, run_at,
+                           inserted_at, attempted_at, finalized_at, attempted_by, result)
+SELECT 'noop', 'default', %(state)s, jsonb_build_array(g), %(attempt)s, 20,
+       now() - interval '10 min', now() - interval '10 min',
+       CASE WHEN %(attempt)s > 0 THEN now() - interval '599 s' END,
+       CASE WHEN %(attempt)s > 0 THEN now() - interval '598 s' END,
+       CASE WHEN %(attempt)s > 0 THEN 'prefill' END,
+       CASE WHEN %(attempt)s > 0 THEN 'null'::jsonb END
+  FROM generate_series(1, %(count)s) AS g"""
+
+
+def fill(url: str, count: int, *, finished: bool) -> None:
+    """`count` no-op jobs in one statement, completed (`finished`) or available."""
+    params = {"count": count, "state": "completed" if finished else "available",
+              "attempt": 1 if finished else 0}
     if is_sqlite(url):
         now = int(time.time() * 1e6)
         with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn, conn:
-            conn.execute(
-                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
-                "INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, "
-                " run_at, inserted_at, attempted_at, finalized_at, attempted_by, result) "
-                "SELECT 'noop', 'default', 'completed', '[' || n || ']', 1, 20, "
-                " ? - 600000000, ? - 600000000, ? - 599000000, ? - 598000000, 'prefill', "
-                " 'null' FROM g", (count, now, now, now, now))
+            # NULL + anything is NULL: the times of attempt and finish only when finished
+            conn.execute(_SQLITE_FILL, {**params, "now": now, "unset": 0 if finished else None})
         with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return
     with psycopg.connect(url, autocommit=True) as pg:
-        pg.execute(
-            "INSERT INTO conveyor_jobs (name, queue, state, args, attempt, max_attempts, run_at,"
-            " inserted_at, attempted_at, finalized_at, attempted_by, result) "
-            "SELECT 'noop', 'default', 'completed', jsonb_build_array(g), 1, 20, "
-            " now() - interval '10 min', now() - interval '10 min', "
-            " now() - interval '599 s', now() - interval '598 s', 'prefill', 'null' "
-            "FROM generate_series(1, %s) AS g", (count,))
+        pg.execute(_PG_FILL, params)
         pg.execute("VACUUM ANALYZE conveyor_jobs")

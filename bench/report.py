@@ -11,6 +11,8 @@ from typing import Any
 
 from rich.table import Table
 
+from bench import network
+
 BACKENDS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
@@ -45,10 +47,50 @@ def _both(goal: Goal) -> dict[str, Goal]:
     return {"sqlite": goal, "postgres": goal}
 
 
+STAGES_LABEL = "  ... p50 by stage"
 ONE = "floor enqueue one"
 BULK = "floor enqueue bulk"
 PROC = "floor process"
 ENQUEUE_ONE = {"sqlite": Goal(at_least=15_000), "postgres": Goal(floor_at_least=0.9)}
+
+
+def _network_rows() -> list[Row]:
+    """PostgreSQL through the delay proxy: per delay, the figures and (past the first delay)
+    each as a fraction of the first's; the targets are those of a 2 ms round trip."""
+    base = network.DELAYS[0]
+    rows = [Row(f"PG via proxy, {base:g} ms: process vs direct",
+                network.key(base, "process vs direct"), unit="%",
+                target="(the proxy's own cost)")]
+    for delay in network.DELAYS:
+        def key(figure: str, delay: float = delay) -> str:
+            return network.key(delay, figure)
+
+        def than_base(figure: str, goal: Goal | None = None, target: str = "",
+                      unit: str = "%", label: str = f"  ... vs {base:g} ms",
+                      delay: float = delay) -> list[Row]:
+            if delay == base:
+                return []
+            return [Row(label, network.key(delay, figure), unit=unit,
+                        goals={"postgres": goal} if goal else {}, target=target)]
+
+        two_ms = delay == 1.0  # 1 ms one-way: the issue's 2 ms round trip
+        rows += [
+            Row(f"PG {delay:g} ms one-way: raw floor", key("floor process")),
+            Row(f"PG {delay:g} ms one-way: process", key("process"), floor=key("floor process")),
+            *than_base(f"process vs {base:g} ms", Goal(at_least=0.85) if two_ms else None,
+                       "≥ 85%" if two_ms else ""),
+            Row(f"PG {delay:g} ms one-way: latency p50", key("latency p50"), unit="ms"),
+            *than_base(f"latency p50 vs {base:g} ms"),
+            *than_base(f"latency p50 over {base:g} ms", Goal(at_most=4) if two_ms else None,
+                       "≤ +2 round trips (4 ms)" if two_ms else "", unit="ms",
+                       label=f"  ... minus {base:g} ms"),
+            Row(f"PG {delay:g} ms one-way: latency p99", key("latency p99"), unit="ms"),
+            *than_base(f"latency p99 vs {base:g} ms"),
+            Row(STAGES_LABEL, key("latency stages"), unit="stages"),
+        ]
+    return rows
+
+
 ROWS = [
     Row("raw floor: enqueue one", ONE),
     Row("raw floor: enqueue bulk", BULK),
@@ -69,9 +111,12 @@ ROWS = [
     Row("latency p99 at 100/s", "latency p99", unit="ms",
         goals={"sqlite": Goal(at_most=20), "postgres": Goal(at_most=10)},
         target="SQLite ≤ 20 ms; PG ≤ 10 ms"),
-    Row("process, {prefill} finished in table", "process, finished in table", floor=PROC),
+    Row(STAGES_LABEL, "latency stages", unit="stages"),
+    Row("process, {finished} finished in table", "process, finished in table", floor=PROC),
     Row("  ... vs empty table", "prefilled vs empty", unit="%",
         goals=_both(Goal(at_least=0.8)), target="≥ 80% (≤ 20% slower)"),
+    Row("process {jobs} of {backlog} available", "process, deep backlog", floor=PROC),
+    Row("  ... vs {jobs} queued", "backlog vs queued", unit="%"),
     Row("process, {rss_jobs}-job RSS run", "process, RSS run", floor=PROC),
     Row("worker RSS start/peak/end", "worker RSS", unit="rss"),
     Row("worker RSS growth, 2nd half", "worker RSS growth", unit="MB",
@@ -88,6 +133,7 @@ ROWS = [
                    "state running + queue mail", "name rare (0.1%)",
                    "text, rare (one scan budget)")],
     Row("dashboard overview, {prefill} jobs", "overview", unit="ms"),
+    *_network_rows(),
 ]
 
 
@@ -104,6 +150,8 @@ def _value(value: Any, unit: str) -> str:
         return f"{value:.1f} MB"
     if unit == "%":
         return f"{value:.0%}"
+    if unit == "stages":
+        return "\n".join(f"{name} {ms:.2f} ms" for name, ms in value.items())
     if unit == "rss":
         return "\n".join(f"{w['start']:.0f}/{w['peak']:.0f}/{w['end']:.0f} MB" for w in value)
     return str(value)
@@ -115,7 +163,8 @@ def cells(row: Row, backend: str, results: dict[str, Any]) -> tuple[str, str]:
         return "-", "-"
     value = results[row.key]
     goal = row.goals.get(backend, Goal())
-    shown = _value(value, row.unit) + (_mark(goal.value_ok(value)) if row.unit != "rss" else "")
+    marked = row.unit not in ("rss", "stages")
+    shown = _value(value, row.unit) + (_mark(goal.value_ok(value)) if marked else "")
     if row.floor is None or not results.get(row.floor):
         return shown, ""
     fraction = value / results[row.floor]

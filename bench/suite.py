@@ -11,16 +11,29 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import batch_rss, dashboard, databases, floor, latency, throughput, unique
+from bench import (
+    batch_rss,
+    dashboard,
+    databases,
+    deep,
+    explain,
+    floor,
+    latency,
+    network,
+    throughput,
+    unique,
+)
 
-GROUPS = ("floor", "enqueue", "process", "latency", "prefilled", "rss", "limited", "unique",
-          "batch", "dashboard")
+GROUPS = ("floor", "enqueue", "process", "latency", "prefilled", "backlog", "rss", "limited",
+          "unique", "batch", "dashboard", "network")
 
 
 @dataclasses.dataclass(frozen=True)
 class Sizes:
     jobs: int = 20_000
     prefill: int = 1_000_000
+    finished: int = 10_000_000
+    backlog: int = 1_000_000
     rss_jobs: int = 200_000
     batch: int = 100_000
     rate: float = 100.0
@@ -30,7 +43,8 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(jobs=2_000, prefill=20_000, rss_jobs=10_000, batch=5_000, seconds=2.0)
+        return cls(jobs=2_000, prefill=20_000, finished=20_000, backlog=20_000, rss_jobs=10_000,
+                   batch=5_000, seconds=2.0)
 
 
 Results = dict[str, Any]
@@ -39,8 +53,9 @@ Results = dict[str, Any]
 class Run:
     """The measurements on one database URL."""
 
-    def __init__(self, url: str, sizes: Sizes, say: Callable[[str], None]) -> None:
-        self.url, self.sizes, self.say = url, sizes, say
+    def __init__(self, url: str, sizes: Sizes, say: Callable[[str], None],
+                 verbose: bool = False) -> None:
+        self.url, self.sizes, self.say, self.verbose = url, sizes, say, verbose
 
     def floor(self, out: Results) -> None:
         rates = floor.measure(self.url, self.sizes.jobs, self.sizes.processes,
@@ -64,12 +79,27 @@ class Run:
         got = latency.measure(self.url, self.sizes.rate, self.sizes.seconds,
                               self.sizes.processes)
         out["latency p50"], out["latency p99"] = got.p50, got.p99
+        out["latency stages"] = got.stages
+
+    def _show_plan(self, what: str) -> None:
+        if self.verbose:
+            self.say(f"  claim candidates with {what}:\n{explain.claim_plan(self.url)}")
 
     def prefilled(self, out: Results) -> None:
+        finished = self.sizes.finished
         out["process, finished in table"] = self._process(
-            self.sizes.jobs, prefill=self.sizes.prefill).rate
+            self.sizes.jobs, prefill=finished,
+            ready=lambda: self._show_plan(f"{finished:,} finished in the table")).rate
         if "process" in out:
             out["prefilled vs empty"] = out["process, finished in table"] / out["process"]
+
+    def backlog(self, out: Results) -> None:
+        show = self.say if self.verbose else None
+        out["process, deep backlog"] = deep.backlog_rate(
+            self.url, self.sizes.backlog, self.sizes.jobs, self.sizes.processes,
+            self.sizes.concurrency, show).rate
+        if "process" in out:
+            out["backlog vs queued"] = out["process, deep backlog"] / out["process"]
 
     def rss(self, out: Results) -> None:
         run = self._process(self.sizes.rss_jobs, sample_rss=True)
@@ -98,13 +128,26 @@ class Run:
         figures, _ = dashboard.run(self.url, self.sizes.prefill)
         out.update({key: value for key, value in figures.items() if key != "fill seconds"})
 
+    def network(self, out: Results) -> None:
+        if databases.is_sqlite(self.url):
+            self.say("  network: PostgreSQL only (SQLite is a file on this machine)")
+            return
+        sizes = self.sizes
+        out.update(network.measure(self.url, sizes.jobs, sizes.processes, sizes.concurrency,
+                                   sizes.rate, sizes.seconds, say=self.say))
+        base = network.DELAYS[0]
+        if out.get("process"):
+            out[network.key(base, "process vs direct")] = (
+                out[network.key(base, "process")] / out["process"])
+
 
 def run_backend(backend: str, sizes: Sizes, skip: set[str],
-                say: Callable[[str], None]) -> Results:
-    """All groups not in `skip` on a fresh `backend` database; figures by name."""
+                say: Callable[[str], None], verbose: bool = False) -> Results:
+    """All groups not in `skip` on a fresh `backend` database; figures by name. `verbose`
+    prints the claim's plan on the big tables."""
     out: Results = {"errors": {}}
     with databases.temporary(backend) as url:
-        run = Run(url, sizes, say)
+        run = Run(url, sizes, say, verbose)
         for group in GROUPS:
             if group in skip:
                 continue

@@ -56,9 +56,11 @@ class ProcessRun:
 
 
 def process_rate(url: str, n: int, processes: int, concurrency: int, job_name: str = "noop",
-                 prefill: int = 0, sample_rss: bool = False) -> ProcessRun:
+                 prefill: int = 0, sample_rss: bool = False,
+                 ready: Callable[[], object] | None = None) -> ProcessRun:
     """Queue `n` jobs of `job_name` (after `prefill` completed ones), work them with burst
-    workers; the rate from first start to last finish and how many completed."""
+    workers; the rate from first start to last finish and how many completed. `ready` is
+    called once the jobs are queued, before the workers start."""
     reset(url)
     app = bench_app.build(url)
     app.migrate()
@@ -71,6 +73,8 @@ def process_rate(url: str, n: int, processes: int, concurrency: int, job_name: s
     for chunk in range(0, n, 10_000):
         job_type.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
     app.close()
+    if ready is not None:
+        ready()
     command = workers.conveyor_command("--burst", "--concurrency", str(concurrency))
     return run_workers(url, command, processes, n, sample_rss,
                        lambda: databases.span(url, after))

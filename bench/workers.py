@@ -17,10 +17,10 @@ def environment(url: str) -> dict[str, str]:
     return {**os.environ, "CONVEYOR_URL": url, "PYTHONPATH": str(ROOT)}
 
 
-def conveyor_command(*options: str) -> list[str]:
+def conveyor_command(*options: str, app: str = "bench.bench_app:app") -> list[str]:
     """`conveyor --app bench.bench_app:app worker ...` as one process (no supervisor), so
     the process started is the one that runs jobs and its RSS is the worker's."""
-    return [sys.executable, "-m", "conveyor", "--app", "bench.bench_app:app", "worker",
+    return [sys.executable, "-m", "conveyor", "--app", app, "worker",
             "--no-migrate", "--processes", "1", *options]
 
 

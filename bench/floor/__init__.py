@@ -32,13 +32,24 @@ def measure(url: str, jobs: int, processes: int = 2, claim: int = 200) -> dict[s
     floor = engine(url)
     floor.setup(url)
     one = floor.enqueue_one(url, jobs)
+    rates = process(url, jobs, processes, claim)
+    return {"enqueue one": one, "enqueue bulk": rates["enqueue bulk"],
+            "process": rates["process"]}
+
+
+def process(url: str, jobs: int, processes: int = 2, claim: int = 200,
+            worker_url: str | None = None) -> dict[str, float]:
+    """Enqueue `jobs` in bulk on `url`, then process them with workers connected to
+    `worker_url` (default: `url`; e.g. through a delay proxy)."""
+    floor = engine(url)
     floor.setup(url)
     bulk = floor.enqueue_bulk(url, jobs)
-    command = [sys.executable, "-m", "bench.floor.worker", "--url", url, "--claim", str(claim),
+    via = worker_url or url
+    command = [sys.executable, "-m", "bench.floor.worker", "--url", via, "--claim", str(claim),
                "--burst"]
-    procs = workers.start(command, url, processes)
+    procs = workers.start(command, via, processes)
     workers.wait_all(procs, timeout=60 + jobs / 200)
     first, last, done = floor.span(url)
     if done != jobs:
         raise SystemExit(f"raw floor: only {done} of {jobs} jobs completed")
-    return {"enqueue one": one, "enqueue bulk": bulk, "process": done / (last - first)}
+    return {"enqueue bulk": bulk, "process": done / (last - first)}

@@ -1,0 +1,82 @@
+"""PostgreSQL across a network: the processing and latency figures through a delay proxy.
+
+    python -m bench.network --url postgresql://postgres@127.0.0.1:5432/bench --delays 0,0.25,1
+
+Workers, producer and raw floor all reach the database through `bench.netdelay`, which adds
+a one-way delay to every chunk (1 ms one-way is a 2 ms round trip: workers in another
+rack). At each delay: the raw floor's processing, Conveyor's processing of the same number of
+jobs, and enqueue-to-start latency with its stages. Each delay is read against the proxy at
+0 ms, so the proxy's own cost cancels out; the 0 ms run is also read against the direct one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bench import floor, latency, netdelay, throughput
+
+DELAYS = (0.0, 0.25, 1.0)
+"""One-way delays in ms: none, a fast LAN, a 2 ms round trip (the issue's target)."""
+
+
+def key(delay: float, figure: str) -> str:
+    return f"net {delay:g} ms: {figure}"
+
+
+def measure(url: str, jobs: int, processes: int, concurrency: int, rate: float,
+            seconds: float, delays: Sequence[float] = DELAYS,
+            say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Figures by `key(delay, name)`: floor process, process, latency p50/p99 and p50 by
+    stage; for each delay after the first, each as a fraction of the first delay's."""
+    out: dict[str, Any] = {}
+    for delay in delays:
+        with netdelay.proxied(url, delay) as via:
+            say(f"    {delay:g} ms one-way: raw floor, process, latency")
+            out[key(delay, "floor process")] = floor.process(
+                url, jobs, processes, worker_url=via)["process"]
+            run = throughput.process_rate(via, jobs, processes, concurrency)
+            if run.done != jobs:
+                raise RuntimeError(f"only {run.done} of {jobs} jobs completed at {delay:g} ms")
+            out[key(delay, "process")] = run.rate
+            got = latency.measure(via, rate, seconds, processes)
+            out[key(delay, "latency p50")], out[key(delay, "latency p99")] = got.p50, got.p99
+            out[key(delay, "latency stages")] = got.stages
+    compare(out, delays)
+    return out
+
+
+def compare(out: dict[str, Any], delays: Sequence[float]) -> None:
+    """Add each delay's figures as fractions of the first delay's, and its latency p50 as
+    milliseconds over the first's (the issue's target counts round trips)."""
+    base = delays[0]
+    for delay in delays[1:]:
+        for figure in ("process", "latency p50", "latency p99"):
+            out[key(delay, f"{figure} vs {base:g} ms")] = (
+                out[key(delay, figure)] / out[key(base, figure)])
+        out[key(delay, f"latency p50 over {base:g} ms")] = (
+            out[key(delay, "latency p50")] - out[key(base, "latency p50")])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True, help="a PostgreSQL database (emptied)")
+    parser.add_argument("--delays", default=",".join(f"{d:g}" for d in DELAYS),
+                        help="one-way delays in ms, comma-separated; the first is the base")
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    delays = [float(d) for d in args.delays.split(",")]
+    got = measure(args.url, args.jobs, args.processes, args.concurrency, args.rate,
+                  args.seconds, delays)
+    for name, value in got.items():
+        print(f"{name:40s} {value}")
+
+
+if __name__ == "__main__":
+    main()
