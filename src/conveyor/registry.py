@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from conveyor import arguments, backoff, encoding, errors, model, unique
+from conveyor import arguments, backoff, encoding, enqueued, errors, model, unique
 from conveyor import limits as job_limits
 from conveyor import options as job_options
 
@@ -129,10 +129,12 @@ class JobType(Generic[P, R]):
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
         return await Enqueuer(self, self.defaults).aenqueue(*args, **kwargs)
 
-    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
+        """Enqueue every call atomically (all or none). The result indexes like the list of
+        jobs (built when read); `ids` and `duplicates` are there at once."""
         return Enqueuer(self, self.defaults).enqueue_many(calls)
 
-    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         return await Enqueuer(self, self.defaults).aenqueue_many(calls)
 
 
@@ -158,9 +160,14 @@ class Enqueuer(Generic[P, R]):
         return self.enqueue_many([(args, kwargs)])[0]
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return (await self.aenqueue_many([(args, kwargs)]))[0]
+        """Concurrent callers on one event loop share a transaction (`groupcommit`), except
+        on a caller's own connection (`using`), whose transaction is the caller's."""
+        if self.connection is not None:
+            return (await self.aenqueue_many([(args, kwargs)]))[0]
+        row = self.job_type.new_job(args, dict(kwargs), self.opts)
+        return (await self.job_type.app.insert([row], shared=True))[0]
 
-    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         rows, app = self._rows(calls), self.job_type.app
         connection = self.connection if self.connection is not None \
             else app.ambient_connection()
@@ -168,7 +175,7 @@ class Enqueuer(Generic[P, R]):
             return app.insert_on(connection, rows)
         return app.blocking.run(lambda: app.insert(rows))
 
-    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         rows, app = self._rows(calls), self.job_type.app
         if self.connection is not None:
             return await app.ainsert_on(self.connection, rows)
