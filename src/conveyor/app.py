@@ -194,17 +194,18 @@ class Conveyor:
         return jobs
 
     async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> enqueued.Enqueued:
-        backend = await self.storage()
         if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
             written = await self._group_commit().insert(rows)
             inserted, now = written.inserted, written.now
         else:
             now = self.clock.now()
-            inserted = await backend.insert(rows, now)
+            inserted = await (await self.storage()).insert(rows, now)
         existing: dict[int, model.Job] = {}
-        for position, done in enumerate(inserted):
-            if done.duplicate and (found := await backend.get(done.id)) is not None:
-                existing[position] = dataclasses.replace(found, duplicate=True)
+        if any(done.duplicate for done in inserted):  # the stored job each one stands for
+            backend = await self.storage()
+            for position, done in enumerate(inserted):
+                if done.duplicate and (found := await backend.get(done.id)) is not None:
+                    existing[position] = dataclasses.replace(found, duplicate=True)
         return enqueued.Enqueued(rows, inserted, now, existing)
 
     def _group_commit(self) -> groupcommit.GroupCommit:
