@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conveyor import Conveyor, DependencyNotFound, JobFilter, Unstorable
+from conveyor import Conveyor, DependencyNotFound, JobFilter, StorageUnavailable, Unstorable
 from conveyor.model import JobState as S
 from conveyor.registry import JobType
 from tests.conftest import raw
+from tests.contract.test_storage_failures import _hold_exclusive_lock
 
 
 def _work(app: Conveyor) -> JobType[[int], None]:
@@ -101,6 +104,29 @@ async def test_a_row_the_database_refuses_fails_only_its_own_caller(pg_url: str)
     assert isinstance(results[2], Unstorable)
     assert sorted(job.args[0] for job in await app.ajobs()) == [0, 1, 3, 4, 5]
     await app.aclose()
+
+
+def test_an_outage_reaches_every_caller_of_the_group(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    app = Conveyor(f"sqlite:///{path}?busy_timeout=0.2")
+    work = _work(app)
+    app.migrate()
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_exclusive_lock, args=(path, 1.0, locked))
+    holder.start()
+    locked.wait(5)
+
+    async def scenario() -> list[Any]:
+        results = await asyncio.gather(*(work.aenqueue(n) for n in range(5)),
+                                       return_exceptions=True)
+        await app.aclose()
+        return results
+
+    results = asyncio.run(scenario())
+    holder.join()
+    assert [type(result) for result in results] == [StorageUnavailable] * 5
+    assert app.jobs() == []
+    app.close()
 
 
 async def test_unique_duplicates_among_concurrent_callers(app: Conveyor) -> None:
