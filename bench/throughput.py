@@ -2,7 +2,8 @@
 
     python -m bench.throughput --url sqlite:///bench.db --jobs 20000 --processes 2
 
-1. enqueue one at a time (blocking API and async API), 2. enqueue in bulk, 3. process
+1. enqueue one at a time (blocking API, async API, and 50 async callers at once on one event
+loop, as a web service's request handlers would), 2. enqueue in bulk, 3. process
 `--jobs` queued no-op jobs with `--processes` worker processes; the rate runs from the first
 attempt to the last completion, read from the jobs table, and every job is counted completed.
 """
@@ -19,10 +20,13 @@ from bench import bench_app, databases, workers
 from bench.databases import reset
 
 __all__ = ["ProcessRun", "enqueue_rates", "process_rate", "reset", "run_workers"]
+CALLERS = 50
+CONCURRENT = f"enqueue one, {CALLERS} concurrent async callers"
 
 
 def enqueue_rates(url: str, n: int) -> dict[str, float]:
-    """Jobs/s enqueueing `n` no-ops one at a time (blocking, then async) and in one call."""
+    """Jobs/s enqueueing `n` no-ops one at a time (blocking, async, `CALLERS` async callers
+    at once) and in one call."""
     app = bench_app.build(url)
     app.migrate()
     noop = app.registry.get("noop")
@@ -40,6 +44,23 @@ def enqueue_rates(url: str, n: int) -> dict[str, float]:
         return n / (time.perf_counter() - began)
 
     rates["enqueue one (async)"] = asyncio.run(one_by_one())
+
+    async def side_by_side() -> float:
+        """`CALLERS` tasks, each enqueueing its share one at a time."""
+        share = max(1, n // CALLERS)
+
+        async def caller(first: int) -> None:
+            for i in range(first, first + share):
+                await noop.aenqueue(i)
+
+        await app.storage()
+        began = time.perf_counter()
+        await asyncio.gather(*(caller(k * share) for k in range(CALLERS)))
+        elapsed = time.perf_counter() - began
+        await app.aclose()
+        return share * CALLERS / elapsed
+
+    rates[CONCURRENT] = asyncio.run(side_by_side())
     calls: list[tuple[tuple[int], dict[str, int]]] = [((i,), {}) for i in range(n)]
     start = time.perf_counter()
     noop.enqueue_many(calls)

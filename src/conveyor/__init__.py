@@ -12,6 +12,7 @@ from conveyor.batches import Batch, Progress
 from conveyor.clock import Clock, FrozenClock, SystemClock
 from conveyor.context import JobContext, current_job
 from conveyor.control import Cancel, Discard, RateLimited, Retry, Snooze
+from conveyor.enqueued import Enqueued
 from conveyor.errors import (
     BatchClosed,
     BatchNotFound,
@@ -45,6 +46,7 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that is no
 __all__ = [
     "Batch", "BatchClosed", "BatchNotFound", "Cancel", "Clock", "Concurrency",
     "ConfigurationError", "Conveyor", "ConveyorError", "DependencyNotFound", "Discard",
+    "Enqueued",
     "FrozenClock",
     "InvalidArguments", "InvalidSchedule", "InvalidUrl", "Job", "JobContext", "JobError",
     "JobFilter", "JobNotFound", "JobState", "JobType", "MalformedJob", "NotMigrated",

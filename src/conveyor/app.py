@@ -12,6 +12,7 @@ import dataclasses
 import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, overload
 
 from conveyor import (
@@ -22,8 +23,9 @@ from conveyor import (
     cron,
     crontab,
     declare,
-    encoding,
+    enqueued,
     errors,
+    groupcommit,
     hooks,
     metrics,
     model,
@@ -55,6 +57,9 @@ class Conveyor:
         self.registry = registry.Registry()
         self.blocking = blocking.BlockingRunner()
         self._backends: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, base.Backend] = \
+            weakref.WeakKeyDictionary()
+        self._groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                 groupcommit.GroupCommit] = \
             weakref.WeakKeyDictionary()
         self._migrated = False
         self.admin = admin.Admin(self)
@@ -174,29 +179,47 @@ class Conveyor:
     def migrate(self) -> list[int]:
         return self.blocking.run(self.amigrate)
 
-    async def insert(self, rows: Sequence[model.NewJob]) -> list[model.Job]:
-        """Insert already-validated rows atomically and return them as jobs."""
+    async def insert(self, rows: Sequence[model.NewJob], *, shared: bool = False,
+                     ) -> enqueued.Enqueued:
+        """Insert already-validated rows atomically and return them as jobs. With `shared`,
+        the rows may share one transaction with other callers' on this event loop (group
+        commit, see `groupcommit`); they are still all or none, and stored on return."""
         if not rows:
-            return []
+            return enqueued.Enqueued([], [], self.clock.now())
         if not self.hooks.enqueue:
-            return await self._insert(rows)
+            return await self._insert(rows, shared)
         with self.hooks.enqueuing(rows) as call:
-            jobs = await self._insert(call.rows)
-            call.ids = [job.id for job in jobs]
+            jobs = await self._insert(call.rows, shared)
+            call.ids = jobs.ids
         return jobs
 
-    async def _insert(self, rows: Sequence[model.NewJob]) -> list[model.Job]:
-        now = self.clock.now()
-        backend = await self.storage()
-        inserted = await backend.insert(rows, now)
-        jobs = []
-        for row, done in zip(rows, inserted, strict=True):
-            existing = await backend.get(done.id) if done.duplicate else None
-            jobs.append(_job_of(row, done, now) if existing is None
-                        else dataclasses.replace(existing, duplicate=True))
-        return jobs
+    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> enqueued.Enqueued:
+        if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
+            written = await self._group_commit().insert(rows)
+            inserted, now = written.inserted, written.now
+        else:
+            now = self.clock.now()
+            inserted = await (await self.storage()).insert(rows, now)
+        existing: dict[int, model.Job] = {}
+        if any(done.duplicate for done in inserted):  # the stored job each one stands for
+            backend = await self.storage()
+            for position, done in enumerate(inserted):
+                if done.duplicate and (found := await backend.get(done.id)) is not None:
+                    existing[position] = dataclasses.replace(found, duplicate=True)
+        return enqueued.Enqueued(rows, inserted, now, existing)
 
-    def insert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
+    def _group_commit(self) -> groupcommit.GroupCommit:
+        loop = asyncio.get_running_loop()
+        group = self._groups.get(loop)
+        if group is None:
+            group = self._groups[loop] = groupcommit.GroupCommit(
+                self._write, lambda: self.clock.now())
+        return group
+
+    async def _write(self, rows: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
+        return await (await self.storage()).insert(rows, now)
+
+    def insert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
         """Insert on the caller's connection, in its transaction (transactional enqueue).
         Until this app has seen its database migrated, the tables are checked first (reads
         only): `NotMigrated` leaves the caller's transaction as it was."""
@@ -207,9 +230,10 @@ class Conveyor:
                                                    check_schema=not self._migrated)
             self._migrated = True
             call.ids = [done.id for done in inserted]
-        return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]
+        return enqueued.Enqueued(call.rows, inserted, now)
 
-    async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> list[model.Job]:
+    async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob],
+                         ) -> enqueued.Enqueued:
         with self.hooks.enqueuing(rows) as call:
             now = self.clock.now()
             with tracing.measured("insert_on", self.storage_calls, self.hooks):
@@ -217,7 +241,7 @@ class Conveyor:
                                                           check_schema=not self._migrated)
             self._migrated = True
             call.ids = [done.id for done in inserted]
-        return [_job_of(row, done, now) for row, done in zip(call.rows, inserted, strict=True)]
+        return enqueued.Enqueued(call.rows, inserted, now)
 
     def ambient_connection(self) -> Any:
         """The caller's connection that a blocking enqueue without `using(...)` joins (an
@@ -235,6 +259,7 @@ class Conveyor:
 
     async def aclose(self) -> None:
         """Close this event loop's connections."""
+        self._groups.pop(asyncio.get_running_loop(), None)
         backend = self._backends.pop(asyncio.get_running_loop(), None)
         if backend is not None:
             await backend.close()
@@ -393,11 +418,3 @@ def _is_id(value: Any) -> bool:
 def _system_clock() -> clocks.Clock:
     return clocks.SystemClock()
 
-
-def _job_of(row: model.NewJob, done: model.Inserted, now: Any) -> model.Job:
-    return model.Job(
-        id=done.id, name=row.name, queue=row.queue, state=done.state, priority=row.priority,
-        args=encoding.loads(row.args_json), kwargs=encoding.loads(row.kwargs_json),
-        attempt=0, max_attempts=row.max_attempts, run_at=row.run_at, inserted_at=now,
-        meta=encoding.loads(row.meta_json), duplicate=done.duplicate,
-    )

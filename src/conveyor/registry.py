@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from conveyor import arguments, backoff, encoding, errors, model, unique
+from conveyor import arguments, backoff, encoding, enqueued, errors, model, unique
 from conveyor import limits as job_limits
 from conveyor import options as job_options
 
@@ -75,39 +75,61 @@ class JobType(Generic[P, R]):
     def new_job(self, args: Sequence[Any], kwargs: dict[str, Any],
                 opts: job_options.EnqueueOptions, now: datetime | None = None) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the options."""
+        now = now or self.app.clock.now()
         call = None if self._binder is None else self._binder.bind(args, kwargs)
         if call is None:
             self.check_arguments(args, kwargs)
-        now = now or self.app.clock.now()
+        args_json, kwargs_json = self._encode(args, kwargs)
+        fields = self._shared_fields(opts, now)
+        if self.unique is not None and call is not None:
+            fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,
+                                                  self.unique.period, now)
+            fields["unique_states"] = self.unique.states_mask
+        if self.limits is not None:
+            fields.update(_flow_fields(self.limits.resolve(
+                self.name, None if call is None else call.named, opts.cost)))
+        return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
+
+    def new_jobs(self, calls: Iterable[ArgsPair], opts: job_options.EnqueueOptions,
+                 now: datetime) -> list[model.NewJob]:
+        """The rows of many calls with the same options, every call checked and encoded.
+        What the rows share (queue, times, options) is worked out once, not once a row:
+        at 20,000 rows that was a third of building them."""
+        if self._binder is not None or self.limits is not None:  # keys differ row by row
+            return [self.new_job(args, kwargs, opts, now) for args, kwargs in calls]
+        fields = self._shared_fields(opts, now)
+        check, encode, new_job = self.check_arguments, self._encode, model.NewJob
+        rows = []
+        for args, kwargs in calls:
+            check(args, kwargs)
+            args_json, kwargs_json = encode(args, kwargs)
+            rows.append(new_job(args_json=args_json, kwargs_json=kwargs_json, **fields))
+        return rows
+
+    def _encode(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
         limit = self.app.settings.payload_limit
         args_json = encoding.dumps(list(args), what=f"arguments of job {self.name!r}",
                                    limit=limit)
         kwargs_json = "{}" if not kwargs else encoding.dumps(
             kwargs, what=f"keyword arguments of job {self.name!r}", limit=limit - len(args_json))
-        unique_key, unique_states = None, 0
-        if self.unique is not None and call is not None:
-            unique_key = unique.key_for(self.name, call, self.unique.key_function,
-                                        self.unique.period, now)
-            unique_states = self.unique.states_mask
-        flow = None if self.limits is None else self.limits.resolve(
-            self.name, None if call is None else call.named, opts.cost)
+        return args_json, kwargs_json
+
+    def _shared_fields(self, opts: job_options.EnqueueOptions, now: datetime,
+                       ) -> dict[str, Any]:
+        """The fields of a row that come from the options, not from the call's arguments."""
         meta: dict[str, Any] = {}
         if opts.retry_until is not None:
             meta["retry_until"] = opts.retry_until.isoformat()
         if opts.timeout is not None:
             meta["timeout"] = opts.timeout
-        return model.NewJob(
-            name=self.name, queue=opts.queue or job_options.DEFAULT_QUEUE,
-            priority=opts.priority or 0, args_json=args_json, kwargs_json=kwargs_json,
-            max_attempts=opts.max_attempts or job_options.DEFAULT_MAX_ATTEMPTS,
-            run_at=opts.run_time(now),
-            meta_json=encoding.dumps(meta, what="options") if meta else "{}",
-            unique_key=unique_key, unique_states=unique_states,
-            replace=opts.on_conflict == "replace",
-            depends_on=opts.depends_on or (),
-            run_on_dependency_failure=opts.on_dependency_failure == "run",
-            **_flow_fields(flow),
-        )
+        return {
+            "name": self.name, "queue": opts.queue or job_options.DEFAULT_QUEUE,
+            "priority": opts.priority or 0,
+            "max_attempts": opts.max_attempts or job_options.DEFAULT_MAX_ATTEMPTS,
+            "run_at": opts.run_time(now),
+            "meta_json": encoding.dumps(meta, what="options") if meta else "{}",
+            "replace": opts.on_conflict == "replace", "depends_on": opts.depends_on or (),
+            "run_on_dependency_failure": opts.on_dependency_failure == "run"}
 
     def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
         """Raise `InvalidArguments` unless the call matches the function's signature."""
@@ -129,10 +151,12 @@ class JobType(Generic[P, R]):
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
         return await Enqueuer(self, self.defaults).aenqueue(*args, **kwargs)
 
-    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
+        """Enqueue every call atomically (all or none). The result indexes like the list of
+        jobs (built when read); `ids` and `duplicates` are there at once."""
         return Enqueuer(self, self.defaults).enqueue_many(calls)
 
-    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         return await Enqueuer(self, self.defaults).aenqueue_many(calls)
 
 
@@ -155,20 +179,28 @@ class Enqueuer(Generic[P, R]):
         return Signature(self.job_type, self.job_type.new_job(args, dict(kwargs), self.opts))
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return self.enqueue_many([(args, kwargs)])[0]
+        return self._insert([self.job_type.new_job(args, kwargs, self.opts)])[0]
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return (await self.aenqueue_many([(args, kwargs)]))[0]
+        """Concurrent callers on one event loop share a transaction (`groupcommit`), except
+        on a caller's own connection (`using`), whose transaction is the caller's."""
+        if self.connection is not None:
+            return (await self.aenqueue_many([(args, kwargs)]))[0]
+        row = self.job_type.new_job(args, kwargs, self.opts)
+        return (await self.job_type.app.insert([row], shared=True))[0]
 
-    def enqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
-        rows, app = self._rows(calls), self.job_type.app
+    def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
+        return self._insert(self._rows(calls))
+
+    def _insert(self, rows: list[model.NewJob]) -> enqueued.Enqueued:
+        app = self.job_type.app
         connection = self.connection if self.connection is not None \
             else app.ambient_connection()
         if connection is not None:
             return app.insert_on(connection, rows)
         return app.blocking.run(lambda: app.insert(rows))
 
-    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> list[model.Job]:
+    async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         rows, app = self._rows(calls), self.job_type.app
         if self.connection is not None:
             return await app.ainsert_on(self.connection, rows)
@@ -176,9 +208,8 @@ class Enqueuer(Generic[P, R]):
 
     def _rows(self, calls: Iterable[ArgsPair]) -> list[model.NewJob]:
         """Encode every call first: one bad call means nothing is written."""
-        job_type, opts, now = self.job_type, self.opts, self.job_type.app.clock.now()
-        return [job_type.new_job(args, dict(kwargs), opts, now)
-                for args, kwargs in _pairs(job_type.name, calls)]
+        job_type = self.job_type
+        return job_type.new_jobs(_pairs(job_type.name, calls), self.opts, job_type.app.clock.now())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ async def chain(app: Conveyor, calls: Iterable[Signature]) -> list[model.Job]:
         rows.append(row)
     if not rows:
         raise errors.InvalidArguments("chain() needs at least one job")
-    return await app.insert(rows)
+    return list(await app.insert(rows))
 
 
 async def results_of(app: Conveyor, job: model.Job | context.JobContext) -> dict[int, Any]:
