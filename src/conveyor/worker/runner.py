@@ -227,22 +227,28 @@ class Worker:
                        settler: settle.Settler) -> None:
         """The job's task: it always hands an outcome to the settler and never raises, so
         no job stays `running` behind a live worker's heartbeat."""
-        with self.app.hooks.attempting(job, self.id) as attempt:
-            try:
-                ran = await self.executor.run(job, ctx)
-            except asyncio.CancelledError:
-                ran = (self.executor.cancelled(job, "cancelled by operator")
-                       if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
-            except BaseException as exc:  # `run` never raises; this is the last guard
-                ran = self.executor.last_resort(job, exc)
-            finally:
-                self._running.pop(job.id, None)
-                self._contexts.pop(job.id, None)
-                self._slot_freed.set()
-            attempt.outcome, attempt.error = ran.outcome, ran.error
+        if self.app.hooks.attempt:
+            with self.app.hooks.attempting(job, self.id) as attempt:
+                ran = await self._attempt(job, ctx)
+                attempt.outcome, attempt.error = ran.outcome, ran.error
+        else:  # nothing observes attempts: no hook scope to enter per job
+            ran = await self._attempt(job, ctx)
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
             self._snoozed.add(job.id)
         settler.add(ran)
+
+    async def _attempt(self, job: model.Job, ctx: context.JobContext) -> executor.Ran:
+        try:
+            return await self.executor.run(job, ctx)
+        except asyncio.CancelledError:
+            return (self.executor.cancelled(job, "cancelled by operator")
+                    if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
+        except BaseException as exc:  # `run` never raises; this is the last guard
+            return self.executor.last_resort(job, exc)
+        finally:
+            self._running.pop(job.id, None)
+            self._contexts.pop(job.id, None)
+            self._slot_freed.set()
 
     def cancel_running(self, job_ids: Sequence[int]) -> None:
         """Operator cancel requests: async jobs are cancelled and process-isolated ones
