@@ -1,8 +1,8 @@
 """Run one claimed job and decide how its attempt ended.
 
-`async def` jobs run as tasks on the worker's loop; plain `def` jobs in a thread pool. The
-decision - completed, retry at a time, discard, snooze, cancel - is policy, made here in
-Python once for every backend.
+`async def` jobs run on the worker's loop (in lanes, see `lanes`); plain `def` jobs in a
+thread pool. The decision - completed, retry at a time, discard, snooze, cancel - is policy,
+made here in Python once for every backend.
 """
 
 from __future__ import annotations
