@@ -139,3 +139,30 @@ async def test_an_item_skipped_by_its_turn_runs_nothing() -> None:
     group.open(deque(["a", "skipped", "b"]))
     await _until_ended(group)
     assert ran == ["a", "b"]
+
+
+async def test_a_generator_exit_from_a_thread_ends_only_the_lane_it_reached() -> None:
+    """Thrown in by the task, it closes the job's coroutine (whose own guard still runs)."""
+    guarded: list[str] = []
+
+    def raises() -> None:
+        raise GeneratorExit
+
+    async def in_thread() -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, raises)
+        except BaseException as exc:
+            guarded.append(type(exc).__name__)
+
+    async def after() -> None:
+        guarded.append("after")
+
+    tasks: dict[str, asyncio.Task[None]] = {}
+    group = _lanes_of({"thread": in_thread, "after": after}, tasks)
+    group.open(deque(["thread", "after"]))
+    lanes_seen: set[asyncio.Task[None]] = set()
+    while group.tasks:
+        lanes_seen |= group.tasks
+        await asyncio.gather(*group.tasks)  # no lane ends with an exception
+    assert sorted(guarded) == ["GeneratorExit", "after"]
+    assert all(task.exception() is None for task in lanes_seen)

@@ -54,6 +54,12 @@ class Lanes(Generic[T]):
                 continue
             try:
                 await _Stepped(coro, contextvars.copy_context(), hand_off)
+            except GeneratorExit:
+                # A future's GeneratorExit (a job's thread raised it), thrown in by the task,
+                # closes the coroutines the await delegates to - the turn's coroutine settles
+                # its job as it closes - and surfaces here; so does this lane being closed.
+                hand_off()
+                return
             except BaseException:  # a bug of the turn's coroutine: the rest still run
                 hand_off()
                 raise

@@ -9,6 +9,7 @@ running jobs back at once (best effort, within `FORCED_EXIT_DEADLINE`) and exits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -29,6 +30,7 @@ from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues,
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
 FORCED_EXIT_DEADLINE = 5.0
+_UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
 """Seconds a second signal gives the worker to hand its running jobs back before exiting."""
 
 
@@ -255,29 +257,28 @@ class Worker:
     async def _execute(self, job: model.Job, ctx: context.JobContext,
                        settler: settle.Settler) -> None:
         """The job's task: it always hands an outcome to the settler and never raises, so
-        no job stays `running` behind a live worker's heartbeat."""
-        if self.app.hooks.attempt:
-            with self.app.hooks.attempting(job, self.id) as attempt:
-                ran = await self._attempt(job, ctx)
+        no job stays `running` behind a live worker's heartbeat. One coroutine, awaiting
+        `run` directly: a `GeneratorExit` a future raises (a job's thread raised it) is
+        thrown into the task's coroutine, which closes the coroutines its await delegates
+        to and surfaces at the outermost one, so the last guard must be right here."""
+        observed = self.app.hooks.attempt  # nothing observes attempts: no hook scope per job
+        with self.app.hooks.attempting(job, self.id) if observed else _UNOBSERVED as attempt:
+            try:
+                ran = await self.executor.run(job, ctx)
+            except asyncio.CancelledError:
+                ran = (self.executor.cancelled(job, "cancelled by operator")
+                       if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
+            except BaseException as exc:  # `run` never raises; this is the last guard
+                ran = self.executor.last_resort(job, exc)
+            finally:
+                self._running.pop(job.id, None)
+                self._contexts.pop(job.id, None)
+                self._slot_freed.set()
+            if attempt is not None:
                 attempt.outcome, attempt.error = ran.outcome, ran.error
-        else:  # nothing observes attempts: no hook scope to enter per job
-            ran = await self._attempt(job, ctx)
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
             self._snoozed.add(job.id)
         settler.add(ran)
-
-    async def _attempt(self, job: model.Job, ctx: context.JobContext) -> executor.Ran:
-        try:
-            return await self.executor.run(job, ctx)
-        except asyncio.CancelledError:
-            return (self.executor.cancelled(job, "cancelled by operator")
-                    if ctx.cancel_requested.is_set() else self.executor.interrupted(job))
-        except BaseException as exc:  # `run` never raises; this is the last guard
-            return self.executor.last_resort(job, exc)
-        finally:
-            self._running.pop(job.id, None)
-            self._contexts.pop(job.id, None)
-            self._slot_freed.set()
 
     def cancel_running(self, job_ids: Sequence[int]) -> None:
         """Operator cancel requests: async jobs are cancelled and process-isolated ones
