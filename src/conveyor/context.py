@@ -16,10 +16,45 @@ from conveyor import model
 _current: contextvars.ContextVar[JobContext] = contextvars.ContextVar("conveyor_job")
 
 
+class CancelRequest(threading.Event):
+    """A `threading.Event` that builds its condition only when a thread first waits on it:
+    a worker makes one per attempt, and almost no attempt is ever waited on or cancelled."""
+
+    def __init__(self) -> None:  # the base's condition is replaced by `_waited`
+        self._guard = threading.Lock()
+        self._requested = False
+        self._waited: threading.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._requested
+
+    def set(self) -> None:
+        with self._guard:
+            self._requested = True
+            if self._waited is not None:
+                self._waited.set()
+
+    def clear(self) -> None:
+        with self._guard:
+            self._requested = False
+            if self._waited is not None:
+                self._waited.clear()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._guard:
+            if self._requested:
+                return True
+            if self._waited is None:
+                self._waited = threading.Event()
+            waited = self._waited
+        return waited.wait(timeout)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobContext:
     job: model.Job
-    cancel_requested: threading.Event = dataclasses.field(default_factory=threading.Event)
+    cancel_requested: threading.Event = dataclasses.field(default_factory=CancelRequest)
+    """Set when an operator asked to cancel the job (see the module's docstring)."""
 
 
 def current_job() -> JobContext:

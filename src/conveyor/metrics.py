@@ -97,28 +97,51 @@ def floor(when: datetime, bucket: Bucket = "minute") -> datetime:
 
 
 class Tally:
-    """Outcomes added up per (minute, queue, name) until drained."""
+    """Outcomes added up per (minute, queue, name) until drained. `add` runs once per settled
+    job, so it adds into mutable sums and reuses the minute it floored last."""
 
     def __init__(self) -> None:
-        self._rows: dict[tuple[datetime, str, str], MetricRow] = {}
+        self._sums: dict[tuple[datetime, str, str], list[float]] = {}
+        self._minute: tuple[datetime, datetime] | None = None
+        """The last minute floored: [start, end)."""
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._sums)
 
     def add(self, ended: datetime, queue: str, name: str, kind: str, runtime: float) -> None:
-        self.merge([MetricRow(floor(ended), queue, name, **{kind: 1}, runtime_sum=runtime,
-                              runtime_max=runtime)])
+        minute = self._minute
+        if minute is None or not minute[0] <= ended < minute[1]:
+            start = floor(ended)
+            minute = self._minute = (start, start + MINUTE)
+        key = (minute[0], queue, name)
+        sums = self._sums.get(key)
+        if sums is None:
+            sums = self._sums[key] = [0, 0, 0, 0, 0.0, 0.0]
+        sums[_SLOT[kind]] += 1
+        sums[4] += runtime
+        if runtime > sums[5]:
+            sums[5] = runtime
 
     def merge(self, rows: Iterable[MetricRow]) -> None:
         """Add rows in (also: put back rows whose write failed)."""
         for row in rows:
             key = (row.minute, row.queue, row.name)
-            have = self._rows.get(key)
-            self._rows[key] = row if have is None else _sum(have, row)
+            sums = self._sums.get(key)
+            if sums is None:
+                sums = self._sums[key] = [0, 0, 0, 0, 0.0, 0.0]
+            for slot, count in enumerate((row.completed, row.failed, row.retried,
+                                          row.cancelled, row.runtime_sum)):
+                sums[slot] += count
+            sums[5] = max(sums[5], row.runtime_max)
 
     def drain(self) -> list[MetricRow]:
-        rows, self._rows = list(self._rows.values()), {}
-        return rows
+        sums, self._sums = self._sums, {}
+        return [MetricRow(minute, queue, name, int(s[0]), int(s[1]), int(s[2]), int(s[3]),
+                          s[4], s[5]) for (minute, queue, name), s in sums.items()]
+
+
+_SLOT = {kind: slot for slot, kind in enumerate(KINDS)}
+"""Where each kind of outcome is counted in a tally's sums (`KINDS` order)."""
 
 
 def _sum(a: MetricRow, b: MetricRow) -> MetricRow:

@@ -1,8 +1,8 @@
 """Run one claimed job and decide how its attempt ended.
 
-`async def` jobs run as tasks on the worker's loop; plain `def` jobs in a thread pool. The
-decision - completed, retry at a time, discard, snooze, cancel - is policy, made here in
-Python once for every backend.
+`async def` jobs run on the worker's loop (in lanes, see `lanes`); plain `def` jobs in a
+thread pool. The decision - completed, retry at a time, discard, snooze, cancel - is policy,
+made here in Python once for every backend.
 """
 
 from __future__ import annotations
@@ -129,6 +129,8 @@ class Executor:
             except TimeoutError:  # the pool's deadline (the job's own errors are remote)
                 raise _timed_out(job, timeout, "its process was killed") from None
         if job_type.is_async:
+            if timeout is None:  # no scope to enter: nothing to enforce
+                return await job_type.func(*job.args, **job.kwargs)
             # A timeout scope rather than wait_for: the job runs in this very task, so
             # whatever it raises (even SystemExit) reaches `run`, not the event loop.
             scope = asyncio.timeout(timeout)

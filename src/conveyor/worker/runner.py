@@ -9,6 +9,7 @@ running jobs back at once (best effort, within `FORCED_EXIT_DEADLINE`) and exits
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -16,17 +17,20 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from conveyor import clock as clocks
 from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, leader, orphans, queues, settle
+from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues, settle
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
 FORCED_EXIT_DEADLINE = 5.0
+_UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
 """Seconds a second signal gives the worker to hand its running jobs back before exiting."""
 
 
@@ -65,7 +69,9 @@ class Worker:
         self.plan = queues.QueuePlan(app, self.config.queues)
         self.executor = executor.Executor(app, threads=self.config.concurrency)
         self.started = 0
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, asyncio.Task[None] | None] = {}
+        """The task running each job; None while it waits its turn in a lane."""
+        self._lanes = lanes.Lanes(self._turn)
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -125,8 +131,7 @@ class Worker:
                 break
             if any(job.id not in self._snoozed for job in jobs):
                 self._empty_rounds = self._freed_rounds = 0
-            for job in jobs:
-                self._start(job, settler)
+            self._start(jobs, settler)
             self._claiming = False
             if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
                 log.info("worker %s reached --max-jobs", self.id)
@@ -216,18 +221,48 @@ class Worker:
 
     # -- running --------------------------------------------------------------------------
 
-    def _start(self, job: model.Job, settler: settle.Settler) -> None:
-        self.started += 1
-        ctx = context.JobContext(job)
-        self._contexts[job.id] = ctx
-        self._running[job.id] = asyncio.create_task(self._execute(job, ctx, settler),
-                                                    name=f"conveyor-job-{job.id}")
+    def _start(self, jobs: list[model.Job], settler: settle.Settler) -> None:
+        """Async jobs start in one lane (no task each while they end without suspending);
+        plain `def` and process-isolated jobs, which always suspend, get a task each."""
+        lane: deque[model.Job] = deque()
+        for job in jobs:
+            self.started += 1
+            ctx = self._contexts[job.id] = context.JobContext(job)
+            job_type = self.app.registry.find(job.name)
+            if job_type is not None and job_type.is_async and job_type.isolation != "process":
+                self._running[job.id] = None
+                lane.append(job)
+            else:
+                self._running[job.id] = asyncio.create_task(
+                    self._execute(job, ctx, settler), name=f"conveyor-job-{job.id}")
+        if lane:
+            self._lanes.open(lane)
+
+    def _turn(self, job: model.Job,
+              task: asyncio.Task[None]) -> Coroutine[Any, Any, None] | None:
+        """A lane reached `job`; None when it was cancelled while it waited its turn (it is
+        settled cancelled without running)."""
+        ctx, settler = self._contexts.get(job.id), self._settler
+        if ctx is None or settler is None:
+            return None
+        if ctx.cancel_requested.is_set():
+            self._running.pop(job.id, None)
+            self._contexts.pop(job.id, None)
+            self._slot_freed.set()
+            settler.add(self.executor.cancelled(job, "cancelled by operator"))
+            return None
+        self._running[job.id] = task
+        return self._execute(job, ctx, settler)
 
     async def _execute(self, job: model.Job, ctx: context.JobContext,
                        settler: settle.Settler) -> None:
         """The job's task: it always hands an outcome to the settler and never raises, so
-        no job stays `running` behind a live worker's heartbeat."""
-        with self.app.hooks.attempting(job, self.id) as attempt:
+        no job stays `running` behind a live worker's heartbeat. One coroutine, awaiting
+        `run` directly: a `GeneratorExit` a future raises (a job's thread raised it) is
+        thrown into the task's coroutine, which closes the coroutines its await delegates
+        to and surfaces at the outermost one, so the last guard must be right here."""
+        observed = self.app.hooks.attempt  # nothing observes attempts: no hook scope per job
+        with self.app.hooks.attempting(job, self.id) if observed else _UNOBSERVED as attempt:
             try:
                 ran = await self.executor.run(job, ctx)
             except asyncio.CancelledError:
@@ -239,7 +274,8 @@ class Worker:
                 self._running.pop(job.id, None)
                 self._contexts.pop(job.id, None)
                 self._slot_freed.set()
-            attempt.outcome, attempt.error = ran.outcome, ran.error
+            if attempt is not None:
+                attempt.outcome, attempt.error = ran.outcome, ran.error
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
             self._snoozed.add(job.id)
         settler.add(ran)
@@ -250,10 +286,12 @@ class Worker:
         stop when they next look."""
         for job_id in job_ids:
             ctx, task = self._contexts.get(job_id), self._running.get(job_id)
-            if ctx is None or task is None or ctx.cancel_requested.is_set():
+            if ctx is None or ctx.cancel_requested.is_set():
                 continue
             log.info("cancelling running job %s on request", job_id)
             ctx.cancel_requested.set()
+            if task is None:  # waits its turn in a lane, which settles it cancelled
+                continue
             job_type = self.app.registry.find(ctx.job.name)
             if job_type is not None and (job_type.is_async or job_type.isolation == "process"):
                 task.cancel()
@@ -291,14 +329,18 @@ class Worker:
     async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
                         chores: list[Chore]) -> None:
         self._stopping.set()
-        running = list(self._running.values())
+        running = {task for task in self._running.values() if task is not None}
+        running |= self._lanes.tasks
         if running:
             log.info("worker %s waiting up to %.0fs for %d running jobs", self.id,
-                     self.config.grace, len(running))
+                     self.config.grace, len(self._running))
             _, late = await asyncio.wait(running, timeout=self.config.grace)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        for ctx in list(self._contexts.values()):  # a lane cancelled before their turn
+            self._contexts.pop(ctx.job.id, None)
+            settler.add(self.executor.interrupted(ctx.job))
         await settler.stop()
         for chore in chores:
             if isinstance(chore, asyncio.Task):
