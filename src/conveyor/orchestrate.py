@@ -1,7 +1,7 @@
 """What follows when jobs end: dependants released or cancelled, batches settled.
 
 Written once, without I/O, as a generator of steps that each backend drives inside the
-transaction that ended the jobs (see `drive` in each backend's `orchestration` module), so a
+transaction that ended the jobs (see `drive` in each backend's `plans` module), so a
 dependant is released, and a batch callback enqueued, exactly when - and only if - the job
 that ended it is committed. Steps name statements of the backend's `queries.sql`; their
 parameters are ids, datetimes and JSON text, which each backend binds its own way.

@@ -1,6 +1,7 @@
-"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate`)
-names: defined, binding only parameters the plan passes, returning rows with the columns the
-plan reads. What a new dialect is checked against before anything runs."""
+"""Each dialect's `queries.sql` provides every statement the shared layer (`orchestrate` and
+the modules of `conveyor.backends.sql`) names: defined, binding only parameters the shared
+code passes, returning rows with the columns it reads. What a new dialect is checked against
+before anything runs."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import psycopg
 import pytest
 
 from conveyor import orchestrate
-from conveyor.backends import sqlfile
+from conveyor.backends import base, sqlfile
+from conveyor.backends.postgres import rows as postgres_rows
+from conveyor.backends.sql import audit, limits, listing, metrics, schedules
 from conveyor.backends.sqlite import plans as sqlite_driver
+from conveyor.backends.sqlite import rows as sqlite_rows
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 PLACEHOLDERS = {"sqlite": re.compile(r"(?<!:):(\w+)"),
@@ -30,6 +34,23 @@ SAMPLE: dict[str, Any] = {
     "batch_id": 0, "error": "{}", "fired": 0, "finished_at": None, "cancelled_at": None,
 }
 """A value of the right type for every parameter the plans pass (matching nothing)."""
+SHARED = [schedules, limits, audit, listing, metrics]
+"""Modules of `conveyor.backends.sql` that run named statements; each declares `READS`."""
+SHARED_SAMPLE: dict[str, Any] = {
+    "name": "nothing", "expression": "* * * * *", "timezone": "UTC", "definition": "{}",
+    "now": NOW, "slot": NOW, "seen": NOW, "paused": True, "key": "k", "queue": "q",
+    "actor": "test", "until": NOW, "action": "test", "count": 0, "filter_json": "{}",
+    "audit_id": 0, "ids": [], "before_id": base.MAX_ID, "limit": 10, "job_id": 0,
+    "id": 0, "after_id": 0, "rows": 10, "cap": None, "before": NOW, "names": ["n"],
+    "served": ["q"], "worker": "w", "since": NOW,
+}
+"""A value for every parameter the shared modules pass (`seen` is a definition's text for
+`redefine_schedule`, a slot's time for `advance_schedule`), but a job filter's."""
+FILTER = {"sqlite": sqlite_rows.filter_params(base.JobFilter()),
+          "postgres": postgres_rows.filter_params(base.JobFilter())}
+"""A job filter's parameters, bound each engine's way."""
+TALLIES = {"sqlite": sqlite_rows.metric_params([]), "postgres": postgres_rows.metric_params([])}
+"""`record_metrics`' parameters (no rows), bound each engine's way."""
 
 
 def named() -> dict[str, set[str]]:
@@ -60,7 +81,49 @@ def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> 
         assert name in queries, f"{dialect} lacks settling statement {name!r}"
 
 
-def _columns_sqlite(tmp_path: Any) -> dict[str, set[str] | None]:
+def _run_by_constant(module: Any) -> set[str]:
+    """Statement names a module passes as a constant to `rows`, `statement` or a helper of
+    its own that runs the statement it is given (names built at run time it declares)."""
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in (
+                "rows", "statement", "_audited") and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+    return found
+
+
+@pytest.mark.parametrize("module", SHARED, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_each_shared_module_declares_the_statements_it_runs(module: Any) -> None:
+    assert _run_by_constant(module) <= set(module.READS)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_every_statement_of_the_shared_modules_binds_only_what_they_pass(dialect: str) -> None:
+    queries = sqlfile.load(f"conveyor.backends.{dialect}")
+    for module in SHARED:
+        for name in module.READS:
+            assert name in queries, f"{dialect} lacks statement {name!r} ({module.__name__})"
+            passed = set(SHARED_SAMPLE) | set(FILTER[dialect]) | set(TALLIES[dialect])
+            used = set(PLACEHOLDERS[dialect].findall(queries[name]))
+            assert used <= passed, f"{dialect} {name} binds {used - passed}, not passed"
+
+
+def _shared_calls(dialect: str) -> dict[str, dict[str, Any]]:
+    calls = {name: {**SHARED_SAMPLE, **FILTER[dialect]}
+             for module in SHARED for name in module.READS}
+    calls["redefine_schedule"]["seen"] = "{}"
+    for name in ("record_metrics", "record_metric_totals"):
+        calls[name].update(TALLIES[dialect])
+    return calls
+
+
+def _orchestrate_calls() -> dict[str, dict[str, Any]]:
+    return {name: dict(SAMPLE) for name in orchestrate.READS}
+
+
+def _columns_sqlite(tmp_path: Any, calls: dict[str, dict[str, Any]],
+                    ) -> dict[str, set[str] | None]:
     import asyncio
 
     from conveyor.backends.sqlite.backend import SqliteBackend
@@ -72,8 +135,8 @@ def _columns_sqlite(tmp_path: Any) -> dict[str, set[str] | None]:
     conn.execute("BEGIN")
     try:
         found = {}
-        for name in orchestrate.READS:
-            cur = conn.execute(queries[name], sqlite_driver.bind(dict(SAMPLE)))
+        for name, params in calls.items():
+            cur = conn.execute(queries[name], sqlite_driver.bind(params))
             found[name] = None if cur.description is None else {c[0] for c in cur.description}
         return found
     finally:
@@ -81,12 +144,13 @@ def _columns_sqlite(tmp_path: Any) -> dict[str, set[str] | None]:
         conn.close()
 
 
-def _columns_postgres(url: str) -> dict[str, set[str] | None]:
+def _columns_postgres(url: str, calls: dict[str, dict[str, Any]],
+                      ) -> dict[str, set[str] | None]:
     queries = sqlfile.load("conveyor.backends.postgres")
     with psycopg.connect(url) as conn:
         found = {}
-        for name in orchestrate.READS:
-            cur = conn.execute(queries[name], dict(SAMPLE))  # type: ignore[call-overload]
+        for name, params in calls.items():
+            cur = conn.execute(queries[name], params)  # type: ignore[call-overload]
             found[name] = None if cur.description is None else {c.name for c in cur.description}
         conn.rollback()
         return found
@@ -96,8 +160,22 @@ def _columns_postgres(url: str) -> dict[str, set[str] | None]:
                                                             marks=pytest.mark.postgres)])
 def test_every_named_statement_returns_the_columns_the_plan_reads(
         dialect: str, tmp_path: Any, request: pytest.FixtureRequest) -> None:
-    columns = _columns_sqlite(tmp_path) if dialect == "sqlite" else \
-        _columns_postgres(request.getfixturevalue("pg_url"))
+    columns = _columns_sqlite(tmp_path, _orchestrate_calls()) if dialect == "sqlite" else \
+        _columns_postgres(request.getfixturevalue("pg_url"), _orchestrate_calls())
     for name, reads in orchestrate.READS.items():
         assert columns[name] is not None, f"{dialect} {name} returns no rows"
         assert reads <= columns[name], f"{dialect} {name} lacks {reads - columns[name]}"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgres",
+                                                            marks=pytest.mark.postgres)])
+def test_every_statement_of_the_shared_modules_returns_the_columns_they_read(
+        dialect: str, tmp_path: Any, request: pytest.FixtureRequest) -> None:
+    calls = _shared_calls(dialect)
+    columns = _columns_sqlite(tmp_path, calls) if dialect == "sqlite" else \
+        _columns_postgres(request.getfixturevalue("pg_url"), calls)
+    for module in SHARED:
+        for name, reads in module.READS.items():
+            if reads:
+                assert columns[name] is not None, f"{dialect} {name} returns no rows"
+                assert reads <= columns[name], f"{dialect} {name} lacks {reads - columns[name]}"

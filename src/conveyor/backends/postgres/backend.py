@@ -36,20 +36,16 @@ from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import errors, model, orchestrate, outcome
+from conveyor import errors, metrics, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.postgres import (
     admission,
     batches,
-    flow,
     inserts,
-    listing,
     plans,
-    schedules,
-    tallies,
 )
 from conveyor.backends.postgres import rows as convert
-from conveyor.backends.postgres.statements import column, dict_rows
+from conveyor.backends.postgres.statements import column
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -61,8 +57,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, inserts.Race)
 
 
-class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
-                      listing.Listing, tallies.Tallies):
+class PostgresBackend(sql.SqlBackend, batches.Batches):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     def __init__(self, url: str, *, pool_size: int = 4, timeout: float = 10.0) -> None:
@@ -139,6 +134,27 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
         return await self._run(lambda conn: work(_Statements(conn)), atomic=True,
                                pipelined=pipelined)
 
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
+                        planned: bool = False, fragments: Sequence[str] = (),
+                        ) -> Sequence[Mapping[str, Any]]:
+        """One statement on a pooled autocommit connection: atomic on its own, one round
+        trip, no explicit transaction (`sql.SqlBackend`)."""
+        text = sqlfile.compose(_QUERIES, name, fragments) if fragments else _QUERIES[name]
+        return await self._run(lambda conn: _rows(conn, text, params or {}, planned))
+
+    def moment(self, value: Any) -> datetime:
+        moment: datetime = value  # psycopg reads timestamptz as datetime
+        return moment
+
+    def document(self, value: Any) -> Any:
+        return value  # psycopg decodes json and jsonb
+
+    def job(self, row: Mapping[str, Any]) -> model.Job:
+        return convert.job_from_row(row)
+
+    def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+        return convert.metric_params(rows)
+
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return dict(convert.group(outcomes))
 
@@ -165,10 +181,6 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
         return await self._run(lambda conn: column(conn, name, params))
-
-    async def _jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        return [convert.job_from_row(row) for row in await self._run(
-            lambda conn: dict_rows(conn, name, params))]
 
     async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
         async def work(conn: Conn) -> int:
@@ -316,22 +328,10 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
             self._notify()
         return moved
 
-    async def get(self, job_id: int) -> model.Job | None:
-        jobs = await self._jobs("get", {"id": job_id})
-        return jobs[0] if jobs else None
-
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
         params = {"state": state.value, "before": finalized_before, "limit": limit}
         return await self._rowcount("prune", params)
-
-    async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: dict_rows(conn, "oldest_available", {}))
-        return {row["queue"]: row["min"] for row in rows}
-
-    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: dict_rows(conn, "counts", {}))
-        return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
 
 
 # -- statements and conversions -----------------------------------------------------------
@@ -345,14 +345,7 @@ class _Statements:
 
     async def rows(self, name: str, params: Mapping[str, Any], *,
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
-        async with self.conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_QUERIES[name], params, prepare=False if planned else None)
-            try:
-                return await cur.fetchall()
-            except psycopg.ProgrammingError as exc:
-                if exc.sqlstate is not None:  # an error of the statement, not "no rows"
-                    raise
-                return []
+        return await _rows(self.conn, _QUERIES[name], params, planned)
 
     async def follow(self, plan: orchestrate.Plan) -> None:
         await plans.adrive(self.conn, plan, inserts.insert_jobs)
@@ -360,6 +353,19 @@ class _Statements:
     async def wake_all(self) -> None:
         await self.conn.execute(_QUERIES["wake"])
 
+
+async def _rows(conn: Conn, text: str, params: Mapping[str, Any],
+                planned: bool) -> list[DictRow]:
+    """The rows of one statement (none for a statement that returns none); with `planned`,
+    unprepared, so PostgreSQL plans it for these parameters."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(text, params, prepare=False if planned else None)
+        try:
+            return await cur.fetchall()
+        except psycopg.ProgrammingError as exc:
+            if exc.sqlstate is not None:  # an error of the statement, not "no rows"
+                raise
+            return []
 
 
 def _parse(url: str) -> tuple[str, str, str | None]:

@@ -27,17 +27,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import errors, model, orchestrate, outcome
+from conveyor import errors, metrics, model, orchestrate, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sqlite import (
     admission,
     batches,
-    flow,
     inserts,
-    listing,
     plans,
-    schedules,
-    tallies,
 )
 from conveyor.backends.sqlite import rows as convert
 
@@ -63,8 +59,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.FlowControl,
-                    listing.Listing, tallies.Tallies):
+class SqliteBackend(sql.SqlBackend, batches.Batches):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     def __init__(self, url: str, *, busy_deadline: float | None = None,
@@ -174,6 +169,32 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
                         f"{self.busy_deadline:g}s; nothing was written") from None
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
+
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
+                        planned: bool = False, fragments: Sequence[str] = (),
+                        ) -> Sequence[Mapping[str, Any]]:
+        """One statement in SQLite's autocommit mode (its own transaction), retried while
+        the database is busy (`sql.SqlBackend`)."""
+        text = sqlfile.compose(_QUERIES, name, fragments) if fragments else _QUERIES[name]
+        bound = plans.bind(dict(params or {}))
+
+        async def once(conn: sqlite3.Connection) -> Sequence[Mapping[str, Any]]:
+            rows: Sequence[Mapping[str, Any]] = conn.execute(text, bound).fetchall()
+            return rows  # sqlite3.Row reads by column name
+
+        return await self._retrying(once)
+
+    def moment(self, value: Any) -> datetime:
+        return convert.from_micros(value) or convert.EPOCH
+
+    def document(self, value: Any) -> Any:
+        return convert.document(value)
+
+    def job(self, row: Mapping[str, Any]) -> model.Job:
+        return convert.job_from_row(row)  # type: ignore[arg-type]  # a sqlite3.Row
+
+    def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+        return convert.metric_params(rows)
 
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return {statement: {"batch": orjson.dumps(batch).decode()}
@@ -325,27 +346,12 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
             self._notify()
         return moved
 
-    async def get(self, job_id: int) -> model.Job | None:
-        row = await self._run(lambda conn: conn.execute(_QUERIES["get"], {"id": job_id})
-                              .fetchone(), write=False)
-        return None if row is None else convert.job_from_row(row)
-
     async def prune(self, state: model.JobState, finalized_before: datetime,
                     limit: int) -> int:
         params = {"state": state.value, "before": convert.to_micros(finalized_before),
                   "limit": limit}
         return await self._run(lambda conn: conn.execute(_QUERIES["prune"], params).rowcount,
                                write=True)
-
-    async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
-                               .fetchall(), write=False)
-        return {row[0]: convert.from_micros(row[1]) or convert.EPOCH for row in rows}
-
-    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
-                               write=False)
-        return {(row[0], model.JobState(row[1])): row[2] for row in rows}
 
 
 class _Statements:
