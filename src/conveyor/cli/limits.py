@@ -1,4 +1,5 @@
-"""`conveyor pause|resume|limits`: flow control across every worker."""
+"""`conveyor pause|resume|limits`: pausing queues and rate-limit keys for every worker, and
+the keys' state (as the dashboard's limits page)."""
 
 from __future__ import annotations
 
