@@ -89,7 +89,7 @@ class JobType(Generic[P, R]):
             unique_key = unique.key_for(self.name, call, self.unique.key_function,
                                         self.unique.period, now)
             unique_states = self.unique.states_mask
-        flow = None if self.limits is None else self.limits.resolve(
+        resolved = None if self.limits is None else self.limits.resolve(
             self.name, None if call is None else call.named, opts.cost)
         meta: dict[str, Any] = {}
         if opts.retry_until is not None:
@@ -106,7 +106,7 @@ class JobType(Generic[P, R]):
             replace=opts.on_conflict == "replace",
             depends_on=opts.depends_on or (),
             run_on_dependency_failure=opts.on_dependency_failure == "run",
-            **_flow_fields(flow),
+            **_limit_fields(resolved),
         )
 
     def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
@@ -212,14 +212,14 @@ def _positional_arity(signature: inspect.Signature) -> tuple[int, float] | None:
     return required, most
 
 
-def _flow_fields(flow: job_limits.ResolvedLimits | None) -> dict[str, Any]:
-    if flow is None:
+def _limit_fields(resolved: job_limits.ResolvedLimits | None) -> dict[str, Any]:
+    if resolved is None:
         return {}
-    keys = [list(pair) for pair in flow.rate_keys]
+    keys = [list(pair) for pair in resolved.rate_keys]
     return {"rate_keys_json": encoding.dumps(keys, what="limit keys") if keys else None,
             "rate_key": keys[0][0] if keys else None,
-            "concurrency_key": flow.concurrency_key,
-            "concurrency_limit": flow.concurrency_limit, "cost": flow.cost}
+            "concurrency_key": resolved.concurrency_key,
+            "concurrency_limit": resolved.concurrency_limit, "cost": resolved.cost}
 
 
 def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:

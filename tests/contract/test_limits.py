@@ -106,7 +106,7 @@ def test_rate_limited_pauses_the_key_for_everyone(app: Conveyor, clock: FrozenCl
     assert (held.state, held.attempt) == (S.SCHEDULED, 0)
     assert held.run_at == clock.now() + timedelta(seconds=2)
     assert app.get(second.id).state == S.AVAILABLE  # its key is blocked for every worker
-    flow = app.admin.flow()
+    flow = app.admin.limits()
     assert [(k.key, k.blocked_until) for k in flow.keys] == \
         [("api@100/s", clock.now() + timedelta(seconds=2))]
     clock.advance(1.9)
@@ -130,7 +130,7 @@ def test_pause_and_resume_a_queue_and_a_key(app: Conveyor, clock: FrozenClock) -
     assert app.admin.pause(queue="q") == ["q"]
     app.drain()
     assert app.get(job.id).state == S.AVAILABLE
-    assert app.admin.flow().paused_queues == ["q"]
+    assert app.admin.limits().paused_queues == ["q"]
     app.admin.pause(queue="q", paused=False)
     app.drain()
     assert app.get(job.id).state == S.COMPLETED
@@ -138,7 +138,7 @@ def test_pause_and_resume_a_queue_and_a_key(app: Conveyor, clock: FrozenClock) -
     assert app.admin.pause(key="wa:5") == ["wa:5@1/s"]
     app.drain()
     assert app.get(held.id).state == S.AVAILABLE
-    assert [(k.key, k.paused, k.waiting) for k in app.admin.flow().keys] == \
+    assert [(k.key, k.paused, k.waiting) for k in app.admin.limits().keys] == \
         [("wa:5@1/s", True, 1)]
     app.admin.pause(key="wa:5", paused=False)
     app.drain()

@@ -599,7 +599,7 @@ RETURNING key
 -- name: resume_key
 UPDATE conveyor_limits SET paused = false WHERE key = %(key)s AND paused RETURNING key
 
--- name: flow_keys
+-- name: limit_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,
        (SELECT count(*) FROM conveyor_jobs AS j
          WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting

@@ -10,7 +10,7 @@ from datetime import datetime
 from conveyor.backends import base
 from conveyor.backends.sql.driver import Driver, Statements
 
-READS = {"flow_keys": {"key", "tat", "blocked_until", "paused", "waiting"},
+READS = {"limit_keys": {"key", "tat", "blocked_until", "paused", "waiting"},
          "paused_queues": {"queue"}, "next_unblock": {"at"}, "pause_queue": {"queue"},
          "resume_queue": {"queue"}, "pause_key": {"key"}, "resume_key": {"key"},
          "block_key": set(), "audit": set()}
@@ -20,7 +20,7 @@ rows of those that pause or resume; an empty set: it ignores the rows);
 
 
 class Limits(Driver):
-    """`Backend.block_keys`, `pause`, `flow` and `next_unblock`."""
+    """`Backend.block_keys`, `pause`, `limits` and `next_unblock`."""
 
     async def block_keys(self, keys: Sequence[str], until: datetime) -> None:
         async def work(tx: Statements) -> None:
@@ -48,12 +48,12 @@ class Limits(Driver):
             self._notify()
         return changed
 
-    async def flow(self) -> base.FlowState:
+    async def limits(self) -> base.LimitsState:
         keys = [base.KeyInfo(row["key"], self.moment(row["tat"]),
                              self.moment(row["blocked_until"]), bool(row["paused"]),
-                             row["waiting"]) for row in await self.statement("flow_keys")]
+                             row["waiting"]) for row in await self.statement("limit_keys")]
         queues = [row["queue"] for row in await self.statement("paused_queues")]
-        return base.FlowState(keys, queues)
+        return base.LimitsState(keys, queues)
 
     async def next_unblock(self, now: datetime) -> datetime | None:
         """When the next blocked key with waiting jobs frees up (None: no such key)."""

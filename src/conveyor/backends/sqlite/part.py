@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 class BackendPart:
-    """Declares the backend methods the mixins (`batches`, `schedules`, `flow`...) call."""
+    """Declares the backend methods the mixins (`batches`...) call."""
 
     if TYPE_CHECKING:
         async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T: ...

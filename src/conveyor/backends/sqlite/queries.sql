@@ -434,7 +434,7 @@ RETURNING key
 -- name: resume_key
 UPDATE conveyor_limits SET paused = 0 WHERE key = :key AND paused = 1 RETURNING key
 
--- name: flow_keys
+-- name: limit_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,
        (SELECT count(*) FROM conveyor_jobs AS j
          WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting
