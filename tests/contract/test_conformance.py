@@ -81,30 +81,88 @@ def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> 
         assert name in queries, f"{dialect} lacks settling statement {name!r}"
 
 
-def _run_by_constant(module: Any) -> set[str]:
-    """Statement names a module passes as a constant to `rows`, `statement` or a helper of
-    its own that runs the statement it is given (names built at run time it declares)."""
-    found = set()
-    for node in ast.walk(ast.parse(inspect.getsource(module))):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in (
-                "rows", "statement", "_audited") and node.args \
-                and isinstance(node.args[0], ast.Constant):
-            found.add(str(node.args[0].value))
+RUNNERS = ("rows", "statement", "_audited")
+"""What the shared modules call with a statement's name and its parameters first: the
+driver's `rows` and `statement`, and `schedules._audited`."""
+
+
+def _keys(node: ast.expr | None, scope: dict[str, set[str] | None],
+          spreads: dict[str, set[str]]) -> set[str] | None:
+    """The keys of a parameters expression: a dict display (with `**` of what `scope` or
+    `spreads` knows), a name assigned one, or a driver call that builds them."""
+    if node is None:
+        return set()
+    if isinstance(node, ast.Name):
+        return scope.get(node.id)
+    if isinstance(node, ast.Call):
+        return spreads.get(getattr(node.func, "attr", ""))
+    if not isinstance(node, ast.Dict):
+        return None
+    found: set[str] = set()
+    for key, value in zip(node.keys, node.values, strict=True):
+        more = {str(key.value)} if isinstance(key, ast.Constant) else \
+            _keys(value, scope, spreads)
+        if more is None:
+            return None
+        found |= more
     return found
+
+
+def _passed(module: Any, dialect: str) -> dict[str, set[str] | None]:
+    """Statement name -> the parameters a module passes it, for every call naming it by a
+    constant (None: some call passes parameters the test cannot read off the source)."""
+    spreads = {"filter_params": set(FILTER[dialect]),
+               "page_params": set(base.page_params(base.JobFilter())),
+               "metric_params": set(TALLIES[dialect])}
+    tree = ast.parse(inspect.getsource(module))
+    methods = [node for top in tree.body
+               for node in (top.body if isinstance(top, ast.ClassDef) else [top])
+               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    found: dict[str, set[str] | None] = {}
+    for method in methods:  # with the functions nested in it, which share its names
+        scope: dict[str, set[str] | None] = {}
+        for node in ast.walk(method):
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(target, ast.Name):
+                        scope[target.id] = _keys(node.value, scope, spreads)
+        for node in ast.walk(method):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in RUNNERS \
+                    and node.args:
+                params = _keys(node.args[1] if len(node.args) > 1 else None, scope, spreads)
+                for name in _names(node.args[0]):
+                    had = found.get(name, set())
+                    found[name] = None if params is None or had is None else had | params
+    return found
+
+
+def _names(node: ast.expr) -> list[str]:
+    """The statement a call names: a constant, or either constant of a conditional."""
+    if isinstance(node, ast.Constant):
+        return [str(node.value)]
+    if isinstance(node, ast.IfExp):
+        return _names(node.body) + _names(node.orelse)
+    return []
 
 
 @pytest.mark.parametrize("module", SHARED, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_each_shared_module_declares_the_statements_it_runs(module: Any) -> None:
-    assert _run_by_constant(module) <= set(module.READS)
+    assert set(_passed(module, "sqlite")) <= set(module.READS)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_every_statement_of_the_shared_modules_binds_only_what_they_pass(dialect: str) -> None:
+    """Exactly, where the source shows the parameters; else within every parameter any
+    shared module passes (`SHARED_SAMPLE`)."""
     queries = sqlfile.load(f"conveyor.backends.{dialect}")
     for module in SHARED:
+        passed_by_name = _passed(module, dialect)
+        assert any(passed_by_name.values()), f"no parameters read off {module.__name__}"
         for name in module.READS:
             assert name in queries, f"{dialect} lacks statement {name!r} ({module.__name__})"
-            passed = set(SHARED_SAMPLE) | set(FILTER[dialect]) | set(TALLIES[dialect])
+            passed = passed_by_name.get(name)
+            if passed is None:
+                passed = set(SHARED_SAMPLE) | set(FILTER[dialect]) | set(TALLIES[dialect])
             used = set(PLACEHOLDERS[dialect].findall(queries[name]))
             assert used <= passed, f"{dialect} {name} binds {used - passed}, not passed"
 
