@@ -9,6 +9,7 @@ jobs, a job's surroundings, the audit trail, the overview, workers, metrics - on
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,7 @@ class Admin:
         backend = await self.app.storage()
         if queue is not None:
             return queue in self.app.registry.queues() \
-                or queue in (await backend.flow()).paused_queues \
+                or queue in (await backend.limits()).paused_queues \
                 or await backend.count(base.JobFilter(queues=[queue])) > 0
         return bool(await self._keys(backend, str(key)))
 
@@ -126,7 +127,7 @@ class Admin:
 
     async def _keys(self, backend: base.Backend, key: str) -> list[str]:
         """The stored rate keys `key` names: itself, or each rate of a declared key."""
-        return [k.key for k in (await backend.flow()).keys
+        return [k.key for k in (await backend.limits()).keys
                 if key in (k.key, k.key.rsplit("@", 1)[0])]
 
     async def aprune(self, *, actor: str = "api") -> int:
@@ -144,21 +145,31 @@ class Admin:
     def prune(self, *, actor: str = "api") -> int:
         return self.app.blocking.run(lambda: self.aprune(actor=actor))
 
-    async def aflow(self) -> base.FlowState:
+    async def alimits(self) -> base.LimitsState:
         """Rate keys (a time that never held or has passed reads None) and paused queues."""
-        flow = await (await self.app.storage()).flow()
+        stored = await (await self.app.storage()).limits()
         now = self.app.clock.now()
 
         def shown(when: datetime | None, after: datetime) -> datetime | None:
             return when if when is not None and when > after else None
 
-        return base.FlowState([dataclasses.replace(
+        return base.LimitsState([dataclasses.replace(
             key, next_slot=shown(key.next_slot, _EPOCH),
-            blocked_until=shown(key.blocked_until, now)) for key in flow.keys],
-            flow.paused_queues)
+            blocked_until=shown(key.blocked_until, now)) for key in stored.keys],
+            stored.paused_queues)
 
-    def flow(self) -> base.FlowState:
-        return self.app.blocking.run(self.aflow)
+    def limits(self) -> base.LimitsState:
+        return self.app.blocking.run(self.alimits)
+
+    async def aflow(self) -> base.LimitsState:
+        """The former name of `alimits` ("limits" is the one word for rate keys and pauses)."""
+        warnings.warn("admin.aflow() is now admin.alimits()", DeprecationWarning, stacklevel=2)
+        return await self.alimits()
+
+    def flow(self) -> base.LimitsState:
+        """The former name of `limits`."""
+        warnings.warn("admin.flow() is now admin.limits()", DeprecationWarning, stacklevel=2)
+        return self.limits()
 
     # -- reading jobs and the audit trail ---------------------------------------------------
 
@@ -290,7 +301,7 @@ class Admin:
         jobs not started yet per job name; how many workers are alive."""
         backend = await self.app.storage()
         stats = await self.astats()
-        paused = set((await backend.flow()).paused_queues)
+        paused = set((await backend.limits()).paused_queues)
         queues = [views.QueueSummary(
             queue, {state: stats.counts.get((queue, state), 0) for state in model.JobState},
             stats.waiting_seconds(queue), queue in paused)

@@ -32,8 +32,8 @@ def job_type(app: Conveyor, func: Callable[P, R], config: dict[str, Any],
         raise errors.ConfigurationError(
             f"job {name!r}: on_discard must be a function (job, exception), got {on_discard!r:.60}")
     unique_policy = _unique_policy(name, config)
-    flow = limits.declare(name, config)
-    for label, key_function in _argument_functions(unique_policy, flow):
+    declared = limits.declare(name, config)
+    for label, key_function in _argument_functions(unique_policy, declared):
         arguments.check_accepts(name, label, key_function, signature)
     isolation = config.pop("isolation", "thread")
     if isolation not in ("thread", "process"):
@@ -57,7 +57,7 @@ def job_type(app: Conveyor, func: Callable[P, R], config: dict[str, Any],
             "to have it stopped at the deadline", stacklevel=4)
     return registry.JobType(
         app=app, name=name, func=func, defaults=defaults, backoff=policy,
-        on_discard=on_discard, unique=unique_policy, limits=flow, isolation=isolation,
+        on_discard=on_discard, unique=unique_policy, limits=declared, isolation=isolation,
         is_async=is_async, signature=signature)
 
 
@@ -97,9 +97,10 @@ def _signature(name: str, func: Callable[..., Any]) -> inspect.Signature:
             f"job {name!r}: the signature of {func!r:.60} cannot be read: {exc}") from None
 
 
-def _argument_functions(policy: registry.UniquePolicy | None, flow: limits.JobLimits | None,
+def _argument_functions(policy: registry.UniquePolicy | None,
+                        job_limits: limits.JobLimits | None,
                         ) -> list[tuple[str, arguments.ArgumentFunction]]:
-    found = [] if flow is None else flow.functions()
+    found = [] if job_limits is None else job_limits.functions()
     if policy is not None and policy.key_function is not None:
         found.append(("unique_key", policy.key_function))
     return found

@@ -86,7 +86,7 @@ class JobType(Generic[P, R]):
                                                   self.unique.period, now)
             fields["unique_states"] = self.unique.states_mask
         if self.limits is not None:
-            fields.update(_flow_fields(self.limits.resolve(
+            fields.update(_limit_fields(self.limits.resolve(
                 self.name, None if call is None else call.named, opts.cost)))
         return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
 
@@ -243,14 +243,14 @@ def _positional_arity(signature: inspect.Signature) -> tuple[int, float] | None:
     return required, most
 
 
-def _flow_fields(flow: job_limits.ResolvedLimits | None) -> dict[str, Any]:
-    if flow is None:
+def _limit_fields(resolved: job_limits.ResolvedLimits | None) -> dict[str, Any]:
+    if resolved is None:
         return {}
-    keys = [list(pair) for pair in flow.rate_keys]
+    keys = [list(pair) for pair in resolved.rate_keys]
     return {"rate_keys_json": encoding.dumps(keys, what="limit keys") if keys else None,
             "rate_key": keys[0][0] if keys else None,
-            "concurrency_key": flow.concurrency_key,
-            "concurrency_limit": flow.concurrency_limit, "cost": flow.cost}
+            "concurrency_key": resolved.concurrency_key,
+            "concurrency_limit": resolved.concurrency_limit, "cost": resolved.cost}
 
 
 def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:

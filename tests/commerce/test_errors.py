@@ -114,7 +114,7 @@ def test_rate_limit_hit_throttles_the_number_without_using_a_try(
     after = kit.messages.get(message.id)
     assert (after.status, after.error_code, after.retry_count) == (M.PENDING, 130429, 0)
     assert _job(kit, message.id) == (JobState.SCHEDULED, 0)  # no attempt used
-    key = next(k for k in kit.app.admin.flow().keys if k.key == storage_key(account.id))
+    key = next(k for k in kit.app.admin.limits().keys if k.key == storage_key(account.id))
     blocked = (key.blocked_until - kit.now()).total_seconds()
     assert 2.0 <= blocked <= 3.0  # 130429: back off 2-3 s, for every worker
     advance(kit, blocked)
@@ -166,7 +166,7 @@ def test_expired_token_stops_the_account_and_rotation_resumes_it(
     assert kit.messages.get(theirs.id).status == M.SENT and other.status == "active"
     assert {kit.messages.get(m.id).status for m in mine} == {M.PENDING}
     assert {_job(kit, m.id)[1] for m in mine} == {0}  # waiting, no attempt used
-    paused = {k.key: k.paused for k in kit.app.admin.flow().keys}
+    paused = {k.key: k.paused for k in kit.app.admin.limits().keys}
     assert paused[storage_key(account.id)] is True
     advance(kit, 3600)
     kit.app.drain([kit.settings.queue])  # an hour later: still waiting, nothing lost

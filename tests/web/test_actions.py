@@ -118,10 +118,10 @@ def test_batches_cron_and_limits_actions(admin: tuple[TestClient, str],
     assert [s.paused for s in shop.cron_schedules()] == [True]
     assert re.search(r">ann</a></td>\s*<td data-action>pause_cron<", client.get("/audit").text)
     client.post("/limits/pause", data={"csrf_token": token, "queue": "sync", "paused": "1"})
-    assert shop.admin.flow().paused_queues == ["sync"]
+    assert shop.admin.limits().paused_queues == ["sync"]
     assert "paused" in client.get("/").text
     client.post("/limits/pause", data={"csrf_token": token, "queue": "sync", "paused": "0"})
-    assert shop.admin.flow().paused_queues == []
+    assert shop.admin.limits().paused_queues == []
 
 
 def test_audit_page_and_job_page_list_the_actions(admin: tuple[TestClient, str],

@@ -32,14 +32,16 @@ class KeyInfo:
     """When the key's rate next lets a job start (None: it has not limited any job yet)."""
     blocked_until: datetime | None
     """No job of this key starts before then (None: it is not blocked now). Backends report
-    the stored time; `app.admin.flow()` clears it once it has passed."""
+    the stored time; `app.admin.limits()` clears it once it has passed."""
     paused: bool
     waiting: int
     """Available jobs waiting for this key."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class FlowState:
+class LimitsState:
+    """Rate-limit keys with their state, and the paused queues."""
+
     keys: list[KeyInfo]
     paused_queues: list[str]
 
@@ -291,7 +293,7 @@ class Backend(Protocol):
         to `job_ids`, the jobs it made (a job's page lists it)."""
         ...
 
-    async def flow(self) -> FlowState:
+    async def limits(self) -> LimitsState:
         """Rate keys with their state and waiting jobs, and the paused queues."""
         ...
 

@@ -13,13 +13,14 @@ from conveyor import errors
 from conveyor.cli import (
     actions,
     admin,
+    batches,
     check,
     context,
+    cron,
     dashboard,
     enqueue,
-    flow,
     jobs,
-    orchestration,
+    limits,
     worker,
 )
 
@@ -57,8 +58,8 @@ def cli(ctx: click.Context, app_spec: str | None, url: str | None, verbose: int)
 
 for command in (worker.worker, admin.migrate, enqueue.enqueue, jobs.jobs, jobs.failed,
                 actions.retry, actions.cancel, actions.delete, actions.edit, actions.flush,
-                actions.stats, actions.monitor, actions.prune, flow.pause, flow.resume, flow.limits,
-                orchestration.cron, orchestration.batches, dashboard.dashboard, check.check):
+                actions.stats, actions.monitor, actions.prune, limits.pause, limits.resume,
+                limits.limits, cron.cron, batches.batches, dashboard.dashboard, check.check):
     cli.add_command(command)
 
 

@@ -32,20 +32,13 @@ import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from conveyor import errors, limits, model, outcome
+from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
-from conveyor.backends.postgres import (
-    flow,
-    inserts,
-    listing,
-    plans,
-    schedules,
-    tallies,
-)
+from conveyor.backends.postgres import inserts, plans
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 from conveyor.backends.sql import inserts as shared_inserts
@@ -61,8 +54,7 @@ log = logging.getLogger("conveyor.storage")
 _RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, shared_inserts.Race)
 
 
-class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listing.Listing,
-                      tallies.Tallies):
+class PostgresBackend(sql.SqlBackend):
     """`base.Backend` on PostgreSQL; one instance serves one event loop."""
 
     migrations = "conveyor.backends.postgres"
@@ -144,14 +136,6 @@ class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, lis
         return await self._run(lambda conn: work(_Statements(conn)), atomic=atomic,
                                pipelined=pipelined and atomic)
 
-    async def statement(self, name: str, params: Mapping[str, Any] | None = None,
-                        ) -> Sequence[Mapping[str, Any]]:
-        """One statement on its own (atomic without a transaction: one round trip)."""
-        return await self._run(lambda conn: dict_rows(conn, name, params or {}))
-
-    def moment(self, value: Any) -> datetime:
-        return value  # type: ignore[no-any-return]  # psycopg reads timestamptz as datetime
-
     def caller(self, connection: Any) -> inserts.Caller:
         return inserts.Caller(connection, self.url)
 
@@ -160,11 +144,27 @@ class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, lis
             return shared_plans.Awaiting(self.caller(connection))
         return inserts.AsyncCaller(connection, self.url)
 
-    async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                     write: bool = True) -> T:
-        """The driver's one statement (`sql.SqlBackend`): alone in autocommit, without
-        BEGIN and COMMIT (one round trip; PostgreSQL makes a statement atomic)."""
-        return await self._run(lambda conn: work(_Statements(conn)))
+
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
+                        planned: bool = False, fragments: Sequence[str] = (),
+                        ) -> Sequence[Mapping[str, Any]]:
+        """One statement on a pooled autocommit connection: atomic on its own, one round
+        trip, no explicit transaction (`sql.SqlBackend`)."""
+        text = sqlfile.compose(_QUERIES, name, fragments) if fragments else _QUERIES[name]
+        return await self._run(lambda conn: _rows(conn, text, params or {}, planned))
+
+    def moment(self, value: Any) -> datetime:
+        moment: datetime = value  # psycopg reads timestamptz as datetime
+        return moment
+
+    def document(self, value: Any) -> Any:
+        return value  # psycopg decodes json and jsonb
+
+    def job(self, row: Mapping[str, Any]) -> model.Job:
+        return convert.job_from_row(row)
+
+    def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+        return convert.metric_params(rows)
 
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return dict(convert.group(outcomes))
@@ -192,12 +192,6 @@ class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, lis
     async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]:
         """The first column of every row one statement returns."""
         return await self._run(lambda conn: column(conn, name, params))
-
-    async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int:
-        async def work(conn: Conn) -> int:
-            return (await conn.execute(_QUERIES[name], params)).rowcount
-
-        return await self._run(work)
 
     def _unavailable(self, exc: BaseException) -> errors.StorageUnavailable:
         return errors.StorageUnavailable(f"{self._where} is unavailable: {self._scrub(exc)}")
@@ -291,13 +285,6 @@ class PostgresBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, lis
             if conn is not None:
                 await conn.close()
 
-    async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: dict_rows(conn, "oldest_available", {}))
-        return {row["queue"]: row["min"] for row in rows}
-
-    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: dict_rows(conn, "counts", {}))
-        return {(row["queue"], model.JobState(row["state"])): row["count"] for row in rows}
 
 
 # -- statements and conversions -----------------------------------------------------------
@@ -311,14 +298,7 @@ class _Statements:
 
     async def rows(self, name: str, params: Mapping[str, Any], *,
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
-        async with self.conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_QUERIES[name], params, prepare=False if planned else None)
-            try:
-                return await cur.fetchall()
-            except psycopg.ProgrammingError as exc:
-                if exc.sqlstate is not None:  # an error of the statement, not "no rows"
-                    raise
-                return []
+        return await _rows(self.conn, _QUERIES[name], params, planned)
 
     async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
         return [convert.job_from_row(row) for row in await dict_rows(self.conn, name, params)]
@@ -338,6 +318,19 @@ class _Statements:
     async def wake_all(self) -> None:
         await self.conn.execute(_QUERIES["wake"])
 
+
+async def _rows(conn: Conn, text: str, params: Mapping[str, Any],
+                planned: bool) -> list[DictRow]:
+    """The rows of one statement (none for a statement that returns none); with `planned`,
+    unprepared, so PostgreSQL plans it for these parameters."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(text, params, prepare=False if planned else None)
+        try:
+            return await cur.fetchall()
+        except psycopg.ProgrammingError as exc:
+            if exc.sqlstate is not None:  # an error of the statement, not "no rows"
+                raise
+            return []
 
 
 def _parse(url: str) -> tuple[str, str, str | None]:

@@ -326,7 +326,7 @@ SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
 
 -- name: prune_workers
 -- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
-DELETE FROM conveyor_workers WHERE heartbeat_at < %(before)s
+DELETE FROM conveyor_workers WHERE heartbeat_at < %(before)s RETURNING id
 
 -- name: running_jobs
 SELECT * FROM conveyor_jobs WHERE state = 'running' AND attempted_by = %(worker)s
@@ -408,15 +408,15 @@ SELECT q.queue FROM queues AS q
                 WHERE head.name = ANY(%(names)s::text[]))
 
 -- name: counts
-SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+SELECT queue, state, count(*) AS count FROM conveyor_jobs GROUP BY queue, state
 
 -- name: waiting_by_name
-SELECT name, state, count(*) FROM conveyor_jobs
+SELECT name, state, count(*) AS count FROM conveyor_jobs
  WHERE state IN ('pending', 'scheduled', 'available', 'retryable')
  GROUP BY name, state
 
 -- name: oldest_available
-SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
+SELECT queue, min(run_at) AS run_at FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
 
 -- name: filter
 -- The job filter shared by query, count and the operator actions (a fragment). A null list
@@ -466,12 +466,12 @@ SELECT * FROM conveyor_jobs
  LIMIT %(limit)s
 
 -- name: scan_bound
-SELECT min(id), max(id), count(*) FROM (
+SELECT min(id) AS low, max(id) AS high, count(*) AS count FROM (
     SELECT id FROM conveyor_jobs WHERE id > %(after_id)s AND id < %(before_id)s
      ORDER BY id LIMIT %(rows)s) AS scanned
 
 -- name: scan_bound_newest
-SELECT min(id), max(id), count(*) FROM (
+SELECT min(id) AS low, max(id) AS high, count(*) AS count FROM (
     SELECT id FROM conveyor_jobs WHERE id > %(after_id)s AND id < %(before_id)s
      ORDER BY id DESC LIMIT %(rows)s) AS scanned
 
@@ -594,19 +594,21 @@ ON CONFLICT (key) DO UPDATE
 -- name: pause_queue
 INSERT INTO conveyor_paused_queues (queue, paused_at, actor) VALUES (%(queue)s, %(now)s, %(actor)s)
 ON CONFLICT (queue) DO NOTHING
+RETURNING queue
 
 -- name: resume_queue
 WITH gone AS (DELETE FROM conveyor_paused_queues WHERE queue = %(queue)s RETURNING queue)
-SELECT pg_notify('conveyor_jobs', queue) FROM gone
+SELECT queue, pg_notify('conveyor_jobs', queue) FROM gone
 
 -- name: pause_key
 INSERT INTO conveyor_limits (key, paused) VALUES (%(key)s, true)
 ON CONFLICT (key) DO UPDATE SET paused = true WHERE NOT conveyor_limits.paused
+RETURNING key
 
 -- name: resume_key
-UPDATE conveyor_limits SET paused = false WHERE key = %(key)s AND paused
+UPDATE conveyor_limits SET paused = false WHERE key = %(key)s AND paused RETURNING key
 
--- name: flow_keys
+-- name: limit_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,
        (SELECT count(*) FROM conveyor_jobs AS j
          WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting
@@ -619,7 +621,7 @@ SELECT queue FROM conveyor_paused_queues ORDER BY queue
 -- name: next_unblock
 -- When the next rate key with waiting jobs frees up; a moment already past means one freed
 -- while a claim found nothing (the caller claims again soon rather than idling).
-SELECT min(l.blocked_until) FROM conveyor_limits AS l
+SELECT min(l.blocked_until) AS at FROM conveyor_limits AS l
  WHERE NOT l.paused
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
@@ -825,4 +827,4 @@ SELECT minute, sum(completed) AS completed, sum(failed) AS failed, sum(retried) 
 SELECT * FROM conveyor_metric_totals ORDER BY queue, name
 
 -- name: prune_metrics
-DELETE FROM conveyor_metrics WHERE minute < %(before)s
+DELETE FROM conveyor_metrics WHERE minute < %(before)s RETURNING minute

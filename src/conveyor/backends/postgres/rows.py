@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import limits, model, outcome
+from conveyor import limits, metrics, model, outcome
 from conveyor.backends import base
 
 STATEMENT_OF = {
@@ -66,6 +66,18 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "batch_ids": list(where.batch_ids) or None,
             "inserted_after": where.inserted_after, "inserted_before": where.inserted_before,
             "text": base.like_pattern(where.text) if where.text else None}
+
+
+def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+    """Tallies as parallel arrays (see `record_metrics` in queries.sql), sorted: concurrent
+    writers lock the minutes' rows in one order."""
+    ordered = sorted(rows, key=lambda r: (r.minute, r.queue, r.name))
+    return {"minutes": [r.minute for r in ordered], "queues": [r.queue for r in ordered],
+            "names": [r.name for r in ordered], "completed": [r.completed for r in ordered],
+            "failed": [r.failed for r in ordered], "retried": [r.retried for r in ordered],
+            "cancelled": [r.cancelled for r in ordered],
+            "runtime_sums": [r.runtime_sum for r in ordered],
+            "runtime_maxes": [r.runtime_max for r in ordered]}
 
 
 def job_from_row(row: Mapping[str, Any]) -> model.Job:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
@@ -13,20 +13,6 @@ from conveyor.backends import sqlfile
 Conn = psycopg.AsyncConnection[Any]
 QUERIES = sqlfile.load("conveyor.backends.postgres")
 T = TypeVar("T")
-
-
-class BackendPart:
-    """Base of `PostgresBackend`'s mixins: what they use of the backend, declared once."""
-
-    if TYPE_CHECKING:
-        async def _run(self, work: Callable[[Conn], Awaitable[T]], *,
-                       atomic: bool = False) -> T: ...
-
-        async def _column(self, name: str, params: Mapping[str, Any]) -> list[Any]: ...
-
-        async def _rowcount(self, name: str, params: Mapping[str, Any]) -> int: ...
-
-        def _notify(self) -> None: ...
 
 
 async def column(conn: Conn, name: str, params: Mapping[str, Any]) -> list[Any]:

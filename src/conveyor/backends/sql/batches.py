@@ -5,13 +5,14 @@ their jobs end is `orchestrate.after_final`, run by whoever ends them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from conveyor import batches, model, orchestrate
 from conveyor.backends import base
 from conveyor.backends.sql import inserts
+from conveyor.backends.sql.driver import Driver
 
 if TYPE_CHECKING:
     from conveyor.backends.sql.driver import Statements
@@ -27,19 +28,8 @@ READS: Mapping[str, frozenset[str]] = {
 dialect by `tests/contract/test_conformance.py`)."""
 
 
-class Batches:
+class Batches(Driver):
     """`insert_batch` ... `prune_batches` of `base.Backend`, for any SQL driver."""
-
-    if TYPE_CHECKING:
-        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False, atomic: bool = True) -> T: ...
-
-        async def statement(self, name: str, params: Mapping[str, Any] | None = None,
-                            ) -> Sequence[Mapping[str, Any]]: ...
-
-        def moment(self, value: Any) -> datetime: ...
-
-        def _notify(self) -> None: ...
 
     async def insert_batch(self, batch: int | base.BatchSpec, jobs: Sequence[model.NewJob],
                            seal: bool, now: datetime,

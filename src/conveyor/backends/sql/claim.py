@@ -14,12 +14,12 @@ Key times travel as epoch seconds (what `limits` computes in); each engine's sta
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from conveyor import limits, model
-from conveyor.backends.sql.driver import Statements
+from conveyor.backends.sql.driver import Driver, Statements
 
 T = TypeVar("T")
 JOB_ROW = frozenset({"id", "name", "queue", "state", "priority", "args", "kwargs", "meta",
@@ -37,12 +37,8 @@ Each dialect's `queries.sql` must define it, bind only parameters passed here an
 least these columns; checked by `tests/contract/test_conformance.py`."""
 
 
-class Claiming:
+class Claiming(Driver):
     """`claim` of `base.Backend`, for any SQL driver."""
-
-    if TYPE_CHECKING:
-        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False, atomic: bool = True) -> T: ...
 
     async def claim(self, queues: Sequence[str], limit: int, worker: str, now: datetime,
                     names: Sequence[str] | None = None) -> list[model.Job]:

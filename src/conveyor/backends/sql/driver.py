@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from conveyor import limits, model
+from conveyor import limits, metrics, model, outcome
+from conveyor.backends import base
+
+if TYPE_CHECKING:
+    from conveyor.backends.sql.plans import AsyncCaller, Caller
 
 T = TypeVar("T")
 
@@ -42,3 +46,55 @@ class Statements(Protocol):
     async def wake_all(self) -> None:
         """Workers of every queue look for jobs once this transaction commits."""
         ...
+
+
+class Driver:
+    """What the shared areas use of an engine's backend, its driver (declared once; each
+    engine's backend defines it)."""
+
+    if TYPE_CHECKING:
+        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
+                              pipelined: bool = False, atomic: bool = True) -> T:
+            """Run `work` in one write transaction of the engine's kind (pipelined where the
+            engine can); with `atomic=False`, statements that need no transaction, each
+            committed on its own (PostgreSQL: one round trip instead of three)."""
+
+
+        async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
+                            planned: bool = False, fragments: Sequence[str] = (),
+                            ) -> Sequence[Mapping[str, Any]]:
+            """Run one statement on its own, atomic without an explicit transaction (one
+            round trip on PostgreSQL); its rows. `planned` as in `Statements.rows`;
+            `fragments` put where it says `/*drive*/` (`sqlfile.compose`)."""
+
+        def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
+            """A job filter bound to the shared `filter` fragment the engine's way."""
+
+        def job(self, row: Mapping[str, Any]) -> model.Job:
+            """A job from its row (`SELECT *` of the jobs table)."""
+
+        def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+            """Workers' tallies as `record_metrics` binds them (in one lock order)."""
+
+        def moment(self, value: Any) -> datetime:
+            """A stored time as a `datetime` (SQLite stores integer microseconds)."""
+
+        def document(self, value: Any) -> Any:
+            """A stored JSON value, decoded (SQLite returns it as text)."""
+
+        def settle_params(self, outcomes: Sequence[outcome.Outcome],
+                          ) -> dict[str, dict[str, Any]]:
+            """Outcomes grouped by settling statement, bound the engine's way."""
+
+        async def settle_alone(self, by_statement: dict[str, dict[str, Any]], now: datetime,
+                               max_errors: int) -> set[int]:
+            """Settle outcomes of jobs nothing follows from outside a transaction where that
+            saves round trips; the ids written (SQLite: none, everything settles together)."""
+
+        def caller(self, connection: Any) -> Caller:
+            """A caller's own blocking connection, checked for transactional enqueue."""
+
+        def acaller(self, connection: Any) -> AsyncCaller:
+            """The same for an async connection (or a blocking one, awaited)."""
+
+        def _notify(self) -> None: ...

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
 from conveyor import encoding, errors, model, orchestrate
+from conveyor.backends.sql.driver import Driver
 
 if TYPE_CHECKING:
-    from conveyor.backends.sql.driver import Statements
-    from conveyor.backends.sql.plans import AsyncCaller, Caller
+    pass
 
 S = model.JobState
 T = TypeVar("T")
@@ -195,21 +195,11 @@ def applied_migrations() -> Plan[list[int] | None]:
             (yield orchestrate.Query("applied_migrations", {}))]
 
 
-class Inserts:
+class Inserts(Driver):
     """`insert`, `insert_on` and `ainsert_on` of `base.Backend`, for any SQL driver."""
 
     migrations: str
     """The package holding the engine's migrations (what a caller's database must have)."""
-
-    if TYPE_CHECKING:
-        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False, atomic: bool = True) -> T: ...
-
-        def caller(self, connection: Any) -> Caller: ...
-
-        def acaller(self, connection: Any) -> AsyncCaller: ...
-
-        def _notify(self) -> None: ...
 
     async def insert(self, jobs: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
         if not jobs:

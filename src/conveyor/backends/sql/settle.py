@@ -4,33 +4,17 @@ unresolved, and operator actions: written once for every SQL engine
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from conveyor import changes, orchestrate, outcome
 from conveyor.backends import base
-from conveyor.backends.sql.driver import Statements
-
-T = TypeVar("T")
+from conveyor.backends.sql.driver import Driver, Statements
 
 
-class Settling:
+class Settling(Driver):
     """`finish`, `rescue`, `repair` and `change` of `base.Backend`, for any SQL driver."""
-
-    if TYPE_CHECKING:
-        async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False, atomic: bool = True) -> T: ...
-
-        def settle_params(self, outcomes: Sequence[outcome.Outcome],
-                          ) -> dict[str, dict[str, Any]]: ...
-
-        def filter_params(self, where: base.JobFilter) -> dict[str, Any]: ...
-
-        async def settle_alone(self, by_statement: dict[str, dict[str, Any]], now: datetime,
-                               max_errors: int) -> set[int]: ...
-
-        def _notify(self) -> None: ...
 
     async def finish(self, outcomes: Sequence[outcome.Outcome], now: datetime,
                      max_errors: int) -> base.Settled:

@@ -27,17 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import errors, limits, model, outcome
+from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sql import plans as shared_plans
-from conveyor.backends.sqlite import (
-    flow,
-    inserts,
-    listing,
-    plans,
-    schedules,
-    tallies,
-)
+from conveyor.backends.sqlite import inserts, plans
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -62,8 +55,7 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listing.Listing,
-                    tallies.Tallies):
+class SqliteBackend(sql.SqlBackend):
     """`base.Backend` on one SQLite file; one connection per instance."""
 
     migrations = "conveyor.backends.sqlite"
@@ -142,12 +134,6 @@ class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listi
         the write lock."""
         return await self._retrying(lambda conn: _within(conn, "BEGIN IMMEDIATE", work))
 
-    async def single(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                     write: bool = True) -> T:
-        """The driver's one statement (`sql.SqlBackend`): in a transaction as any other (it
-        costs no round trip here), a read-only one when not `write`."""
-        return await self._retrying(
-            lambda conn: _within(conn, "BEGIN IMMEDIATE" if write else "BEGIN", work))
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
         """`once` on the connection, again after a short sleep while the database is busy,
@@ -173,13 +159,19 @@ class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listi
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
 
-    async def statement(self, name: str, params: Mapping[str, Any] | None = None,
+    async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
+                        planned: bool = False, fragments: Sequence[str] = (),
                         ) -> Sequence[Mapping[str, Any]]:
-        """One reading statement, in a read transaction of its own."""
-        def work(conn: sqlite3.Connection) -> Sequence[Mapping[str, Any]]:
-            return plans.rows(conn, name, dict(params or {}))  # type: ignore[return-value]
+        """One statement in SQLite's autocommit mode (its own transaction), retried while
+        the database is busy (`sql.SqlBackend`)."""
+        text = sqlfile.compose(_QUERIES, name, fragments) if fragments else _QUERIES[name]
+        bound = plans.bind(dict(params or {}))
 
-        return await self._run(work, write=False)
+        async def once(conn: sqlite3.Connection) -> Sequence[Mapping[str, Any]]:
+            rows: Sequence[Mapping[str, Any]] = conn.execute(text, bound).fetchall()
+            return rows  # sqlite3.Row reads by column name
+
+        return await self._retrying(once)
 
     def moment(self, value: Any) -> datetime:
         return convert.from_micros(value) or convert.EPOCH
@@ -189,6 +181,15 @@ class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listi
 
     def acaller(self, connection: Any) -> shared_plans.Awaiting:
         return shared_plans.Awaiting(self.caller(connection))
+
+    def document(self, value: Any) -> Any:
+        return convert.document(value)
+
+    def job(self, row: Mapping[str, Any]) -> model.Job:
+        return convert.job_from_row(row)  # type: ignore[arg-type]  # a sqlite3.Row
+
+    def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+        return convert.metric_params(rows)
 
     def settle_params(self, outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, Any]]:
         return {statement: {"batch": orjson.dumps(batch).decode()}
@@ -285,15 +286,6 @@ class SqliteBackend(sql.SqlBackend, schedules.Schedules, flow.FlowControl, listi
             return self.poll_interval
         return max(self.poll_interval, 0.01 if quiet < 10.0 else 0.05)
 
-    async def oldest_available(self) -> Mapping[str, datetime]:
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["oldest_available"])
-                               .fetchall(), write=False)
-        return {row[0]: convert.from_micros(row[1]) or convert.EPOCH for row in rows}
-
-    async def counts(self) -> Mapping[tuple[str, model.JobState], int]:
-        rows = await self._run(lambda conn: conn.execute(_QUERIES["counts"]).fetchall(),
-                               write=False)
-        return {(row[0], model.JobState(row[1])): row[2] for row in rows}
 
 
 class _Statements:

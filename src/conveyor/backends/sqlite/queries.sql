@@ -209,7 +209,7 @@ SELECT w.*, (SELECT count(*) FROM conveyor_jobs AS j
 
 -- name: prune_workers
 -- Workers silent for long are gone for good (a crash); their jobs were rescued long ago.
-DELETE FROM conveyor_workers WHERE heartbeat_at < :before
+DELETE FROM conveyor_workers WHERE heartbeat_at < :before RETURNING id
 
 -- name: running_jobs
 SELECT * FROM conveyor_jobs WHERE state = 'running' AND attempted_by = :worker
@@ -277,10 +277,10 @@ SELECT queue FROM queues
                 WHERE head.name IN (SELECT value FROM json_each(:names)))
 
 -- name: counts
-SELECT queue, state, count(*) FROM conveyor_jobs GROUP BY queue, state
+SELECT queue, state, count(*) AS count FROM conveyor_jobs GROUP BY queue, state
 
 -- name: waiting_by_name
-SELECT name, state, count(*) FROM conveyor_jobs
+SELECT name, state, count(*) AS count FROM conveyor_jobs
  WHERE state = 'pending' OR state = 'scheduled' OR state = 'available' OR state = 'retryable'
  GROUP BY name, state
 
@@ -330,17 +330,18 @@ SELECT * FROM conveyor_jobs
  LIMIT :limit
 
 -- name: scan_bound
-SELECT min(id), max(id), count(*) FROM (
+SELECT min(id) AS low, max(id) AS high, count(*) AS count FROM (
     SELECT id FROM conveyor_jobs WHERE id > :after_id AND id < :before_id
      ORDER BY id LIMIT :rows)
 
 -- name: scan_bound_newest
-SELECT min(id), max(id), count(*) FROM (
+SELECT min(id) AS low, max(id) AS high, count(*) AS count FROM (
     SELECT id FROM conveyor_jobs WHERE id > :after_id AND id < :before_id
      ORDER BY id DESC LIMIT :rows)
 
 -- name: count
-SELECT count(*) FROM (SELECT 1 FROM conveyor_jobs WHERE {{filter}} /*drive*/ LIMIT :cap)
+SELECT count(*) AS count FROM (
+    SELECT 1 FROM conveyor_jobs WHERE {{filter}} /*drive*/ LIMIT coalesce(:cap, -1))
 
 -- name: links
 SELECT 'dependency' AS kind, depends_on AS id FROM (
@@ -431,7 +432,7 @@ SELECT value, :audit_id FROM json_each(:ids)
 ON CONFLICT DO NOTHING
 
 -- name: oldest_available
-SELECT queue, min(run_at) FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
+SELECT queue, min(run_at) AS run_at FROM conveyor_jobs WHERE state = 'available' GROUP BY queue
 
 -- name: prune
 DELETE FROM conveyor_jobs
@@ -448,18 +449,20 @@ ON CONFLICT (key) DO UPDATE SET tat = max(tat, excluded.tat),
 -- name: pause_queue
 INSERT INTO conveyor_paused_queues (queue, paused_at, actor) VALUES (:queue, :now, :actor)
 ON CONFLICT (queue) DO NOTHING
+RETURNING queue
 
 -- name: resume_queue
-DELETE FROM conveyor_paused_queues WHERE queue = :queue
+DELETE FROM conveyor_paused_queues WHERE queue = :queue RETURNING queue
 
 -- name: pause_key
 INSERT INTO conveyor_limits (key, paused) VALUES (:key, 1)
 ON CONFLICT (key) DO UPDATE SET paused = 1 WHERE paused = 0
+RETURNING key
 
 -- name: resume_key
-UPDATE conveyor_limits SET paused = 0 WHERE key = :key AND paused = 1
+UPDATE conveyor_limits SET paused = 0 WHERE key = :key AND paused = 1 RETURNING key
 
--- name: flow_keys
+-- name: limit_keys
 SELECT l.key, l.tat, l.blocked_until, l.paused,
        (SELECT count(*) FROM conveyor_jobs AS j
          WHERE j.state = 'available' AND j.rate_key = l.key) AS waiting
@@ -472,7 +475,7 @@ SELECT queue FROM conveyor_paused_queues ORDER BY queue
 -- name: next_unblock
 -- When the next rate key with waiting jobs frees up; a moment already past means one freed
 -- while a claim found nothing (the caller claims again soon rather than idling).
-SELECT min(l.blocked_until) FROM conveyor_limits AS l
+SELECT min(l.blocked_until) AS at FROM conveyor_limits AS l
  WHERE l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.rate_key = l.key)
@@ -658,8 +661,9 @@ ON CONFLICT (queue, name) DO UPDATE
        runtime_sum = runtime_sum + excluded.runtime_sum
 
 -- name: metrics
-SELECT minute, sum(completed), sum(failed), sum(retried), sum(cancelled), sum(runtime_sum),
-       max(runtime_max)
+SELECT minute, sum(completed) AS completed, sum(failed) AS failed, sum(retried) AS retried,
+       sum(cancelled) AS cancelled, sum(runtime_sum) AS runtime_sum,
+       max(runtime_max) AS runtime_max
   FROM conveyor_metrics
  WHERE minute >= :since AND minute <= :until
    AND (:queue IS NULL OR queue = :queue) AND (:name IS NULL OR name = :name)
@@ -670,4 +674,4 @@ SELECT minute, sum(completed), sum(failed), sum(retried), sum(cancelled), sum(ru
 SELECT * FROM conveyor_metric_totals ORDER BY queue, name
 
 -- name: prune_metrics
-DELETE FROM conveyor_metrics WHERE minute < :before
+DELETE FROM conveyor_metrics WHERE minute < :before RETURNING minute

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import encoding, errors, limits, model, outcome
+from conveyor import encoding, errors, limits, metrics, model, outcome
 from conveyor.backends import base
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,6 +26,14 @@ def to_micros(when: datetime) -> int:
 
 def from_micros(value: int | None) -> datetime | None:
     return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+def document(text: str) -> Any:
+    """A JSON column's value; text that is not JSON as `{"unreadable": text}`."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {"unreadable": text}
 
 
 _STATEMENT_OF = {
@@ -70,6 +78,13 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "inserted_after": micros(where.inserted_after),
             "inserted_before": micros(where.inserted_before),
             "text": base.like_pattern(where.text) if where.text else None}
+
+
+def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
+    """Tallies as one JSON array of rows (see `record_metrics` in queries.sql)."""
+    return {"rows": orjson.dumps([
+        [to_micros(r.minute), r.queue, r.name, r.completed, r.failed, r.retried,
+         r.cancelled, r.runtime_sum, r.runtime_max] for r in rows]).decode()}
 
 
 def job_from_row(row: sqlite3.Row) -> model.Job:

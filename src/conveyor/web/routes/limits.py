@@ -20,11 +20,11 @@ def routes() -> list[BaseRoute]:
 
 async def show(request: Request) -> Response:
     app = conveyor_of(request)
-    flow = await app.admin.aflow()
+    state = await app.admin.alimits()
     stats = await app.admin.astats()
-    queues = sorted(set(stats.queues()) | set(flow.paused_queues))
+    queues = sorted(set(stats.queues()) | set(state.paused_queues))
     return dashboard_of(request).render(request, "limits.html", {
-        "keys": flow.keys, "queues": queues, "paused_queues": set(flow.paused_queues)})
+        "keys": state.keys, "queues": queues, "paused_queues": set(state.paused_queues)})
 
 
 async def pause(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""`conveyor pause|resume|limits`: flow control across every worker."""
+"""`conveyor pause|resume|limits`: pausing queues and rate-limit keys for every worker, and
+the keys' state (as the dashboard's limits page)."""
 
 from __future__ import annotations
 
@@ -59,17 +60,17 @@ def resume(obj: context.CliContext, queue: str | None, key: str | None, actor: s
 def limits(obj: context.CliContext, as_json: bool) -> None:
     """Rate-limit keys (next free slot, blocked until, paused, waiting jobs), paused queues."""
     with context.failing_cleanly(obj, read_only=True) as app:
-        flow = app.admin.flow()
+        state = app.admin.limits()
     rows = [[k.key, _time(k.next_slot), _time(k.blocked_until), k.paused, k.waiting]
-            for k in flow.keys]
+            for k in state.keys]
     columns = ["key", "next_slot", "blocked_until", "paused", "waiting"]
     if as_json:
         output.emit_json({"keys": [dict(zip(columns, row, strict=True)) for row in rows],
-                          "paused_queues": flow.paused_queues})
+                          "paused_queues": state.paused_queues})
         return
     output.table("rate-limit keys", columns,
                  [["-" if cell is None else cell for cell in row] for row in rows])
-    click.echo(f"paused queues: {', '.join(flow.paused_queues) or 'none'}")
+    click.echo(f"paused queues: {', '.join(state.paused_queues) or 'none'}")
 
 
 def _time(when: datetime | None) -> str | None:

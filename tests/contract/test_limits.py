@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from conveyor import Conveyor, FrozenClock, JobFilter, JobState, Rate, RateLimited, outcome
 from conveyor.registry import JobType
 
@@ -106,7 +108,7 @@ def test_rate_limited_pauses_the_key_for_everyone(app: Conveyor, clock: FrozenCl
     assert (held.state, held.attempt) == (S.SCHEDULED, 0)
     assert held.run_at == clock.now() + timedelta(seconds=2)
     assert app.get(second.id).state == S.AVAILABLE  # its key is blocked for every worker
-    flow = app.admin.flow()
+    flow = app.admin.limits()
     assert [(k.key, k.blocked_until) for k in flow.keys] == \
         [("api@100/s", clock.now() + timedelta(seconds=2))]
     clock.advance(1.9)
@@ -130,7 +132,7 @@ def test_pause_and_resume_a_queue_and_a_key(app: Conveyor, clock: FrozenClock) -
     assert app.admin.pause(queue="q") == ["q"]
     app.drain()
     assert app.get(job.id).state == S.AVAILABLE
-    assert app.admin.flow().paused_queues == ["q"]
+    assert app.admin.limits().paused_queues == ["q"]
     app.admin.pause(queue="q", paused=False)
     app.drain()
     assert app.get(job.id).state == S.COMPLETED
@@ -138,7 +140,7 @@ def test_pause_and_resume_a_queue_and_a_key(app: Conveyor, clock: FrozenClock) -
     assert app.admin.pause(key="wa:5") == ["wa:5@1/s"]
     app.drain()
     assert app.get(held.id).state == S.AVAILABLE
-    assert [(k.key, k.paused, k.waiting) for k in app.admin.flow().keys] == \
+    assert [(k.key, k.paused, k.waiting) for k in app.admin.limits().keys] == \
         [("wa:5@1/s", True, 1)]
     app.admin.pause(key="wa:5", paused=False)
     app.drain()
@@ -185,3 +187,11 @@ def test_each_key_can_have_its_own_rate_given_per_call(app: Conveyor,
                 started[call] = step
         clock.advance(0.53)
     assert started == {(1, 0): 0, (2, 0): 0, (2, 1): 1, (1, 1): 2, (2, 2): 2}
+
+
+def test_the_former_name_of_limits_still_answers_with_a_warning(app: Conveyor) -> None:
+    app.admin.pause(queue="mail")
+    with pytest.warns(DeprecationWarning, match="admin.limits"):
+        former = app.admin.flow()
+    assert former == app.admin.limits()
+    assert former.paused_queues == ["mail"]
