@@ -25,6 +25,9 @@ class CancelRequest(threading.Event):
         self._requested = False
         self._waited: threading.Event | None = None
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {'set' if self._requested else 'unset'}>"
+
     def is_set(self) -> bool:
         return self._requested
 

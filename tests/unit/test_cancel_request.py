@@ -13,11 +13,13 @@ from conveyor.context import CancelRequest
 def test_a_thread_waiting_on_the_flag_wakes_when_it_is_set() -> None:
     flag = CancelRequest()
     assert isinstance(flag, threading.Event) and not flag.is_set()
+    assert repr(flag) == "<CancelRequest: unset>"
     assert flag.wait(0.01) is False
     threading.Timer(0.05, flag.set).start()
     began = time.monotonic()
     assert flag.wait(5) is True
     assert time.monotonic() - began < 4 and flag.is_set() and flag.wait(0)
+    assert repr(flag) == "<CancelRequest: set>"
     flag.clear()
     assert not flag.is_set() and flag.wait(0.01) is False
 

@@ -25,7 +25,7 @@ from conveyor import clock as clocks
 from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues, settle
+from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues, settle, waits
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
@@ -145,7 +145,7 @@ class Worker:
         free = self.config.concurrency - len(self._running)
         if free <= 0:
             self._slot_freed.clear()
-            await _first(self._slot_freed.wait(), self._stopping.wait())
+            await waits.first(self._slot_freed.wait(), self._stopping.wait())
             return 0
         if self._running and free < max(1, self.config.concurrency // 4):
             await asyncio.sleep(0.001)
@@ -163,7 +163,7 @@ class Worker:
         except Exception as exc:  # storage down: back off, keep the worker alive
             self._claiming = False
             log.warning("claim failed: %s", exc)
-            await _first(asyncio.sleep(1.0), self._stopping.wait())
+            await waits.first(asyncio.sleep(1.0), self._stopping.wait())
             return []
 
     async def _idle(self, backend: base.Backend, settler: settle.Settler) -> bool:
@@ -173,7 +173,7 @@ class Worker:
                 self._slot_freed.clear()  # first: a job may end while staging awaits
                 await leader.stage_all(self.app, backend)  # due retries start alongside
                 if self._running:
-                    await _first(self._slot_freed.wait(), self._stopping.wait())
+                    await waits.first(self._slot_freed.wait(), self._stopping.wait())
                 return False
             # Done after a second round with nothing new to run once everything is settled:
             # the settled jobs may have enqueued more. Jobs a limit holds back do not count
@@ -185,7 +185,7 @@ class Worker:
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
-        await _first(backend.wait(self.plan.served, await self._idle_wait(backend)),
+        await waits.first(backend.wait(self.plan.served, await self._idle_wait(backend)),
                      self._stopping.wait())
         return False
 
@@ -199,7 +199,7 @@ class Worker:
         wake = await backend.next_unblock(now)
         if wake is None or wake <= now or (wake - now).total_seconds() > 60:
             return False
-        await _first(asyncio.sleep((wake - now).total_seconds()), self._stopping.wait())
+        await waits.first(asyncio.sleep((wake - now).total_seconds()), self._stopping.wait())
         return self.app.clock.now() >= wake
 
     async def _idle_wait(self, backend: base.Backend) -> float:
@@ -350,8 +350,8 @@ class Worker:
             if isinstance(chore, heartbeat.HeartbeatThread):
                 await asyncio.to_thread(chore.stop)
         if self.config.leader:
-            await _quietly(self._leader.resign())
-        await _quietly(backend.retire(self.id))
+            await waits.quietly(self._leader.resign())
+        await waits.quietly(backend.retire(self.id))
         self.executor.shutdown()
         log.info("worker %s stopped after %d attempts", self.id, self.started)
         if log.isEnabledFor(logging.DEBUG):  # conveyor -v worker: where storage time went
@@ -412,22 +412,3 @@ def catch_early_signals() -> None:
     (importing the application, migrating), so stopping then still exits cleanly."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: _EARLY_SIGNALS.append(signal.Signals(signum)))
-
-
-async def _first(*aws: object) -> None:
-    """Wait until the first of several awaitables finishes; cancel the others."""
-    tasks = [asyncio.ensure_future(aw) for aw in aws]  # type: ignore[call-overload]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _quietly(action: object) -> None:
-    try:
-        await action  # type: ignore[misc]
-    except Exception as exc:
-        log.warning("shutdown step failed: %s", exc)
-
