@@ -71,6 +71,8 @@ class Supervisor:
         self.signals: list[Signal] = []
         self.exit_codes: list[int] = []
         """Of workers that were stopped or killed, in order."""
+        self.newest: int | None = None
+        """Index of the last replacement started (it may still be starting up at `stop`)."""
 
     def _start(self) -> subprocess.Popen[bytes]:
         return start_worker(self.url, self.ledger, *self.args, log=self.log, app=self.app)
@@ -100,6 +102,7 @@ class Supervisor:
         sent = self.send(index, signal.SIGKILL)
         self.exit_codes.append(self.workers[index].wait(timeout=30))
         self.workers[index] = self._start()
+        self.newest = index
         return sent
 
     def restart(self) -> None:

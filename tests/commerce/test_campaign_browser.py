@@ -88,9 +88,10 @@ def test_a_campaign_from_a_csv_upload(own_kit: Commerce, sandbox: SandboxServer,
         live.goto("/campaigns/")
         row = page.locator(f'#campaigns tr[data-campaign="{campaign.id}"]')
         assert row.get_attribute("data-status") == "completed"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "campaigns.png", full_page=True)
-        live.goto(f"/campaigns/{campaign.id}")
-        page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
+        if kit.app.url.startswith("sqlite"):  # one backend's: runs in parallel never collide
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / "campaigns.png", full_page=True)
+            live.goto(f"/campaigns/{campaign.id}")
+            page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
         assert errors == []
     assert len(sandbox.state.sent_log()) == 39

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import multiprocessing
+import os
 from datetime import timedelta
 
 import pytest
 
 from conveyor import ConfigurationError, Conveyor, FrozenClock, JobFilter, JobState
 
+SOAK = os.environ.get("CONVEYOR_SOAK") == "1"
 
 def test_duplicate_returns_the_existing_job(app: Conveyor) -> None:
     @app.job(unique_for=3600, unique_key=lambda product_id, shop_id: f"{product_id}:{shop_id}")
@@ -105,8 +107,13 @@ def _race(url: str, rounds: int, tasks: int, barrier: multiprocessing.synchroniz
 
 @pytest.mark.slow
 def test_racing_enqueues_make_exactly_one_row_per_key(app: Conveyor) -> None:
+    """Each round, every process waits at a barrier, then enqueues the round's key from 16
+    tasks at once: 4 x 16 racing inserts of one key per round. Every round waits for the
+    slowest process, so the round count, not the race, sets the time (8 processes x 200
+    rounds took 20 s on an idle 2-core machine, minutes on a loaded one; CONVEYOR_SOAK=1 runs
+    that size)."""
     app.migrate()
-    rounds, processes, tasks = 200, 8, 16
+    rounds, processes, tasks = (200, 8, 16) if SOAK else (50, 4, 16)
     ctx = multiprocessing.get_context("spawn")
     barrier, errors = ctx.Barrier(processes), ctx.Queue()
     workers = [ctx.Process(target=_race, args=(app.url, rounds, tasks, barrier, errors))

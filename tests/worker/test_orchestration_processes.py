@@ -67,6 +67,9 @@ def test_category_tree_syncs_parent_first(url: str, ledger: Path, proc_app: Conv
         return [job.id for job in proc_app.blocking.run(
             lambda: proc_app.insert(rows))]  # type: ignore[arg-type]
 
+    # Held until every worker is up: otherwise the first one up may take the whole tree
+    # before the others start (seen on a loaded machine), and no hand-over is tested.
+    proc_app.admin.pause(queue="default")
     parent_of: dict[str, str] = {}
     (root,) = insert([sync.s("root", 0.1).new_job()])
     children = [f"c{c}" for c in range(4)]
@@ -84,6 +87,9 @@ def test_category_tree_syncs_parent_first(url: str, ledger: Path, proc_app: Conv
     assert proc_app.counts()[("default", JobState.PENDING)] == 20
     workers = [harness.start_worker(url, ledger, "--concurrency", "4") for _ in range(4)]
     try:
+        harness.wait_for(lambda: raw(url, "SELECT count(*) FROM conveyor_workers")[0][0] == 4,
+                         60, "every worker to start")
+        proc_app.admin.pause(queue="default", paused=False)
         harness.wait_for(lambda: len([r for r in harness.ledger_rows(ledger) if r[3]]) == 21,
                          60, "the whole tree to sync")
     finally:
