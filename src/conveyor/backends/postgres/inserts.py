@@ -20,7 +20,6 @@ from psycopg.rows import dict_row
 
 from conveyor import errors, model
 from conveyor.backends import sqlfile
-from conveyor.backends.postgres import plans
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
 
@@ -89,6 +88,8 @@ async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.N
                       now: datetime) -> list[model.Inserted]:
     """The shared insert plan on this connection (for modules not on the shared layer yet);
     it must be in a transaction when `inserts.needs_transaction`."""
+    from conveyor.backends.postgres import plans  # which writes rows with this module
+
     return await plans.adrive(conn, inserts.plan(jobs, now))
 
 
@@ -105,6 +106,8 @@ class Caller:
         self.conn = conn
 
     def run(self, plan: shared.Steps[T]) -> T:
+        from conveyor.backends.postgres import plans  # which writes rows with this module
+
         return plans.drive(self.conn, plan)
 
 
@@ -120,6 +123,8 @@ class AsyncCaller:
         self.conn = conn
 
     async def run(self, plan: shared.Steps[T]) -> T:
+        from conveyor.backends.postgres import plans
+
         return await plans.adrive(self.conn, plan)
 
 

@@ -11,6 +11,7 @@ from psycopg.rows import DictRow, dict_row
 
 from conveyor import orchestrate
 from conveyor.backends import sqlfile
+from conveyor.backends.postgres import inserts
 from conveyor.backends.sql import plans as shared
 
 QUERIES = sqlfile.load("conveyor.backends.postgres")
@@ -19,8 +20,6 @@ T = TypeVar("T")
 
 async def adrive(conn: psycopg.AsyncConnection[Any], plan: shared.Steps[T]) -> T:
     """Run every step of `plan`, feeding each statement's rows (dicts) back to it."""
-    from conveyor.backends.postgres import inserts  # which drives plans too
-
     async def execute(step: orchestrate.Query) -> list[DictRow]:
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(QUERIES[step.name], step.params)
@@ -31,8 +30,6 @@ async def adrive(conn: psycopg.AsyncConnection[Any], plan: shared.Steps[T]) -> T
 
 def drive(conn: psycopg.Connection[Any], plan: shared.Steps[T]) -> T:
     """The same on a blocking connection."""
-    from conveyor.backends.postgres import inserts
-
     def execute(step: orchestrate.Query) -> list[DictRow]:
         with conn.cursor(row_factory=dict_row) as cur:
             cur.execute(QUERIES[step.name], step.params)

@@ -84,15 +84,20 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
         return []
     if keys := rate_keys_of(jobs):
         yield orchestrate.Query("register_rate_keys", {"keys": keys})
-    sizes = Counter(job.batch_id for job in jobs if job.batch_id is not None)
-    if sizes:
+    batched = [job.batch_id for job in jobs if job.batch_id is not None]
+    if sizes := Counter(batched) if batched else None:
         yield from _grow_batches(sizes)
     ended: dict[int, orchestrate.Final] = {}
     if any(job.has_dependencies for job in jobs):
         done = yield from _with_dependencies(jobs, now, ended)
     else:
         states = [job.initial_state(now) for job in jobs]
-        done = yield from _reported(jobs, states, (yield Write(jobs, states, now)), now)
+        written: Written = yield Write(jobs, states, now)
+        if None in written.ids:
+            done = yield from _reported(jobs, states, written, now)
+        else:  # the common case, without a generator of its own
+            done = [model.Inserted(job_id, state)  # type: ignore[arg-type]
+                    for job_id, state in zip(written.ids, states, strict=True)]
     if sizes and (unheld := Counter(job.batch_id for job, item in zip(jobs, done, strict=True)
                                     if item.duplicate and job.batch_id is not None)):
         for batch_id, count in unheld.items():  # a duplicate is not a job of the batch
@@ -130,9 +135,6 @@ def _reported(jobs: Sequence[model.NewJob], states: Sequence[model.JobState],
     (read now where the write did not), which takes the new arguments when the job says
     `replace`."""
     ids = written.ids
-    if None not in ids:
-        return [model.Inserted(job_id, state)  # type: ignore[arg-type]
-                for job_id, state in zip(ids, states, strict=True)]
     skipped = [k for k, job_id in enumerate(ids) if job_id is None]
     holders = dict(written.holders)
     if unread := [k for k in skipped if k not in holders]:

@@ -18,7 +18,6 @@ from conveyor import errors, model
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
-from conveyor.backends.sqlite import plans
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
@@ -51,6 +50,8 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
 def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
                 now: datetime) -> list[model.Inserted]:
     """The shared insert plan on this connection (for modules not on the shared layer yet)."""
+    from conveyor.backends.sqlite import plans  # which writes rows with this module
+
     return plans.drive(conn, inserts.plan(jobs, now))
 
 
@@ -68,6 +69,8 @@ class Caller:
         self.conn = conn
 
     def run(self, plan: shared.Steps[T]) -> T:
+        from conveyor.backends.sqlite import plans  # which writes rows with this module
+
         return plans.drive(self.conn, plan)
 
 

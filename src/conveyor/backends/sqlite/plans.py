@@ -12,6 +12,7 @@ import orjson
 
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import plans as shared
+from conveyor.backends.sqlite import inserts
 from conveyor.backends.sqlite import rows as convert
 
 QUERIES = sqlfile.load("conveyor.backends.sqlite")
@@ -21,8 +22,6 @@ T = TypeVar("T")
 def drive(conn: sqlite3.Connection, plan: shared.Steps[T]) -> T:
     """Run every step of `plan`, feeding each statement's rows back to it; return what the
     plan returns."""
-    from conveyor.backends.sqlite import inserts  # which drives plans too
-
     return shared.drive(plan, lambda step: rows(conn, step.name, step.params),
                         lambda step: inserts.write(conn, step))
 
@@ -31,7 +30,8 @@ def rows(conn: sqlite3.Connection, name: str, params: dict[str, Any]) -> list[sq
     """Statement `name`'s rows, by column name whatever the connection's row factory (a
     caller's own connection may have none)."""
     cur = conn.cursor()
-    cur.row_factory = sqlite3.Row
+    if conn.row_factory is not sqlite3.Row:
+        cur.row_factory = sqlite3.Row
     result: list[sqlite3.Row] = cur.execute(QUERIES[name], bind(params)).fetchall()
     return result
 
