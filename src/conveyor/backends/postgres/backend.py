@@ -246,9 +246,11 @@ class PostgresBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow
                                         check_schema=check_schema)
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
-                        about: base.WorkerSpec | None = None) -> list[int]:
-        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now,
-                  **base.about_params(about)}
+                        about: base.WorkerSpec | None = None, *,
+                        database_clock: bool = False) -> list[int]:
+        """With `database_clock`, stamped `statement_timestamp()` (the server's clock)."""
+        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
+                  "now": None if database_clock else now, **base.about_params(about)}
         return await self._column("heartbeat", params)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:

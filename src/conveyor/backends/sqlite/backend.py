@@ -241,9 +241,12 @@ class SqliteBackend(sql.SqlBackend, batches.Batches, schedules.Schedules, flow.F
         return self.insert_on(connection, jobs, now, check_schema=check_schema)
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
-                        about: base.WorkerSpec | None = None) -> list[int]:
+                        about: base.WorkerSpec | None = None, *,
+                        database_clock: bool = False) -> list[int]:
+        """The database's clock is this host's: SQLite has no other."""
+        stamp = datetime.now(UTC) if database_clock else now
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": convert.to_micros(now), **base.about_params(about)}
+                  "now": convert.to_micros(stamp), **base.about_params(about)}
 
         def work(conn: sqlite3.Connection) -> list[int]:
             conn.execute(_QUERIES["heartbeat"], params)
