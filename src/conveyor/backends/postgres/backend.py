@@ -320,13 +320,15 @@ class _Statements:
         return [convert.job_from_row(row) for row in await dict_rows(self.conn, name, params)]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> list[limits.Candidate]:
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
         """One statement: the paused check, the unkeyed jobs and each ready key's head, all
         taken `FOR UPDATE SKIP LOCKED`, so concurrent claims split the work."""
         params = {"queue": queue, "limit": limit, "now": now,
                   "names": None if names is None else list(names)}
-        return [convert.candidate(row) for row in await dict_rows(self.conn, "candidates",
-                                                                  params)]
+        return await dict_rows(self.conn, "candidates", params)
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        return convert.candidate(row)
 
     async def follow(self, plan: orchestrate.Plan) -> None:
         await plans.adrive(self.conn, plan, inserts.insert_jobs)

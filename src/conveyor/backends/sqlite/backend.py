@@ -311,7 +311,7 @@ class _Statements:
             _QUERIES[name], plans.bind(dict(params)))]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> list[limits.Candidate]:
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
         """The queue's unkeyed candidates, then the head of each ready rate key, one read
         each (cheap here: no round trips), none while the queue is paused."""
         if self.conn.execute(_QUERIES["queue_paused"], {"queue": queue}).fetchone():
@@ -322,7 +322,10 @@ class _Statements:
         for (key,) in self.conn.execute(_QUERIES["ready_keys"], params).fetchall():
             rows += self.conn.execute(_QUERIES["key_head"],
                                       {"queue": queue, "key": key, "names": only}).fetchall()
-        return [convert.candidate(row) for row in rows]
+        return rows  # sqlite3.Row reads by column name
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        return convert.candidate(row)
 
     async def follow(self, plan: orchestrate.Plan) -> None:
         plans.drive(self.conn, plan, inserts.insert_jobs)
