@@ -57,6 +57,13 @@ def monotonic(clock: Clock) -> float:
     return float(reading()) if callable(reading) else clock.now().timestamp()
 
 
+def is_wall(clock: Clock) -> bool:
+    """Whether `clock` is this host's wall clock (`SystemClock`), not a test's: storage may
+    then stamp worker times with the database's own clock, which every host shares, instead
+    of each host's (which may disagree by minutes)."""
+    return isinstance(clock, SystemClock)
+
+
 def moves(clock: Clock) -> bool:
     """Whether time passes on `clock` by itself (False: a frozen test clock)."""
     return bool(getattr(clock, "moves", True))

@@ -3,7 +3,7 @@ every backend."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from conveyor.backends import base
 from conveyor.model import JobState as S
@@ -67,3 +67,26 @@ async def test_a_patient_holder_takes_an_expired_lease_only_later(backend: base.
     assert not await backend.lease("leader", "young", 10, later, patience=5)
     assert await backend.lease("leader", "young", 10, later + timedelta(seconds=3), patience=5)
     assert await backend.lease("leader", "young", 10, later + timedelta(seconds=4), patience=5)
+
+
+async def test_on_the_database_clock_a_worker_whose_clock_is_off_is_not_rescued(
+        backend: base.Backend) -> None:
+    """Heartbeats stamped by the database (`database_clock`, what workers on a real clock
+    ask for) are judged on that clock: a worker whose own clock runs five minutes slow, seen
+    by a leader whose clock runs five minutes fast, is alive while it heartbeats; a worker
+    silent for ten minutes on the database's clock is still lost."""
+    real = datetime.now(UTC)
+    await backend.insert([new(), new()], real)
+    await backend.heartbeat("gone", [], real - timedelta(minutes=10))
+    (lost,) = await backend.claim(["default"], 1, "gone", real)
+    slow, fast = real - timedelta(minutes=5), real + timedelta(minutes=5)
+    await backend.heartbeat("slow", [], slow, database_clock=True)
+    (kept,) = await backend.claim(["default"], 1, "slow", slow)
+    await backend.heartbeat("leader", [], fast, database_clock=True)
+    # The leader registered just now on the database's clock: too young to witness.
+    assert await backend.rescue(fast - timedelta(seconds=60), fast, error(), 20, "leader",
+                                fast - timedelta(seconds=30), database_clock=True) == 0
+    assert await backend.rescue(fast - timedelta(seconds=60), fast, error(), 20,
+                                database_clock=True) == 1
+    states = {j.id: j.state for j in await backend.query(base.JobFilter())}
+    assert states == {lost.id: S.RETRYABLE, kept.id: S.RUNNING}

@@ -155,9 +155,13 @@ class Backend(Protocol):
         ...
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
-                        about: WorkerSpec | None = None) -> list[int]:
+                        about: WorkerSpec | None = None, *,
+                        database_clock: bool = False) -> list[int]:
         """Record that `worker` is alive (registers it on first call, with `about`); return
-        the ids of its running jobs that an operator asked to cancel."""
+        the ids of its running jobs that an operator asked to cancel. With
+        `database_clock`, its start and heartbeat are stamped by the database's clock
+        instead of `now` (SQLite's is this host's), so `rescue` judges every host's workers
+        on one clock, however far theirs are off."""
         ...
 
     async def workers(self, alive_since: datetime) -> list[views.WorkerInfo]:
@@ -197,11 +201,14 @@ class Backend(Protocol):
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
                      max_errors: int, witness: str | None = None,
-                     witness_since: datetime | None = None) -> int:
+                     witness_since: datetime | None = None, *,
+                     database_clock: bool = False) -> int:
         """Running jobs of workers silent since `stale_before`: retry now, or discard when
         out of attempts; return how many. With a `witness` (the rescuing worker), nothing is
         rescued unless the witness has been up and has heartbeat since `witness_since`: if
-        it could not, the database was stalled for everyone and silence proves nothing."""
+        it could not, the database was stalled for everyone and silence proves nothing.
+        With `database_clock` (heartbeats stamped by the database, see `heartbeat`), both
+        times are taken as that long before the database's now rather than before `now`."""
         ...
 
     async def get(self, job_id: int) -> model.Job | None: ...

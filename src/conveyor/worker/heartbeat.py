@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from conveyor import clock as clocks
 from conveyor.app import Conveyor
 from conveyor.backends import base
 
@@ -61,7 +62,8 @@ async def beat(app: Conveyor, backend: base.Backend, worker_id: str,
     """One heartbeat; returns the ids of running jobs to cancel. Failures are logged
     (storage may be down) and the next beat tries again."""
     try:
-        return await backend.heartbeat(worker_id, queues, app.clock.now())
+        return await backend.heartbeat(worker_id, queues, app.clock.now(),
+                                       database_clock=clocks.is_wall(app.clock))
     except Exception as exc:
         log.warning("heartbeat of worker %s failed: %s", worker_id, exc)
         return []

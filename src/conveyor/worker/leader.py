@@ -136,7 +136,8 @@ async def rescue(app: Conveyor, backend: base.Backend, witness: str | None = Non
     count = await backend.rescue(now - timedelta(seconds=app.settings.lease_timeout), now,
                                  encoding.dumps(error.to_json(), what="error"),
                                  app.settings.max_errors, witness,
-                                 now - timedelta(seconds=app.settings.lease_timeout / 2))
+                                 now - timedelta(seconds=app.settings.lease_timeout / 2),
+                                 database_clock=clocks.is_wall(app.clock))
     if count:
         log.warning("rescued %d jobs of lost workers", count)
     return count

@@ -95,7 +95,8 @@ class Worker:
         backend = self._backend = await self.app.storage()
         served = self.plan.served
         await backend.heartbeat(self.id, served, self.app.clock.now(), base.WorkerSpec(
-            socket.gethostname(), os.getpid(), self.config.concurrency))
+            socket.gethostname(), os.getpid(), self.config.concurrency),
+            database_clock=clocks.is_wall(self.app.clock))
         settler = self._settler = settle.Settler(self.app, backend)
         settler.start()
         chores = self._start_chores(backend, settler, served)

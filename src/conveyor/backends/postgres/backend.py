@@ -246,9 +246,11 @@ class PostgresBackend(sql.SqlBackend):
 
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
-                        about: base.WorkerSpec | None = None) -> list[int]:
-        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(), "now": now,
-                  **base.about_params(about)}
+                        about: base.WorkerSpec | None = None, *,
+                        database_clock: bool = False) -> list[int]:
+        """With `database_clock`, stamped `statement_timestamp()` (the server's clock)."""
+        params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
+                  "now": None if database_clock else now, **base.about_params(about)}
         return await self._column("heartbeat", params)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
@@ -304,13 +306,15 @@ class _Statements:
         return [convert.job_from_row(row) for row in await dict_rows(self.conn, name, params)]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> list[limits.Candidate]:
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
         """One statement: the paused check, the unkeyed jobs and each ready key's head, all
         taken `FOR UPDATE SKIP LOCKED`, so concurrent claims split the work."""
         params = {"queue": queue, "limit": limit, "now": now,
                   "names": None if names is None else list(names)}
-        return [convert.candidate(row) for row in await dict_rows(self.conn, "candidates",
-                                                                  params)]
+        return await dict_rows(self.conn, "candidates", params)
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        return convert.candidate(row)
 
     async def follow(self, plan: shared_plans.Steps[T]) -> T:
         return await plans.adrive(self.conn, plan)

@@ -305,9 +305,12 @@ SELECT moved.id, moved.state, moved.has_dependants, moved.batch_id FROM moved, w
 
 -- name: heartbeat
 -- Registers or refreshes the worker; returns its running jobs an operator asked to cancel.
+-- Stamped with the server's clock when no time is given (the caller's clock is a real one).
 WITH beat AS (
     INSERT INTO conveyor_workers (id, queues, started_at, heartbeat_at, host, pid, concurrency)
-    VALUES (%(worker)s, %(queues)s::jsonb, %(now)s, %(now)s, %(host)s, %(pid)s,
+    VALUES (%(worker)s, %(queues)s::jsonb,
+            coalesce(%(now)s::timestamptz, statement_timestamp()),
+            coalesce(%(now)s::timestamptz, statement_timestamp()), %(host)s, %(pid)s,
             %(concurrency)s)
     ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
 )
@@ -362,6 +365,13 @@ WITH due AS MATERIALIZED (
 )
 SELECT moved.id FROM moved, woke
 
+-- name: clock_shift
+-- How far the server's clock is ahead of the caller's %(now)s, when heartbeats are stamped
+-- by the server (`database_clock`): rescue then measures silence on the server's clock (a
+-- fragment).
+(CASE WHEN %(database_clock)s::boolean THEN statement_timestamp() - %(now)s::timestamptz
+      ELSE interval '0' END)
+
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
 -- `run_at` is kept, so an orphan goes back to the head of its queue, not behind the backlog.
@@ -376,11 +386,13 @@ UPDATE conveyor_jobs AS j
                               jsonb_set(%(error)s::jsonb, '{attempt}', to_jsonb(j.attempt))) END
  WHERE j.state = 'running'
    AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
-                    WHERE w.id = j.attempted_by AND w.heartbeat_at >= %(stale_before)s)
-   AND (%(witness)s::text IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
-                                              WHERE me.id = %(witness)s::text
-                                                AND me.heartbeat_at >= %(witness_since)s
-                                                AND me.started_at <= %(witness_since)s))
+                    WHERE w.id = j.attempted_by
+                      AND w.heartbeat_at >= %(stale_before)s::timestamptz + {{clock_shift}})
+   AND (%(witness)s::text IS NULL OR EXISTS (
+            SELECT 1 FROM conveyor_workers AS me
+             WHERE me.id = %(witness)s::text
+               AND me.heartbeat_at >= %(witness_since)s::timestamptz + {{clock_shift}}
+               AND me.started_at <= %(witness_since)s::timestamptz + {{clock_shift}}))
 RETURNING {{settled}}
 
 -- name: get

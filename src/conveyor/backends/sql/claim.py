@@ -57,13 +57,13 @@ async def claim_queue(tx: Statements, queue: str, limit: int, worker: str, now: 
                       names: Sequence[str] | None) -> list[model.Job]:
     """Start up to `limit` jobs of one queue (of `names` only, if given) that every limit
     allows; best first."""
-    found = await tx.candidates(queue, limit, now, names)
-    if not found:
+    rows = await tx.candidates(queue, limit, now, names)
+    if not rows:
         return []
-    if any(c.rate_keys or c.concurrency_key for c in found):
-        ids = await admit(tx, found, limit, now)
-    else:  # no limits involved: the best unkeyed candidates
-        ids = [c.id for c in sorted(found, key=_order)[:limit]]
+    if any(row["rate_keys"] or row["concurrency_key"] for row in rows):
+        ids = await admit(tx, [tx.candidate(row) for row in rows], limit, now)
+    else:  # no limits involved: only unkeyed jobs, already best first
+        ids = [row["id"] for row in rows[:limit]]
     if not ids:
         return []
     started = await tx.jobs("start", {"ids": ids, "now": now, "worker": worker})
@@ -91,7 +91,3 @@ async def admit(tx: Statements, candidates: Sequence[limits.Candidate], limit: i
                                     "tats": [state.tat for state in states.values()],
                                     "blocked": [s.blocked_until for s in states.values()]})
     return admitted
-
-
-def _order(candidate: limits.Candidate) -> tuple[object, ...]:
-    return candidate.order

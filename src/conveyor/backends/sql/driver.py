@@ -29,13 +29,19 @@ class Statements(Protocol):
         ...
 
     async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> list[limits.Candidate]:
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
         """What one claim may start in `queue` (of `names` only, if given; nothing while the
-        queue is paused): its best `limit` unkeyed jobs, passing over full concurrency keys,
-        and the head job of each rate key free now, least recently served key first (at most
-        `limit` keys). Locked for this transaction where the engine locks rows, skipping
-        those other claims hold. The engine's own statement sequence (PostgreSQL: one
-        statement; SQLite: candidates, then each ready key's head)."""
+        queue is paused): its best `limit` unkeyed jobs, best first, passing over full
+        concurrency keys, then the head job of each rate key free now, least recently served
+        key first (at most `limit` keys). Locked for this transaction where the engine locks
+        rows, skipping those other claims hold. Rows of `id`, `rate_keys`,
+        `concurrency_key` (read as they are: None or empty when a job has none) and what
+        `candidate` decodes. The engine's own statement sequence (PostgreSQL: one statement;
+        SQLite: candidates, then each ready key's head)."""
+        ...
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        """A `candidates` row as admission reads it, decoded the engine's way."""
         ...
 
     async def follow(self, plan: Generator[Any, Any, T]) -> T:

@@ -59,10 +59,12 @@ class Settling(Driver):
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
                      max_errors: int, witness: str | None = None,
-                     witness_since: datetime | None = None) -> int:
+                     witness_since: datetime | None = None, *,
+                     database_clock: bool = False) -> int:
         params = {"stale_before": stale_before, "now": now, "error": error_json,
                   "max_errors": max_errors, "witness": witness,
-                  "witness_since": witness_since or stale_before}
+                  "witness_since": witness_since or stale_before,
+                  "database_clock": database_clock}
 
         async def work(tx: Statements) -> int:
             rows = await tx.rows("rescue", params)

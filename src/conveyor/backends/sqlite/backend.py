@@ -247,9 +247,12 @@ class SqliteBackend(sql.SqlBackend):
 
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
-                        about: base.WorkerSpec | None = None) -> list[int]:
+                        about: base.WorkerSpec | None = None, *,
+                        database_clock: bool = False) -> list[int]:
+        """The database's clock is this host's: SQLite has no other."""
+        stamp = datetime.now(UTC) if database_clock else now
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": convert.to_micros(now), **base.about_params(about)}
+                  "now": convert.to_micros(stamp), **base.about_params(about)}
 
         def work(conn: sqlite3.Connection) -> list[int]:
             conn.execute(_QUERIES["heartbeat"], params)
@@ -303,7 +306,7 @@ class _Statements:
             _QUERIES[name], plans.bind(dict(params)))]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> list[limits.Candidate]:
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
         """The queue's unkeyed candidates, then the head of each ready rate key, one read
         each (cheap here: no round trips), none while the queue is paused."""
         if self.conn.execute(_QUERIES["queue_paused"], {"queue": queue}).fetchone():
@@ -314,7 +317,10 @@ class _Statements:
         for (key,) in self.conn.execute(_QUERIES["ready_keys"], params).fetchall():
             rows += self.conn.execute(_QUERIES["key_head"],
                                       {"queue": queue, "key": key, "names": only}).fetchall()
-        return [convert.candidate(row) for row in rows]
+        return rows  # sqlite3.Row reads by column name
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        return convert.candidate(row)
 
     async def follow(self, plan: shared_plans.Steps[T]) -> T:
         return plans.drive(self.conn, plan)

@@ -233,6 +233,13 @@ UPDATE conveyor_jobs SET state = 'available'
                LIMIT :limit)
 RETURNING id
 
+-- name: clock_shift
+-- How far the database's clock (this host's; julianday('now'), in microseconds) is ahead of
+-- the caller's :now, when heartbeats are stamped by it (`database_clock`): rescue then
+-- measures silence on that clock (a fragment).
+(CASE WHEN :database_clock THEN CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)
+                                - :now ELSE 0 END)
+
 -- name: rescue
 -- Running jobs whose worker is gone or silent: retry now, or discard when out of attempts.
 -- `run_at` is kept, so an orphan goes back to the head of its queue, not behind the backlog.
@@ -245,11 +252,12 @@ UPDATE conveyor_jobs
                      ELSE json_insert(errors, '$[#]', json_set(:error, '$.attempt', attempt)) END
  WHERE state = 'running'
    AND NOT EXISTS (SELECT 1 FROM conveyor_workers AS w
-                    WHERE w.id = conveyor_jobs.attempted_by AND w.heartbeat_at >= :stale_before)
+                    WHERE w.id = conveyor_jobs.attempted_by
+                      AND w.heartbeat_at >= :stale_before + {{clock_shift}})
    AND (:witness IS NULL OR EXISTS (SELECT 1 FROM conveyor_workers AS me
                                      WHERE me.id = :witness
-                                       AND me.heartbeat_at >= :witness_since
-                                       AND me.started_at <= :witness_since))
+                                       AND me.heartbeat_at >= :witness_since + {{clock_shift}}
+                                       AND me.started_at <= :witness_since + {{clock_shift}}))
 RETURNING {{settled}}
 
 -- name: get

@@ -7,7 +7,7 @@ travel as JSON text read with `json_each`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,7 +115,7 @@ def job_from_row(row: sqlite3.Row) -> model.Job:
     )
 
 
-def candidate(row: sqlite3.Row) -> limits.Candidate:
+def candidate(row: Mapping[str, Any]) -> limits.Candidate:
     """A `candidates` row as admission reads it (rate keys as JSON `[[key, interval], ...]`)."""
     pairs = orjson.loads(row["rate_keys"]) if row["rate_keys"] else ()
     return limits.Candidate(
