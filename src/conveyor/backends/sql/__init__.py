@@ -14,9 +14,10 @@ is opened and a statement bound differ. An engine's backend provides that as its
   where that saves round trips (PostgreSQL: autocommit; SQLite: its usual transaction);
 - `Statements.rows(name, params)`: run one named statement, bound the engine's way;
   `Statements.jobs(name, params)` the same for a statement returning job rows, decoded;
-- `Statements.candidates(queue, ...)`: what a claim may start in a queue, as
-  `limits.Candidate`s: the one engine-specific statement sequence of claiming (PostgreSQL:
-  one statement, `SKIP LOCKED`; SQLite: the queue's unkeyed jobs, then each ready key's head);
+- `Statements.candidates(queue, ...)`: the rows a claim may start in a queue, the one
+  engine-specific statement sequence of claiming (PostgreSQL: one statement, `SKIP LOCKED`;
+  SQLite: the queue's unkeyed jobs, then each ready key's head); `Statements.candidate(row)`
+  decodes one for admission (only claims that involve limits pay for it);
 - `Statements.follow(plan)`: drive an `orchestrate` plan (dependants, batches, callbacks);
 - `Statements.wake_all()`: wake workers of every queue once the transaction commits;
 - `settle_params(outcomes)` and `filter_params(where)`: parameters in the engine's shape;
