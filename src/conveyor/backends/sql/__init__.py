@@ -18,9 +18,10 @@ is opened and a statement bound differ. An engine's backend provides that as its
 - `moment(value)`, `document(value)`, `job(row)`: a stored time, JSON value or job row as
   Python reads it (SQLite stores integer microseconds and JSON text; `rows.py` of each
   engine);
-- `Statements.candidates(queue, ...)`: what a claim may start in a queue, as
-  `limits.Candidate`s: the one engine-specific statement sequence of claiming (PostgreSQL:
-  one statement, `SKIP LOCKED`; SQLite: the queue's unkeyed jobs, then each ready key's head);
+- `Statements.candidates(queue, ...)`: the rows a claim may start in a queue, the one
+  engine-specific statement sequence of claiming (PostgreSQL: one statement, `SKIP LOCKED`;
+  SQLite: the queue's unkeyed jobs, then each ready key's head); `Statements.candidate(row)`
+  decodes one for admission (only claims that involve limits pay for it);
 - `Statements.follow(plan)`: drive a plan (`sql.plans`): named statements, the engine's bulk
   row write (`inserts.Write`: PostgreSQL binary arrays with `unnest`, SQLite `executemany`),
   and inserts of jobs (dependants, batches, callbacks);
