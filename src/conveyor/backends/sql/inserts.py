@@ -74,8 +74,10 @@ class Written:
 def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
     """Unique jobs, batches and dependencies take several statements that must be atomic;
     plain jobs (and their rate keys, registered idempotently) need none."""
-    return any(job.unique_key or job.batch_id is not None or job.has_dependencies
-               for job in jobs)
+    for job in jobs:  # a loop: this runs on every enqueue
+        if job.unique_key or job.batch_id is not None or job.depends_on or job.depends_on_rows:
+            return True
+    return False
 
 
 def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserted]]:
@@ -113,8 +115,9 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
 
 def rate_keys_of(jobs: Sequence[model.NewJob]) -> list[str]:
     """Rate keys the jobs draw on: each gets its row in `conveyor_limits` before they land."""
-    return sorted({str(pair[0]) for job in jobs if job.rate_keys_json
-                   for pair in orjson.loads(job.rate_keys_json)})
+    drawn = [job.rate_keys_json for job in jobs if job.rate_keys_json]
+    return sorted({str(pair[0]) for keys in drawn for pair in orjson.loads(keys)}) \
+        if drawn else []
 
 
 def _grow_batches(sizes: Mapping[int, int]) -> Plan[None]:
