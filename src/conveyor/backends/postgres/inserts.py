@@ -10,7 +10,6 @@ reporting it costs no second round trip.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -83,14 +82,6 @@ def write(conn: psycopg.Connection[Any], step: inserts.Write) -> inserts.Written
         cur.execute(QUERIES[name], params)
         return written(step, cur.fetchall())
 
-
-async def insert_jobs(conn: psycopg.AsyncConnection[Any], jobs: Sequence[model.NewJob],
-                      now: datetime) -> list[model.Inserted]:
-    """The shared insert plan on this connection (for modules not on the shared layer yet);
-    it must be in a transaction when `inserts.needs_transaction`."""
-    from conveyor.backends.postgres import plans  # which writes rows with this module
-
-    return await plans.adrive(conn, inserts.plan(jobs, now))
 
 
 class Caller:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
-from conveyor import errors, model
+from conveyor import errors
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
@@ -46,13 +44,6 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
             ids.append(None if got is None else got[0])
     return inserts.Written(ids)
 
-
-def insert_jobs(conn: sqlite3.Connection, jobs: Sequence[model.NewJob],
-                now: datetime) -> list[model.Inserted]:
-    """The shared insert plan on this connection (for modules not on the shared layer yet)."""
-    from conveyor.backends.sqlite import plans  # which writes rows with this module
-
-    return plans.drive(conn, inserts.plan(jobs, now))
 
 
 class Caller:
