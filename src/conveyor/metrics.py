@@ -78,6 +78,8 @@ class MetricTotal:
 
 def kind_of(result: outcome.Outcome) -> str | None:
     """Which counter an outcome adds to; None for snoozes and shutdown hand-backs."""
+    if type(result) is outcome.Completed:  # nearly every outcome: no pattern to match
+        return "completed"
     match result:
         case outcome.Completed():
             return "completed"

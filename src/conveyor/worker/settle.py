@@ -199,16 +199,16 @@ class Settler:
     def _count(self, batch: list[executor.Ran], written: list[executor.Ran]) -> None:
         """Tally the outcomes that were written (a stand-in for a refused one counts as
         what it is), with their run time (claim to outcome)."""
-        now = self.app.clock.now()
-        ended_at = {ran.job.id: self._ended.pop(ran.job.id, now) for ran in batch}
+        now, pop, add = self.app.clock.now(), self._ended.pop, self.tally.add
+        ended_at = {ran.job.id: pop(ran.job.id, now) for ran in batch}
         for ran in written:
             kind = metrics.kind_of(ran.outcome)
             if kind is None:
                 continue
-            ended = ended_at.get(ran.job.id, now)
-            began = ran.job.attempted_at or ended
-            self.tally.add(ended, ran.job.queue, ran.job.name, kind,
-                           max(0.0, (ended - began).total_seconds()))
+            job = ran.job
+            ended = ended_at.get(job.id, now)
+            runtime = (ended - (job.attempted_at or ended)).total_seconds()
+            add(ended, job.queue, job.name, kind, runtime if runtime > 0.0 else 0.0)
 
     async def _block_keys(self, batch: list[executor.Ran]) -> None:
         """Keys an API throttled are blocked before their jobs are re-queued."""
