@@ -132,7 +132,7 @@ class SqliteBackend(sql.SqlBackend):
         (a SQLite transaction costs no round trip). `work` never suspends (every statement
         here is a blocking call), so nothing else runs on this connection while it holds
         the write lock."""
-        return await self._retrying(lambda conn: _within(conn, "BEGIN IMMEDIATE", work))
+        return await self._retrying(lambda conn: _within(conn, work))
 
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
@@ -329,9 +329,10 @@ class _Statements:
         """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
 
 
-async def _within(conn: sqlite3.Connection, begin: str,
+async def _within(conn: sqlite3.Connection,
                   work: Callable[[sql.Statements], Awaitable[T]]) -> T:
-    conn.execute(begin)
+    """`work` in one write transaction; it never suspends (every statement here blocks)."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
         result = await work(_Statements(conn))
         conn.execute("COMMIT")
