@@ -3,7 +3,7 @@
 What an insert decides is `conveyor.backends.sql.inserts`; here only how rows land: plain
 jobs in one `executemany` when the connection holds the write lock (their ids are then
 contiguous), unique jobs and autocommit connections row by row, a duplicate skipped by
-`ON CONFLICT DO NOTHING` (the shared plan then reads the job that holds its key).
+`ON CONFLICT DO NOTHING` and the job that holds its key read right after it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from typing import Any, TypeVar
+
+import orjson
 
 from conveyor import errors
 from conveyor.backends import sqlfile
@@ -35,14 +37,21 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
         last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         return inserts.Written(range(last - len(rows) + 1, last + 1))
     ids: list[int | None] = []
-    for job, row in zip(step.jobs, rows, strict=True):
+    holders: dict[int, tuple[int, str]] = {}
+    for k, (job, row) in enumerate(zip(step.jobs, rows, strict=True)):
         if job.unique_key is None:
             ids.append(conn.execute(QUERIES["insert_job"], row).lastrowid)
-        else:
-            got = conn.execute(QUERIES["insert_unique_job"],
-                               (*row, job.unique_key, job.unique_states)).fetchone()
-            ids.append(None if got is None else got[0])
-    return inserts.Written(ids)
+            continue
+        got = conn.execute(QUERIES["insert_unique_job"],
+                           (*row, job.unique_key, job.unique_states)).fetchone()
+        ids.append(None if got is None else got[0])
+        if got is None:  # read the holder now, as PostgreSQL's statement does: no plan step
+            holder = conn.execute(QUERIES["find_unique"], {
+                "keys": orjson.dumps([job.unique_key]).decode()}).fetchone()
+            if holder is not None:
+                holders[k] = (int(holder["id"]), str(holder["state"]))
+    return inserts.Written(ids, holders)
+
 
 
 
