@@ -18,7 +18,7 @@ import pytest
 from conveyor import orchestrate
 from conveyor.backends import base, sqlfile
 from conveyor.backends.postgres import rows as postgres_rows
-from conveyor.backends.sql import audit, chores, claim, limits, listing, metrics, schedules
+from conveyor.backends.sql import audit, binding, chores, claim, limits, listing, metrics, schedules
 from conveyor.backends.sql import batches as sql_batches
 from conveyor.backends.sql import inserts as sql_inserts
 from conveyor.backends.sqlite import plans as sqlite_driver
@@ -117,7 +117,7 @@ def _passed(module: Any, dialect: str) -> dict[str, set[str] | None]:
     """Statement name -> the parameters a module passes it, for every call naming it by a
     constant (None: some call passes parameters the test cannot read off the source)."""
     spreads = {"filter_params": set(FILTER[dialect]),
-               "page_params": set(base.page_params(base.JobFilter())),
+               "page_params": set(binding.page_params(base.JobFilter())),
                "metric_params": set(TALLIES[dialect])}
     tree = ast.parse(inspect.getsource(module))
     methods = [node for top in tree.body

@@ -41,6 +41,7 @@ from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.postgres import inserts, plans
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
+from conveyor.backends.sql import binding
 from conveyor.backends.sql import inserts as shared_inserts
 from conveyor.backends.sql import plans as shared_plans
 
@@ -250,7 +251,7 @@ class PostgresBackend(sql.SqlBackend):
                         database_clock: bool = False) -> list[int]:
         """With `database_clock`, stamped `statement_timestamp()` (the server's clock)."""
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": None if database_clock else now, **base.about_params(about)}
+                  "now": None if database_clock else now, **binding.about_params(about)}
         return await self._column("heartbeat", params)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:

@@ -11,6 +11,7 @@ import orjson
 
 from conveyor import limits, metrics, model, outcome
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 
 STATEMENT_OF = {
     outcome.Completed: "complete", outcome.Failed: "fail", outcome.Snoozed: "snooze",
@@ -65,7 +66,7 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "kwargs_contains": json_or_none(dict(where.kwargs_contains)),
             "batch_ids": list(where.batch_ids) or None,
             "inserted_after": where.inserted_after, "inserted_before": where.inserted_before,
-            "text": base.like_pattern(where.text) if where.text else None}
+            "text": binding.like_pattern(where.text) if where.text else None}
 
 
 def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from conveyor import views
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 from conveyor.backends.sql.driver import Driver, Statements
 
 READS = {"audit_entry": {"id"}, "audit_jobs": set(),
@@ -27,7 +28,7 @@ class Audit(Driver):
         async def work(tx: Statements) -> None:
             entry = await tx.rows("audit_entry", {
                 "now": now, "actor": actor, "action": action, "count": count,
-                "filter_json": base.describe_target(**target)})
+                "filter_json": binding.describe_target(**target)})
             if job_ids:
                 await tx.rows("audit_jobs", {"audit_id": entry[0]["id"], "ids": list(job_ids)})
 

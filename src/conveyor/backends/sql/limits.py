@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 from conveyor.backends.sql.driver import Driver, Statements
 
 READS = {"limit_keys": {"key", "tat", "blocked_until", "paused", "waiting"},
@@ -40,7 +41,7 @@ class Limits(Driver):
                                                      "actor": actor}))
             await tx.rows("audit", {"now": now, "actor": actor, "action": action,
                                     "count": int(changed),
-                                    "filter_json": base.describe_target(queue=queue, key=key)})
+                                    "filter_json": binding.describe_target(queue=queue, key=key)})
             return changed
 
         changed = await self.transaction(work)

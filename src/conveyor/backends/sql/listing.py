@@ -6,7 +6,7 @@ Listings run planned for their parameters (`planned`): PostgreSQL then folds awa
 filter's unused "this list, if given" tests and picks the index asked for. SQLite plans a
 statement before it sees its parameters, so where the filter names one state, queue or job
 name the listing adds a plain equality on that column (the `drive_*` fragments of
-queries.sql, `base.drives`), which lets either planner walk that column's index in id order.
+queries.sql, `binding.drives`), which lets either planner walk that column's index in id order.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime
 
 from conveyor import model, views
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 from conveyor.backends.sql.driver import Driver
 
 JOB = {"id", "name", "queue", "state", "args", "kwargs", "run_at", "batch_id"}
@@ -44,8 +45,8 @@ class Listing(Driver):
     async def query(self, where: base.JobFilter) -> list[model.Job]:
         rows = await self.statement(
             "query_newest" if where.newest_first else "query",
-            {**self.filter_params(where), **base.page_params(where)},
-            planned=True, fragments=base.drives(where))
+            {**self.filter_params(where), **binding.page_params(where)},
+            planned=True, fragments=binding.drives(where))
         return [self.job(row) for row in rows]
 
     async def scan_bound(self, after_id: int | None, before_id: int | None, newest: bool,
@@ -60,7 +61,7 @@ class Listing(Driver):
 
     async def count(self, where: base.JobFilter, cap: int | None = None) -> int:
         rows = await self.statement("count", {**self.filter_params(where), "cap": cap},
-                                    planned=True, fragments=base.drives(where))
+                                    planned=True, fragments=binding.drives(where))
         return int(rows[0]["count"])
 
     async def counts(self) -> Mapping[tuple[str, model.JobState], int]:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from conveyor import model, orchestrate
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 from conveyor.backends.sql.driver import Driver, Statements
 
 READS = {"schedules": {"name", "expression", "timezone", "last_slot", "paused", "definition"},
@@ -82,7 +83,7 @@ class Schedules(Driver):
             if not await tx.rows(statement, params):
                 return False
             await tx.rows("audit", {"now": now, "actor": actor, "action": action, "count": 1,
-                                    "filter_json": base.describe_target(
+                                    "filter_json": binding.describe_target(
                                         schedule=params["name"])})
             return True
 

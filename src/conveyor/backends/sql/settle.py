@@ -10,6 +10,7 @@ from typing import Any
 
 from conveyor import changes, orchestrate, outcome
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 from conveyor.backends.sql.driver import Driver, Statements
 
 
@@ -98,13 +99,13 @@ class Settling(Driver):
             requested = 0
             if change.verb in ("cancel", "delete"):
                 requested = sum(row["state"] == "running" for row in rows)
-                if ended := base.ended_by_change(change.verb, rows):
+                if ended := binding.ended_by_change(change.verb, rows):
                     await tx.follow(orchestrate.after_final(ended, now, max_errors))
-            if reopened := base.reopened_batches(change, rows):
+            if reopened := binding.reopened_batches(change, rows):
                 await tx.rows("reopen_batches", {"ids": reopened})
             entry = await tx.rows("audit_entry", {
                 "now": now, "actor": actor, "action": change.verb, "count": len(rows),
-                "filter_json": base.describe_filter(where)})
+                "filter_json": binding.describe_filter(where)})
             if rows:
                 await tx.rows("audit_jobs", {"audit_id": entry[0]["id"],
                                              "ids": [int(row["id"]) for row in rows]})

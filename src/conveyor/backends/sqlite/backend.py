@@ -29,6 +29,7 @@ import orjson
 
 from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
+from conveyor.backends.sql import binding
 from conveyor.backends.sql import plans as shared_plans
 from conveyor.backends.sqlite import inserts, plans
 from conveyor.backends.sqlite import rows as convert
@@ -252,7 +253,7 @@ class SqliteBackend(sql.SqlBackend):
         """The database's clock is this host's: SQLite has no other."""
         stamp = datetime.now(UTC) if database_clock else now
         params = {"worker": worker, "queues": orjson.dumps(list(queues)).decode(),
-                  "now": convert.to_micros(stamp), **base.about_params(about)}
+                  "now": convert.to_micros(stamp), **binding.about_params(about)}
 
         def work(conn: sqlite3.Connection) -> list[int]:
             conn.execute(_QUERIES["heartbeat"], params)

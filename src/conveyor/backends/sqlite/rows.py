@@ -15,6 +15,7 @@ import orjson
 
 from conveyor import encoding, errors, limits, metrics, model, outcome
 from conveyor.backends import base
+from conveyor.backends.sql import binding
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def filter_params(where: base.JobFilter) -> dict[str, Any]:
             "batch_ids": as_json(list(where.batch_ids)),
             "inserted_after": micros(where.inserted_after),
             "inserted_before": micros(where.inserted_before),
-            "text": base.like_pattern(where.text) if where.text else None}
+            "text": binding.like_pattern(where.text) if where.text else None}
 
 
 def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
