@@ -6,6 +6,8 @@ SIGTERM (uvicorn's graceful stop), killed only if it overruns."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -35,6 +37,7 @@ class ServerProcess:
         self.cwd = cwd
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self._moves = 0
 
     @property
     def url(self) -> str:
@@ -52,15 +55,25 @@ class ServerProcess:
         return self
 
     def ready(self, timeout: float = 60.0) -> ServerProcess:
-        """Wait until the port accepts connections; stopped and refused if it never does."""
+        """Wait until this process accepts connections on its port; stopped and refused if it
+        never does. A port picked free can be taken by another program before the server
+        binds it: the server then exits, and it starts again on another free port."""
         assert self.process is not None, "launch() first"
         deadline = time.monotonic() + timeout
-        while not self._listening():
-            if self.process.poll() is not None or time.monotonic() > deadline:
+        while not (self._listening() and _holds_port(self.process.pid, self.port) is not False):
+            if self.process.poll() is not None and self._listening() and self._moves < 3:
+                self._moves += 1  # someone else answers on the port it could not bind
+                self._move_to(free_port())
+            elif self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"the {self.name} did not start; see {self.log}")
             time.sleep(0.1)
         return self
+
+    def _move_to(self, port: int) -> None:
+        at = self.command.index("--port") + 1
+        self.command[at], self.port = str(port), port
+        self.launch()
 
     def _listening(self) -> bool:
         try:
@@ -78,3 +91,27 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _holds_port(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the listening socket on `port`, read off Linux's /proc
+    (None where that cannot be read: the port answering is taken as the server)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+        inodes = set()
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    listening = fields[3] == "0A"
+                    if listening and int(fields[1].rsplit(":", 1)[1], 16) == port \
+                            and fields[9] in inodes:
+                        return True
+    except OSError:
+        return None
+    return False
