@@ -204,7 +204,8 @@ class Conveyor:
         if any(done.duplicate for done in inserted):  # the stored job each one stands for
             backend = await self.storage()
             for position, done in enumerate(inserted):
-                if done.duplicate and (found := await backend.get(done.id)) is not None:
+                if done.duplicate and (found := done.existing
+                                       or await backend.get(done.id)) is not None:
                     existing[position] = dataclasses.replace(found, duplicate=True)
         return enqueued.Enqueued(rows, inserted, now, existing)
 

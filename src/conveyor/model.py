@@ -215,3 +215,6 @@ class Inserted:
     id: int
     state: JobState
     duplicate: bool = False
+    existing: Job | None = None
+    """A duplicate's existing job, where the backend read it along with the insert (else the
+    caller reads it by id)."""

@@ -69,6 +69,8 @@ class Written:
 
     ids: Sequence[int | None]
     holders: Mapping[int, tuple[int, str]] = dataclasses.field(default_factory=dict)
+    existing: Mapping[int, model.Job] = dataclasses.field(default_factory=dict)
+    """Holders read whole by the write, by input index (where the engine reads them cheaply)."""
 
 
 def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
@@ -159,7 +161,8 @@ def _reported(jobs: Sequence[model.NewJob], states: Sequence[model.JobState],
         state_of = {int(row["id"]): str(row["state"]) for row in rows}
         holders = {k: (i, state_of.get(i, s)) for k, (i, s) in holders.items()}
     return [model.Inserted(job_id, state) if job_id is not None
-            else model.Inserted(holders[k][0], S(holders[k][1]), duplicate=True)
+            else model.Inserted(holders[k][0], S(holders[k][1]), duplicate=True,
+                                existing=None if jobs[k].replace else written.existing.get(k))
             for k, (job_id, state) in enumerate(zip(ids, states, strict=True))]
 
 

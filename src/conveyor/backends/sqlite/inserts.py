@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from conveyor import errors
+from conveyor import errors, model
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
@@ -38,6 +38,7 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
         return inserts.Written(range(last - len(rows) + 1, last + 1))
     ids: list[int | None] = []
     holders: dict[int, tuple[int, str]] = {}
+    existing: dict[int, model.Job] = {}
     for k, (job, row) in enumerate(zip(step.jobs, rows, strict=True)):
         if job.unique_key is None:
             ids.append(conn.execute(QUERIES["insert_job"], row).lastrowid)
@@ -50,7 +51,10 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
                 "keys": orjson.dumps([job.unique_key]).decode()}).fetchone()
             if holder is not None:
                 holders[k] = (int(holder["id"]), str(holder["state"]))
-    return inserts.Written(ids, holders)
+                whole = conn.execute(QUERIES["get"], {"id": holders[k][0]}).fetchone()
+                if whole is not None:  # what the caller returns for the duplicate
+                    existing[k] = convert.job_from_row(whole)
+    return inserts.Written(ids, holders, existing)
 
 
 
