@@ -231,3 +231,23 @@ def kill_worker_once(token: str) -> str:
     if first:
         os._exit(3)
     return token
+
+
+_stubborn: set[asyncio.Task[None]] = set()
+
+
+@app.job(name="leave_stubborn_task")
+async def leave_stubborn_task(token: str) -> str:
+    """Leaves behind a task that ignores cancellation, as a connection pool's task can when
+    its cancellation is lost: the worker must still exit once it is done."""
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+    row = _start(token)
+    _stubborn.add(asyncio.get_running_loop().create_task(stubborn()))
+    _end(row)
+    return token

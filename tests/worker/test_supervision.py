@@ -45,6 +45,20 @@ def test_burst_with_several_processes_exits_once_every_one_drained(
     proc_app.close()
 
 
+def test_a_worker_exits_although_a_task_left_on_its_loop_ignores_cancellation(
+        url: str, ledger: Path, proc_app: Conveyor) -> None:
+    """A stopped worker used to wait without bound for every task left on its loop (the
+    teardown of `asyncio.run`); one that swallowed its cancellation kept the process alive."""
+    from tests.worker import jobs_app
+
+    job = proc_app.blocking.run(lambda: proc_app.insert([jobs_app.leave_stubborn_task.new_job(
+        ["stubborn"], {}, jobs_app.leave_stubborn_task.defaults)]))[0]
+    worker = harness.start_worker(url, ledger, "--burst")
+    assert _finish(worker, 60) == 0
+    assert proc_app.get(job.id).state == JobState.COMPLETED
+    proc_app.close()
+
+
 def test_burst_children_that_reach_max_jobs_are_done_not_replaced(
         url: str, ledger: Path, proc_app: Conveyor) -> None:
     _enqueue(proc_app, 6)

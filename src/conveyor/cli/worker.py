@@ -13,7 +13,7 @@ import click
 from conveyor import errors, joblog, tuning
 from conveyor.cli import context, params
 from conveyor.worker import queues as worker_queues
-from conveyor.worker import runner, supervisor
+from conveyor.worker import runner, supervisor, waits
 
 FLAGS = {
     "heartbeat_interval": "Seconds between a worker's heartbeats.",
@@ -91,12 +91,24 @@ def worker(obj: context.CliContext, /, queues: str, concurrency: int, processes:
     chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = runner.WorkerConfig(queues=chosen, concurrency=concurrency, burst=burst,
                                  max_jobs=max_jobs, max_time=max_time, grace=grace)
-    asyncio.run(runner.Worker(app, config).run())
+    asyncio.new_event_loop().run_until_complete(_run_and_close(runner.Worker(app, config)))
     sys.stdout.flush()
     sys.stderr.flush()
-    # Threads still running plain `def` jobs were handed back as interrupted; do not wait
-    # for them at interpreter exit.
+    # Threads still running plain `def` jobs were handed back as interrupted, and tasks
+    # left on the loop own nothing that is not settled: exit without waiting for either.
     os._exit(0)
+
+
+async def _run_and_close(worker: runner.Worker) -> None:
+    """Run the worker, then close its storage within a deadline. Not `asyncio.run`, whose
+    teardown waits without bound for every task left on the loop: a task that lost its
+    cancellation (a connection being opened as the pool closed) kept a stopped worker alive,
+    deaf to SIGTERM."""
+    try:
+        await worker.run()
+    finally:
+        await waits.bounded(worker.app.aclose(), runner.SHUTDOWN_STEP_DEADLINE,
+                            "closing storage")
 
 
 def _child_command(obj: context.CliContext, processes: int) -> list[str]:

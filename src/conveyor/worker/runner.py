@@ -30,8 +30,10 @@ from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues,
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
 FORCED_EXIT_DEADLINE = 5.0
-_UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
 """Seconds a second signal gives the worker to hand its running jobs back before exiting."""
+SHUTDOWN_STEP_DEADLINE = 10.0
+"""Seconds a cancelled chore, or the closing of storage, may take before shutdown goes on."""
+_UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -343,10 +345,8 @@ class Worker:
             self._contexts.pop(ctx.job.id, None)
             settler.add(self.executor.interrupted(ctx.job))
         await settler.stop()
-        for chore in chores:
-            if isinstance(chore, asyncio.Task):
-                chore.cancel()
-                await asyncio.gather(chore, return_exceptions=True)
+        await waits.cancel([chore for chore in chores if isinstance(chore, asyncio.Task)],
+                           SHUTDOWN_STEP_DEADLINE)
         for chore in chores:
             if isinstance(chore, heartbeat.HeartbeatThread):
                 await asyncio.to_thread(chore.stop)

@@ -1,9 +1,12 @@
-"""Small waits of the worker's loop: the first of several, and a shutdown step that may fail."""
+"""Small waits of the worker's loop: the first of several, and shutdown steps that may fail
+or never end."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
+from typing import Any
 
 log = logging.getLogger("conveyor.worker")
 
@@ -25,3 +28,30 @@ async def quietly(action: object) -> None:
         await action  # type: ignore[misc]
     except Exception as exc:
         log.warning("shutdown step failed: %s", exc)
+
+
+async def cancel(tasks: Collection[asyncio.Future[Any]], deadline: float) -> None:
+    """Cancel `tasks` and wait for them, at most `deadline` seconds. A task that swallows
+    its cancellation (a connection pool's `getconn` can lose one while the pool grows) is
+    logged and left behind rather than hanging the shutdown."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=deadline)
+    for task in late:
+        name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+        log.warning("shutdown: %s did not end within %gs of its cancellation; left behind",
+                    name, deadline)
+
+
+async def bounded(action: Any, deadline: float, what: str) -> None:
+    """Await a shutdown step for at most `deadline` seconds; its failure or its overrun is
+    logged, and the shutdown goes on."""
+    task = asyncio.ensure_future(action)
+    done, _ = await asyncio.wait({task}, timeout=deadline)
+    if not done:
+        task.cancel()
+        log.warning("shutdown: %s did not finish within %gs; going on", what, deadline)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("shutdown: %s failed: %s", what, task.exception())

@@ -49,6 +49,8 @@ T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
 _RETRIES = 5
+CLOSE_DEADLINE = 5.0
+"""Seconds `close` waits for the listener to stop and the pool's connections to close."""
 log = logging.getLogger("conveyor.storage")
 
 
@@ -238,12 +240,13 @@ class PostgresBackend(sql.SqlBackend):
 
     async def close(self) -> None:
         if self._listener is not None:
+            # Bounded: a listener cancelled while it connects can lose the cancellation.
             self._listener.cancel()
-            await asyncio.wait([self._listener])
+            await asyncio.wait([self._listener], timeout=CLOSE_DEADLINE)
             self._listener = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            await pool.close()
+            await pool.close(timeout=CLOSE_DEADLINE)
 
 
     async def heartbeat(self, worker: str, queues: Sequence[str], now: datetime,
