@@ -10,6 +10,7 @@ row-by-row paths of an insert). `columns` gives the same split for any sequence 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -19,6 +20,7 @@ FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(model
 DEFAULTS: dict[str, Any] = {field.name: field.default for field in dataclasses.fields(model.NewJob)
                              if field.default is not dataclasses.MISSING}
 DEPENDENCIES = ("depends_on", "depends_on_rows")
+_ALL_FIELDS = operator.attrgetter(*FIELDS)
 TRANSACTIONAL = ("unique_key", "batch_id", *DEPENDENCIES)
 """Fields that make an insert take several statements (see `inserts.needs_transaction`)."""
 
@@ -90,12 +92,11 @@ def of(jobs: Sequence[model.NewJob]) -> JobRows:
     if not jobs:
         return JobRows({}, {}, 0)
     shared, varying = {}, {}
-    for field in FIELDS:
-        column = [getattr(job, field) for job in jobs]
-        if column.count(column[0]) == len(column):
-            shared[field] = column[0]
+    for field, values in zip(FIELDS, zip(*map(_ALL_FIELDS, jobs), strict=True), strict=True):
+        if values.count(values[0]) == len(values):
+            shared[field] = values[0]
         else:
-            varying[field] = column
+            varying[field] = list(values)
     return JobRows(shared, varying, len(jobs))
 
 

@@ -64,18 +64,22 @@ def statement(step: inserts.Write) -> tuple[str, dict[str, Any]]:
             "cost": job.cost, "batch_id": job.batch_id, "waiting_on": step.waiting_on}
     if step.waiting_on:
         raise ValueError("jobs that wait on others are written one at a time")
+    def column(field: str) -> list[Any]:
+        return jobrows.column(jobs, field)
+
+    queues = column("queue")
     return "insert_jobs", {
-        "names": [j.name for j in jobs], "queues": [j.queue for j in jobs],
-        "states": [s.value for s in states], "priorities": [j.priority for j in jobs],
-        "args": [j.args_json for j in jobs], "kwargs": [j.kwargs_json for j in jobs],
-        "metas": [j.meta_json for j in jobs], "max_attempts": [j.max_attempts for j in jobs],
-        "run_ats": [j.run_at for j in jobs], "unique_keys": [j.unique_key for j in jobs],
-        "unique_states": [j.unique_states for j in jobs], "now": now,
-        "rate_keys": [j.rate_keys_json for j in jobs], "rate_key": [j.rate_key for j in jobs],
-        "concurrency_keys": [j.concurrency_key for j in jobs],
-        "concurrency_limits": [j.concurrency_limit for j in jobs],
-        "costs": [j.cost for j in jobs], "batch_ids": [j.batch_id for j in jobs],
-        "wake": sorted({j.queue for j, s in zip(jobs, states, strict=True) if s is AVAILABLE}),
+        "names": column("name"), "queues": queues, "states": [s.value for s in states],
+        "priorities": column("priority"), "args": column("args_json"),
+        "kwargs": column("kwargs_json"), "metas": column("meta_json"),
+        "max_attempts": column("max_attempts"), "run_ats": column("run_at"),
+        "unique_keys": column("unique_key"), "unique_states": column("unique_states"),
+        "now": now, "rate_keys": column("rate_keys_json"), "rate_key": column("rate_key"),
+        "concurrency_keys": column("concurrency_key"),
+        "concurrency_limits": column("concurrency_limit"), "costs": column("cost"),
+        "batch_ids": column("batch_id"),
+        "wake": sorted({queue for queue, s in zip(queues, states, strict=True)
+                        if s is AVAILABLE}),
     }
 
 

@@ -35,7 +35,8 @@ COLUMNS: dict[str, str] = {
     "kwargs": "kwargs_json", "meta": "meta_json", "max_attempts": "max_attempts",
     "run_at": "run_at", "rate_keys": "rate_keys_json", "rate_key": "rate_key",
     "concurrency_key": "concurrency_key", "concurrency_limit": "concurrency_limit",
-    "cost": "cost", "batch_id": "batch_id"}
+    "cost": "cost", "batch_id": "batch_id", "unique_key": "unique_key",
+    "unique_states": "unique_states"}
 """Columns of `conveyor_jobs` a bulk write sets from the rows, and their `NewJob` fields."""
 LAST_ID = """SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'conveyor_jobs'), 0),
                   coalesce((SELECT max(id) FROM conveyor_jobs), 0))"""
@@ -44,8 +45,7 @@ LAST_ID = """SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '
 
 def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
     """`inserts.Write` on this connection, inside whatever transaction it is in."""
-    if len(step.jobs) > 1 and conn.in_transaction and not step.waiting_on \
-            and not any(jobrows.values_of(step.jobs, "unique_key")):
+    if len(step.jobs) > 1 and conn.in_transaction and not step.waiting_on:
         return _write_columns(conn, step)
     now_us = convert.to_micros(step.now)
     rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
@@ -75,8 +75,9 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
 
 
 def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
-    """Jobs without unique keys, in one statement (the connection holds the write lock, so
-    no other writer takes the ids between reading the last one and the insert)."""
+    """Many jobs in one statement (the connection holds the write lock, so no other writer
+    takes the ids between reading the last one and the insert). A duplicate of a unique job
+    is skipped, leaving its id unused, and the job holding its key read after."""
     rows, count = jobrows.of(step.jobs), len(step.jobs)
     shared: dict[str, Any] = {"inserted_at": convert.to_micros(step.now), "waiting_on": 0}
     varying: dict[str, list[Any]] = {"state": [state.value for state in step.states]}
@@ -94,22 +95,50 @@ def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Wri
         varying["args"] = [shared.pop("args")] * count
     values = next(iter(varying.values())) if len(varying) == 1 \
         else list(zip(*varying.values(), strict=True))
+    unique = "unique_key" in varying or shared["unique_key"] is not None
     last: int = conn.execute(LAST_ID).fetchone()[0]
-    conn.execute(_columns_statement(tuple(varying), tuple(shared)),
-                 {**shared, "last": last, "rows": orjson.dumps(values).decode()})
-    return inserts.Written(range(last + 1, last + count + 1))
+    done = conn.execute(_columns_statement(tuple(varying), tuple(shared), unique),
+                        {**shared, "last": last, "rows": orjson.dumps(values).decode()})
+    ids = range(last + 1, last + count + 1)
+    if done.rowcount == count:
+        return inserts.Written(ids)
+    stored = {row[0] for row in conn.execute(
+        "SELECT id FROM conveyor_jobs WHERE id > ? AND id <= ?", (last, last + count))}
+    return _duplicates(conn, [job_id if job_id in stored else None for job_id in ids],
+                       rows.column("unique_key"))
+
+
+def _duplicates(conn: sqlite3.Connection, ids: list[int | None],
+                keys: list[str | None]) -> inserts.Written:
+    """`ids` (None for a skipped duplicate) with the job holding each skipped row's key,
+    read whole: what the caller returns for a duplicate."""
+    reader = conn.cursor()
+    reader.row_factory = sqlite3.Row
+    skipped = [k for k, job_id in enumerate(ids) if job_id is None]
+    found = {row["unique_key"]: (int(row["id"]), str(row["state"])) for row in reader.execute(
+        QUERIES["find_unique"], {"keys": orjson.dumps(sorted({
+            str(keys[k]) for k in skipped})).decode()})}
+    holders = {k: found[str(keys[k])] for k in skipped if keys[k] in found}
+    whole: dict[int, model.Job] = {}
+    for holder_id, _ in holders.values():
+        if holder_id not in whole and (row := reader.execute(
+                QUERIES["get"], {"id": holder_id}).fetchone()) is not None:
+            whole[holder_id] = convert.job_from_row(row)
+    existing = {k: whole[holder[0]] for k, holder in holders.items() if holder[0] in whole}
+    return inserts.Written(ids, holders, existing)
 
 
 @functools.lru_cache(maxsize=64)
-def _columns_statement(varying: Sequence[str], shared: Sequence[str]) -> str:
+def _columns_statement(varying: Sequence[str], shared: Sequence[str], unique: bool) -> str:
     """The insert of rows whose `varying` columns come from the JSON array `:rows` (one
     array a row, or one value a row when only one column varies) and `shared` ones from
-    their own parameters."""
+    their own parameters; with `unique`, in input order, a duplicate skipped."""
     picks = {name: f":{name}" for name in shared}
     picks.update({name: "value" if len(varying) == 1 else f"value ->> {k}"
                   for k, name in enumerate(varying)})
     return (f"INSERT INTO conveyor_jobs (id, {', '.join(picks)})\n"
-            f"SELECT :last + key + 1, {', '.join(picks.values())} FROM json_each(:rows)")
+            f"SELECT :last + key + 1, {', '.join(picks.values())} FROM json_each(:rows)"
+            + ("\nWHERE true ORDER BY key ON CONFLICT DO NOTHING" if unique else ""))
 
 
 class Caller:

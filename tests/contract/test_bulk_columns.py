@@ -1,0 +1,72 @@
+"""Bulk enqueues written column by column (`jobrows`): every row lands as given, whatever
+varies between rows, and duplicates of unique jobs are reported as the row-by-row path
+reports them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conveyor import Conveyor, FrozenClock, JobState
+
+
+def test_every_row_reads_back_as_enqueued(app: Conveyor) -> None:
+    @app.job()
+    def work(n: int, label: str = "", *, tags: list[str] | None = None) -> None: ...
+
+    calls = [((n,), {"tags": ["a", f"t{n}"]} if n % 3 == 0 else {}) for n in range(50)]
+    calls += [((n, f'say "hi" \\ {n} é'), {}) for n in range(50, 60)]
+    jobs = work.enqueue_many(calls)
+    stored = {job.id: job for job in app.jobs()}
+    assert len(stored) == 60 and jobs.ids == sorted(jobs.ids)
+    for job, (args, kwargs) in zip(jobs, calls, strict=True):
+        assert (job.args, job.kwargs) == (list(args), kwargs)
+        assert (stored[job.id].args, stored[job.id].kwargs) == (list(args), kwargs)
+        assert stored[job.id].state == JobState.AVAILABLE and job.state == JobState.AVAILABLE
+
+
+def test_rows_alike_get_ids_of_their_own(app: Conveyor) -> None:
+    @app.job()
+    def ping() -> None: ...
+
+    jobs = ping.enqueue_many([((), {})] * 5)
+    assert len(set(jobs.ids)) == 5 and len(app.jobs()) == 5
+
+
+def test_options_of_the_call_apply_to_every_row(app: Conveyor, clock: FrozenClock) -> None:
+    @app.job(queue="bulk")
+    def work(n: int) -> None: ...
+
+    jobs = work.options(priority=3, delay=60, max_attempts=2).enqueue_many(
+        [((n,), {}) for n in range(4)])
+    for job in app.jobs():
+        assert (job.queue, job.priority, job.max_attempts, job.state) == (
+            "bulk", 3, 2, JobState.SCHEDULED)
+        assert job.run_at == clock.now() + timedelta(seconds=60)
+    assert [job.args for job in jobs] == [[n] for n in range(4)]
+
+
+def test_unique_bulk_reports_duplicates_old_and_new(app: Conveyor) -> None:
+    @app.job(unique=True)
+    def sync(n: int) -> None: ...
+
+    old = sync.enqueue(2)
+    jobs = sync.enqueue_many([((1,), {}), ((2,), {}), ((3,), {}), ((1,), {}), ((4,), {})])
+    assert jobs.duplicates == [False, True, False, True, False]
+    assert jobs.ids[1] == old.id and jobs.ids[3] == jobs.ids[0]
+    assert jobs[1].duplicate and jobs[1].args == [2] and jobs[3].args == [1]
+    assert len({jobs.ids[k] for k in (0, 2, 4)} | {old.id}) == 4
+    assert sorted(job.args[0] for job in app.jobs()) == [1, 2, 3, 4]
+    again = sync.enqueue_many([((n,), {}) for n in range(1, 5)])
+    assert again.duplicates == [True] * 4 and len(app.jobs()) == 4
+
+
+def test_unique_bulk_replace_updates_the_waiting_job(app: Conveyor, clock: FrozenClock) -> None:
+    @app.job(unique=True, unique_key=lambda n, **_: n)
+    def sync(n: int, version: int = 0) -> None: ...
+
+    first = sync.enqueue(1, 0)
+    jobs = sync.options(on_conflict="replace", priority=5).enqueue_many(
+        [((1, 7), {}), ((2, 7), {})])
+    assert jobs.duplicates == [True, False] and jobs.ids[0] == first.id
+    stored = app.get(first.id)
+    assert stored.args == [1, 7] and stored.priority == 5
