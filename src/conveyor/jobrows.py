@@ -121,3 +121,10 @@ def fold(varying: dict[str, list[Any]], shared: dict[str, Any]) -> None:
         if values and values.count(values[0]) == len(values):
             shared[key] = values[0]
             del varying[key]
+
+
+def state_values(states: Sequence[model.JobState]) -> list[str]:
+    """The states as text (one state throughout, as in most bulk writes, converted once)."""
+    if states and states.count(states[0]) == len(states):
+        return [states[0].value] * len(states)
+    return [state.value for state in states]

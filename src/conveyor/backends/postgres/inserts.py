@@ -33,7 +33,8 @@ from conveyor.backends.sql import plans as shared
 QUERIES = sqlfile.load("conveyor.backends.postgres")
 T = TypeVar("T")
 AVAILABLE = model.JobState.AVAILABLE
-DRAW_IDS = "SELECT nextval('conveyor_jobs_id_seq') FROM generate_series(1, %(count)s::int)"
+DRAW_IDS = ("SELECT array_agg(nextval('conveyor_jobs_id_seq'))"
+            " FROM generate_series(1, %(count)s::int)")
 """Ids for a column-wise write, drawn first: sorted, the k-th goes to the k-th row."""
 COLUMNS: dict[str, tuple[str, str, str]] = {
     "name": ("name", "text", ""), "queue": ("queue", "text", ""),
@@ -91,7 +92,7 @@ def columns_statement(step: inserts.Write) -> tuple[str, dict[str, Any]] | None:
         return None
     rows = jobrows.of(jobs)
     params: dict[str, Any] = {"count": count, "now": step.now}
-    varying: dict[str, list[Any]] = {"state": [state.value for state in step.states]}
+    varying: dict[str, list[Any]] = {"state": jobrows.state_values(step.states)}
     for column, (field, _, _) in COLUMNS.items():
         if field in rows.shared:
             params[column] = rows.shared[field]
@@ -144,7 +145,7 @@ async def awrite(conn: psycopg.AsyncConnection[Any], step: inserts.Write) -> ins
         text, params = columns
         async with conn.cursor() as cur:
             await cur.execute(DRAW_IDS, params, binary=True)
-            params["ids"] = ids = sorted(row[0] for row in await cur.fetchall())
+            params["ids"] = ids = sorted((await cur.fetchone() or [[]])[0])
             await cur.execute(text, params)
         return inserts.Written(ids)
     name, params = statement(step)
@@ -159,7 +160,7 @@ def write(conn: psycopg.Connection[Any], step: inserts.Write) -> inserts.Written
         text, params = columns
         with conn.cursor() as cur:
             cur.execute(DRAW_IDS, params, binary=True)
-            params["ids"] = ids = sorted(row[0] for row in cur.fetchall())
+            params["ids"] = ids = sorted((cur.fetchone() or [[]])[0])
             cur.execute(text, params)
         return inserts.Written(ids)
     name, params = statement(step)

@@ -80,7 +80,7 @@ def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Wri
     is skipped, leaving its id unused, and the job holding its key read after."""
     rows, count = jobrows.of(step.jobs), len(step.jobs)
     shared: dict[str, Any] = {"inserted_at": convert.to_micros(step.now), "waiting_on": 0}
-    varying: dict[str, list[Any]] = {"state": [state.value for state in step.states]}
+    varying: dict[str, list[Any]] = {"state": jobrows.state_values(step.states)}
     for column, field in COLUMNS.items():
         if field in rows.shared:
             shared[column] = rows.shared[field]
