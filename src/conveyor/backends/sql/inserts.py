@@ -101,7 +101,7 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
     else:
         states = initial_states(jobs, now)
         written: Written = yield Write(jobs, states, now)
-        if None in written.ids:
+        if not isinstance(written.ids, range) and None in written.ids:
             done = yield from _reported(jobs, states, written, now)
         else:  # the common case, without a generator of its own
             done = [model.Inserted(job_id, state)  # type: ignore[arg-type]
