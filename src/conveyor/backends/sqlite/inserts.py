@@ -38,6 +38,9 @@ COLUMNS: dict[str, str] = {
     "cost": "cost", "batch_id": "batch_id", "unique_key": "unique_key",
     "unique_states": "unique_states"}
 """Columns of `conveyor_jobs` a bulk write sets from the rows, and their `NewJob` fields."""
+WRITE_LOCK = "UPDATE sqlite_sequence SET seq = seq WHERE name = 'conveyor_jobs'"
+"""A write that changes nothing: it takes the write lock (a caller's transaction may have
+begun deferred), so no other writer hands out ids between `LAST_ID` and the insert."""
 LAST_ID = """SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'conveyor_jobs'), 0),
                   coalesce((SELECT max(id) FROM conveyor_jobs), 0))"""
 """The id AUTOINCREMENT would hand out next, less one."""
@@ -75,9 +78,9 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
 
 
 def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
-    """Many jobs in one statement (the connection holds the write lock, so no other writer
-    takes the ids between reading the last one and the insert). A duplicate of a unique job
-    is skipped, leaving its id unused, and the job holding its key read after."""
+    """Many jobs in one statement, with the ids after the last one handed out (read under
+    the write lock). A duplicate of a unique job is skipped, leaving its id unused, and the
+    job holding its key read after."""
     rows, count = jobrows.of(step.jobs), len(step.jobs)
     shared: dict[str, Any] = {"inserted_at": convert.to_micros(step.now), "waiting_on": 0}
     varying: dict[str, list[Any]] = {"state": jobrows.state_values(step.states)}
@@ -96,6 +99,7 @@ def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Wri
     values = next(iter(varying.values())) if len(varying) == 1 \
         else list(zip(*varying.values(), strict=True))
     unique = "unique_key" in varying or shared["unique_key"] is not None
+    conn.execute(WRITE_LOCK)
     last: int = conn.execute(LAST_ID).fetchone()[0]
     done = conn.execute(_columns_statement(tuple(varying), tuple(shared), unique),
                         {**shared, "last": last, "rows": orjson.dumps(values).decode()})
