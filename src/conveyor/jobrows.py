@@ -20,6 +20,10 @@ FIELDS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(model
 DEFAULTS: dict[str, Any] = {field.name: field.default for field in dataclasses.fields(model.NewJob)
                              if field.default is not dataclasses.MISSING}
 DEPENDENCIES = ("depends_on", "depends_on_rows")
+COLUMNS_FROM = 16
+"""Rows from which a backend writes column by column. A few rows (a group commit of single
+enqueues) are written as before: there the extra statement of the column-wise write (its
+ids drawn or read first) costs more than the columns save."""
 _ALL_FIELDS = operator.attrgetter(*FIELDS)
 TRANSACTIONAL = ("unique_key", "batch_id", *DEPENDENCIES)
 """Fields that make an insert take several statements (see `inserts.needs_transaction`)."""

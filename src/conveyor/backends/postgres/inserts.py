@@ -85,10 +85,11 @@ def statement(step: inserts.Write) -> tuple[str, dict[str, Any]]:
 
 
 def columns_statement(step: inserts.Write) -> tuple[str, dict[str, Any]] | None:
-    """The column-wise write of `step` and its parameters, where it applies: several jobs,
+    """The column-wise write of `step` and its parameters, where it applies: many jobs,
     none unique, none waiting on others."""
     jobs, count = step.jobs, len(step.jobs)
-    if count < 2 or step.waiting_on or any(jobrows.values_of(jobs, "unique_key")):
+    if count < jobrows.COLUMNS_FROM or step.waiting_on \
+            or any(jobrows.values_of(jobs, "unique_key")):
         return None
     rows = jobrows.of(jobs)
     params: dict[str, Any] = {"count": count, "now": step.now}

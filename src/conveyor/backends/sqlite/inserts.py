@@ -48,13 +48,18 @@ LAST_ID = """SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '
 
 def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
     """`inserts.Write` on this connection, inside whatever transaction it is in."""
-    if len(step.jobs) > 1 and conn.in_transaction and not step.waiting_on:
+    if len(step.jobs) >= jobrows.COLUMNS_FROM and conn.in_transaction and not step.waiting_on:
         return _write_columns(conn, step)
     now_us = convert.to_micros(step.now)
     rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
              j.max_attempts, convert.to_micros(j.run_at), now_us, j.rate_keys_json, j.rate_key,
              j.concurrency_key, j.concurrency_limit, j.cost, j.batch_id, step.waiting_on)
             for j, s in zip(step.jobs, step.states, strict=True)]
+    if len(rows) > 1 and conn.in_transaction and not any(j.unique_key for j in step.jobs):
+        conn.executemany(QUERIES["insert_job"], rows)
+        # We hold the write lock and ids come from AUTOINCREMENT: they are contiguous.
+        last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return inserts.Written(range(last - len(rows) + 1, last + 1))
     ids: list[int | None] = []
     holders: dict[int, tuple[int, str]] = {}
     existing: dict[int, model.Job] = {}
