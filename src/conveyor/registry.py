@@ -179,7 +179,7 @@ class JobType(Generic[P, R]):
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
         """This job with these arguments, not yet enqueued (for batches, chains, callbacks).
         The arguments are checked now: a bad call fails before anything is written."""
-        return Enqueuer(self, self.defaults).s(*args, **kwargs)
+        return Signature(self, self.new_job(args, dict(kwargs), self.defaults))
 
     # -- enqueueing with the type's own defaults ------------------------------------------
 
