@@ -103,3 +103,22 @@ def test_a_batch_of_mixed_calls_lands_row_for_row(app: Conveyor, clock: FrozenCl
         assert (job.name, job.queue, job.priority, job.run_at, job.batch_id) == (
             call.row.name, call.row.queue, call.row.priority, call.row.run_at, batch.id)
         assert (job.args, job.kwargs) == ([n], {} if n % 2 else {"word": f"w{n}"})
+
+
+@pytest.mark.parametrize("unique", [False, True], ids=["plain", "unique"])
+def test_a_bulk_too_big_for_one_statement_is_written_in_parts(
+        app: Conveyor, monkeypatch: pytest.MonkeyPatch, unique: bool) -> None:
+    from conveyor.backends.sqlite import inserts
+
+    monkeypatch.setattr(inserts, "MAX_JSON", 200)  # a few rows a statement (SQLite only)
+
+    @app.job(unique=unique)
+    def work(n: int) -> None: ...
+
+    calls = [((n % 30,), {}) for n in range(45)]
+    jobs = work.enqueue_many(calls)
+    assert [job.args for job in jobs] == [[n % 30] for n in range(45)]
+    assert jobs.duplicates == [unique and n >= 30 for n in range(45)]
+    stored = {job.id: job.args for job in app.jobs()}
+    assert len(stored) == (30 if unique else 45)
+    assert all(stored[job_id] == [n % 30] for n, job_id in enumerate(jobs.ids))

@@ -38,6 +38,9 @@ COLUMNS: dict[str, str] = {
     "cost": "cost", "batch_id": "batch_id", "unique_key": "unique_key",
     "unique_states": "unique_states"}
 """Columns of `conveyor_jobs` a bulk write sets from the rows, and their `NewJob` fields."""
+MAX_JSON = 64 * 1024 * 1024
+"""Bytes of JSON one statement takes at most (SQLite refuses a value over 1e9 bytes); more
+rows are written in parts, each a statement."""
 WRITE_LOCK = "UPDATE sqlite_sequence SET seq = seq WHERE name = 'conveyor_jobs'"
 """A write that changes nothing: it takes the write lock (a caller's transaction may have
 begun deferred), so no other writer hands out ids between `LAST_ID` and the insert."""
@@ -106,15 +109,29 @@ def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Wri
     unique = "unique_key" in varying or shared["unique_key"] is not None
     conn.execute(WRITE_LOCK)
     last: int = conn.execute(LAST_ID).fetchone()[0]
-    done = conn.execute(_columns_statement(tuple(varying), tuple(shared), unique),
-                        {**shared, "last": last, "rows": orjson.dumps(values).decode()})
+    statement = _columns_statement(tuple(varying), tuple(shared), unique)
+    stored = _insert_parts(conn, statement, shared, values, last)
     ids = range(last + 1, last + count + 1)
-    if done.rowcount == count:
+    if stored == count:
         return inserts.Written(ids)
-    stored = {row[0] for row in conn.execute(
+    present = {row[0] for row in conn.execute(
         "SELECT id FROM conveyor_jobs WHERE id > ? AND id <= ?", (last, last + count))}
-    return _duplicates(conn, [job_id if job_id in stored else None for job_id in ids],
+    return _duplicates(conn, [job_id if job_id in present else None for job_id in ids],
                        rows.column("unique_key"))
+
+
+def _insert_parts(conn: sqlite3.Connection, statement: str, shared: dict[str, Any],
+                  values: list[Any], last: int) -> int:
+    """Run `statement` over `values` (rows after id `last`) in as few parts as keep each
+    one's JSON within `MAX_JSON`; how many rows were stored."""
+    data = orjson.dumps(values)
+    if len(data) > MAX_JSON and len(values) > 1:
+        half = len(values) // 2
+        return _insert_parts(conn, statement, shared, values[:half], last) \
+            + _insert_parts(conn, statement, shared, values[half:], last + half)
+    stored: int = conn.execute(statement, {**shared, "last": last, "rows": data.decode()}
+                               ).rowcount
+    return stored
 
 
 def _duplicates(conn: sqlite3.Connection, ids: list[int | None],
