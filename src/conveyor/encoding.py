@@ -48,6 +48,19 @@ def dumps(value: Any, *, what: str, limit: int | None = None) -> str:
     return data.decode()
 
 
+def quick(value: Any, limit: int) -> str | None:
+    """`value` as JSON text when it plainly may be stored (JSON types only, no NUL, within
+    `limit` bytes), else None: then `dumps` encodes it or says why not. A bulk enqueue
+    encodes every row this way, with no error message built in advance."""
+    try:
+        data = orjson.dumps(value, default=_refuse, option=_OPTIONS)
+    except TypeError:
+        return None
+    if len(data) > limit or b"\\u0000" in data or not jsoncheck.is_exact(value):
+        return None
+    return data.decode()
+
+
 def _reject_nul(data: bytes, what: str) -> None:
     """PostgreSQL cannot store the NUL character in JSON (or text), so no backend takes it.
     `\\u0000` in the output is a NUL unless its backslash is itself escaped."""

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from conveyor import errors
 
@@ -207,10 +207,11 @@ class NewJob:
         return S.SCHEDULED if self.run_at > now else S.AVAILABLE
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Inserted:
+class Inserted(NamedTuple):
     """What the backend reports for each inserted job, in input order. For a duplicate of a
-    unique job, the existing job's id and state, with `duplicate` set."""
+    unique job, the existing job's id and state, with `duplicate` set. A named tuple: a
+    bulk insert makes one for each of its rows, and a frozen dataclass cost 3x as much
+    (0.6 us a row, a tenth of a bulk enqueue)."""
 
     id: int
     state: JobState

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from conveyor import arguments, backoff, encoding, enqueued, errors, model, unique
+from conveyor import arguments, backoff, encoding, enqueued, errors, jobrows, model, unique
 from conveyor import limits as job_limits
 from conveyor import options as job_options
 
@@ -76,11 +76,65 @@ class JobType(Generic[P, R]):
                 opts: job_options.EnqueueOptions, now: datetime | None = None) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the options."""
         now = now or self.app.clock.now()
+        call = self._checked(args, kwargs)
+        args_json, kwargs_json = self._encode(args, kwargs)
+        fields = self._shared_fields(opts, now)
+        fields.update(self._keyed_fields(call, opts, now))
+        return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
+
+    def new_jobs(self, calls: Iterable[Any], opts: job_options.EnqueueOptions,
+                 now: datetime) -> jobrows.JobRows:
+        """The rows of many `(args, kwargs)` calls with the same options, every call checked
+        and encoded, as columns: what the rows share (queue, times, options) is worked out
+        and checked once, not once a row (at 20,000 rows that was most of building them);
+        arguments, and the keys of unique or limited jobs, are a column each."""
+        fields = self._shared_fields(opts, now)
+        model.NewJob(args_json="[]", kwargs_json="{}", **fields)  # its checks, once
+        args_column: list[str] = []
+        kwargs_column: list[str] = []
+        keyed = self._binder is not None or self.limits is not None
+        keys: dict[str, list[Any]] = {}
+        limit, quick, arity = self.app.settings.payload_limit, encoding.quick, self._arity
+        for index, call in enumerate(_iterable(self.name, calls)):
+            if type(call) is tuple and len(call) == 2 and type(call[1]) is dict \
+                    and (type(call[0]) is tuple or type(call[0]) is list):
+                args, kwargs = call
+            else:
+                args, kwargs = _pair(self.name, index, call)
+            bound = self._checked(args, kwargs) if keyed or kwargs or arity is None \
+                or not arity[0] <= len(args) <= arity[1] else None
+            args_json = quick(args, limit)
+            kwargs_json = "{}" if not kwargs or args_json is None \
+                else quick(kwargs, limit - len(args_json))
+            if args_json is None or kwargs_json is None:  # refused, or too close to call
+                args_json, kwargs_json = self._encode(args, kwargs)
+            args_column.append(args_json)
+            kwargs_column.append(kwargs_json)
+            if keyed:
+                for key, value in self._keyed_fields(bound, opts, now).items():
+                    keys.setdefault(key, []).append(value)
+        varying = {"args_json": args_column, "kwargs_json": kwargs_column, **keys}
+        jobrows.fold(varying, fields)
+        for key in ("rate_key", "concurrency_key"):  # strings of the caller's functions
+            for value in varying.get(key, ()):
+                if value is not None and "\x00" in value:
+                    model.NewJob(**{**fields, "args_json": "[]", "kwargs_json": "{}",
+                                    key: value})
+        if keys:  # shared key fields are checked once, like the others
+            model.NewJob(**{"args_json": "[]", "kwargs_json": "{}", **fields})
+        return jobrows.JobRows(fields, varying, len(args_column))
+
+    def _checked(self, args: Sequence[Any], kwargs: dict[str, Any]) -> arguments.Call | None:
+        """Check the call against the signature; bound by name where something needs it."""
         call = None if self._binder is None else self._binder.bind(args, kwargs)
         if call is None:
             self.check_arguments(args, kwargs)
-        args_json, kwargs_json = self._encode(args, kwargs)
-        fields = self._shared_fields(opts, now)
+        return call
+
+    def _keyed_fields(self, call: arguments.Call | None, opts: job_options.EnqueueOptions,
+                      now: datetime) -> dict[str, Any]:
+        """The fields of a row that its arguments decide: unique key, limit keys, cost."""
+        fields: dict[str, Any] = {}
         if self.unique is not None and call is not None:
             fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,
                                                   self.unique.period, now)
@@ -88,23 +142,7 @@ class JobType(Generic[P, R]):
         if self.limits is not None:
             fields.update(_limit_fields(self.limits.resolve(
                 self.name, None if call is None else call.named, opts.cost)))
-        return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
-
-    def new_jobs(self, calls: Iterable[ArgsPair], opts: job_options.EnqueueOptions,
-                 now: datetime) -> list[model.NewJob]:
-        """The rows of many calls with the same options, every call checked and encoded.
-        What the rows share (queue, times, options) is worked out once, not once a row:
-        at 20,000 rows that was a third of building them."""
-        if self._binder is not None or self.limits is not None:  # keys differ row by row
-            return [self.new_job(args, kwargs, opts, now) for args, kwargs in calls]
-        fields = self._shared_fields(opts, now)
-        check, encode, new_job = self.check_arguments, self._encode, model.NewJob
-        rows = []
-        for args, kwargs in calls:
-            check(args, kwargs)
-            args_json, kwargs_json = encode(args, kwargs)
-            rows.append(new_job(args_json=args_json, kwargs_json=kwargs_json, **fields))
-        return rows
+        return fields
 
     def _encode(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
         limit = self.app.settings.payload_limit
@@ -141,7 +179,7 @@ class JobType(Generic[P, R]):
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
         """This job with these arguments, not yet enqueued (for batches, chains, callbacks).
         The arguments are checked now: a bad call fails before anything is written."""
-        return Enqueuer(self, self.defaults).s(*args, **kwargs)
+        return Signature(self, self.new_job(args, dict(kwargs), self.defaults))
 
     # -- enqueueing with the type's own defaults ------------------------------------------
 
@@ -192,7 +230,7 @@ class Enqueuer(Generic[P, R]):
     def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         return self._insert(self._rows(calls))
 
-    def _insert(self, rows: list[model.NewJob]) -> enqueued.Enqueued:
+    def _insert(self, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
         app = self.job_type.app
         connection = self.connection if self.connection is not None \
             else app.ambient_connection()
@@ -206,10 +244,10 @@ class Enqueuer(Generic[P, R]):
             return await app.ainsert_on(self.connection, rows)
         return await app.insert(rows)
 
-    def _rows(self, calls: Iterable[ArgsPair]) -> list[model.NewJob]:
+    def _rows(self, calls: Iterable[ArgsPair]) -> jobrows.JobRows:
         """Encode every call first: one bad call means nothing is written."""
         job_type = self.job_type
-        return job_type.new_jobs(_pairs(job_type.name, calls), self.opts, job_type.app.clock.now())
+        return job_type.new_jobs(calls, self.opts, job_type.app.clock.now())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -253,19 +291,23 @@ def _limit_fields(resolved: job_limits.ResolvedLimits | None) -> dict[str, Any]:
             "concurrency_limit": resolved.concurrency_limit, "cost": resolved.cost}
 
 
-def _pairs(name: str, calls: Iterable[ArgsPair]) -> Iterator[ArgsPair]:
+def _iterable(name: str, calls: Any) -> Iterable[Any]:
     if not isinstance(calls, Iterable):
         raise errors.InvalidArguments(
             f"enqueue_many for job {name!r} takes an iterable of (args, kwargs) pairs, "
             f"got {calls!r:.60}")
-    for index, call in enumerate(calls):
-        if not (isinstance(call, tuple | list) and len(call) == 2
-                and isinstance(call[0], tuple | list) and isinstance(call[1], dict)):
-            raise errors.InvalidArguments(
-                f"enqueue_many for job {name!r}: item {index} must be (args, kwargs), "
-                f"e.g. ((1, 2), {{}}); got {call!r:.80}"
-            )
-        yield call[0], call[1]
+    return calls
+
+
+def _pair(name: str, index: int, call: Any) -> ArgsPair:
+    """Item `index` of an `enqueue_many` call as (args, kwargs), or `InvalidArguments`."""
+    if not (isinstance(call, tuple | list) and len(call) == 2
+            and isinstance(call[0], tuple | list) and isinstance(call[1], dict)):
+        raise errors.InvalidArguments(
+            f"enqueue_many for job {name!r}: item {index} must be (args, kwargs), "
+            f"e.g. ((1, 2), {{}}); got {call!r:.80}"
+        )
+    return call[0], call[1]
 
 
 class Registry:

@@ -4,12 +4,11 @@ their jobs end is `orchestrate.after_final`, run by whoever ends them."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from conveyor import batches, model, orchestrate
+from conveyor import batches, jobrows, model, orchestrate
 from conveyor.backends import base
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql.driver import Driver
@@ -42,7 +41,7 @@ class Batches(Driver):
                 batch_id = int(opened[0]["id"])
             else:
                 batch_id = batch
-            rows = [dataclasses.replace(job, batch_id=batch_id) for job in jobs]
+            rows = jobrows.of(jobs).with_shared(batch_id=batch_id)
             inserted = await tx.follow(inserts.plan(rows, now))
             if seal:
                 await tx.rows("seal_batch", {"id": batch_id})

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from conveyor import encoding, errors, model, orchestrate
+from conveyor import encoding, errors, jobrows, model, orchestrate
 from conveyor.backends.sql.driver import Driver
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class Written:
 def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
     """Unique jobs, batches and dependencies take several statements that must be atomic;
     plain jobs (and their rate keys, registered idempotently) need none."""
+    if isinstance(jobs, jobrows.JobRows):
+        return jobs.any_set(*jobrows.TRANSACTIONAL)
     for job in jobs:  # a loop: this runs on every enqueue
         if job.unique_key or job.batch_id is not None or job.depends_on or job.depends_on_rows:
             return True
@@ -88,22 +90,25 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
         return []
     if keys := rate_keys_of(jobs):
         yield orchestrate.Query("register_rate_keys", {"keys": keys})
-    batched = [job.batch_id for job in jobs if job.batch_id is not None]
+    batch_ids = jobrows.column(jobs, "batch_id")
+    batched = [batch_id for batch_id in batch_ids if batch_id is not None]
     if sizes := Counter(batched) if batched else None:
         yield from _grow_batches(sizes)
     ended: dict[int, orchestrate.Final] = {}
-    if any(job.has_dependencies for job in jobs):
+    if jobs.any_set(*jobrows.DEPENDENCIES) if isinstance(jobs, jobrows.JobRows) \
+            else any(job.has_dependencies for job in jobs):
         done = yield from _with_dependencies(jobs, now, ended)
     else:
-        states = [job.initial_state(now) for job in jobs]
+        states = initial_states(jobs, now)
         written: Written = yield Write(jobs, states, now)
-        if None in written.ids:
+        if not isinstance(written.ids, range) and None in written.ids:
             done = yield from _reported(jobs, states, written, now)
         else:  # the common case, without a generator of its own
             done = [model.Inserted(job_id, state)  # type: ignore[arg-type]
                     for job_id, state in zip(written.ids, states, strict=True)]
-    if sizes and (unheld := Counter(job.batch_id for job, item in zip(jobs, done, strict=True)
-                                    if item.duplicate and job.batch_id is not None)):
+    if sizes and (unheld := Counter(batch_id for batch_id, item in zip(batch_ids, done,
+                                                                        strict=True)
+                                    if item.duplicate and batch_id is not None)):
         for batch_id, count in unheld.items():  # a duplicate is not a job of the batch
             yield orchestrate.Query("grow_batch", {"id": batch_id, "count": -count})
     if not ended:
@@ -115,9 +120,17 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
     return [model.Inserted(item.id, states_now[item.id], item.duplicate) for item in done]
 
 
+def initial_states(jobs: Sequence[model.NewJob], now: datetime) -> list[model.JobState]:
+    """The state each job of `jobs` (none with dependencies) starts in."""
+    if isinstance(jobs, jobrows.JobRows) and "run_at" in jobs.shared:
+        return [S.SCHEDULED if jobs.shared["run_at"] > now else S.AVAILABLE] * len(jobs)
+    return [S.SCHEDULED if run_at > now else S.AVAILABLE
+            for run_at in jobrows.column(jobs, "run_at")]
+
+
 def rate_keys_of(jobs: Sequence[model.NewJob]) -> list[str]:
     """Rate keys the jobs draw on: each gets its row in `conveyor_limits` before they land."""
-    drawn = [job.rate_keys_json for job in jobs if job.rate_keys_json]
+    drawn = [keys for keys in jobrows.values_of(jobs, "rate_keys_json") if keys]
     return sorted({str(pair[0]) for keys in drawn for pair in orjson.loads(keys)}) \
         if drawn else []
 
