@@ -104,20 +104,3 @@ def test_sqlite_blocking_enqueue_past_the_deadline_writes_nothing(tmp_path: Path
     assert [job.id for job in app.jobs()] == [first.id]
     app.close()
 
-
-def test_sqlite_blocking_enqueue_and_get_cross_no_event_loop(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            ) -> None:
-    app = Conveyor(f"sqlite:///{tmp_path / 'jobs.db'}")
-    ping = _declare(app)
-    ping.enqueue(0)
-
-    def no_loop(*args: object) -> None:
-        raise AssertionError("a blocking SQLite call crossed the event loop")
-
-    monkeypatch.setattr(app.blocking, "run", no_loop)
-    job = ping.enqueue(1)
-    assert app.get(job.id).args == [1]
-    monkeypatch.undo()
-    assert {stat.method: stat.calls for stat in app.storage_calls.snapshot()}["insert"] == 2
-    app.close()
