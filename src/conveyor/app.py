@@ -2,7 +2,8 @@
 
 One `Conveyor` per process is typical. Its storage is opened lazily, once per event loop
 (a database connection belongs to the loop that opened it); blocking calls run on a private
-loop per thread (see `blocking`).
+loop per thread (see `blocking`), except enqueues and reads, which call the thread's backend
+directly once it is open (`insert_blocking`, `get_blocking`: no loop crossed).
 """
 
 from __future__ import annotations
