@@ -9,7 +9,6 @@ directly once it is open (`insert_blocking`, `get_blocking`: no loop crossed).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -452,9 +451,14 @@ def _close_all(runner: blocking.BlockingRunner,
 
 def _with_existing(rows: Sequence[model.NewJob], inserted: Sequence[model.Inserted],
                    now: datetime, found: Sequence[model.Job | None]) -> enqueued.Enqueued:
-    """The enqueue's jobs, each duplicate standing for the stored job it found (by position)."""
-    existing = {position: dataclasses.replace(job, duplicate=True)
-                for position, job in enumerate(found) if job is not None}
+    """The enqueue's jobs, each duplicate standing for the stored job it found (by position).
+    Each found job was read for this call alone, so it is marked a duplicate in place:
+    `dataclasses.replace` of a job's two dozen fields cost a sixth of a duplicate enqueue."""
+    existing = {}
+    for position, job in enumerate(found):
+        if job is not None:
+            object.__setattr__(job, "duplicate", True)
+            existing[position] = job
     return enqueued.Enqueued(rows, inserted, now, existing)
 
 
