@@ -4,6 +4,8 @@ Each calling thread gets a private event loop driven with `run_until_complete` (
 per call; `asyncio.Runner.run` costs 26 us because it swaps the SIGINT handler each time, and
 a hand-off to another thread about 100 us). Code that calls the blocking API while its own
 event loop is running cannot reuse that loop, so it falls back to a shared portal thread.
+A backend whose driver blocks anyway (SQLite) is called directly instead, once it is open on
+the thread's loop (`idle_loop`): no loop is crossed at all.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class BlockingRunner:
         except RuntimeError:
             return self._own_loop().run_until_complete(make())
         return asyncio.run_coroutine_threadsafe(make(), self._portal_loop()).result()
+
+    def idle_loop(self) -> asyncio.AbstractEventLoop | None:
+        """This thread's private loop when it has one and no loop runs in the thread: the
+        loop whose backend a blocking call may use directly (`Conveyor.insert_blocking`)."""
+        if asyncio._get_running_loop() is not None:
+            return None
+        loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
+        return loop
 
     def _own_loop(self) -> asyncio.AbstractEventLoop:
         loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)

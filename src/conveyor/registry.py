@@ -236,7 +236,7 @@ class Enqueuer(Generic[P, R]):
             else app.ambient_connection()
         if connection is not None:
             return app.insert_on(connection, rows)
-        return app.blocking.run(lambda: app.insert(rows))
+        return app.insert_blocking(rows)
 
     async def aenqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         rows, app = self._rows(calls), self.job_type.app

@@ -9,7 +9,9 @@ OpenTelemetry hook plugs in as
 `wait` (blocking until work is announced) and `close` pass through untimed: their time is
 idleness, not storage work. Everything else of the backend is reached unchanged. Inserts on
 the caller's own connection (transactional enqueue), which reach the backends' insert code
-without a backend object, are measured the same way by `measured` (as "insert_on")."""
+without a backend object, are measured the same way by `measured` (as "insert_on"). A
+backend's blocking twins of seam methods (SQLite's `insert_blocking`, `get_blocking`: see
+`BLOCKING`) are timed and traced under the seam method's name."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from conveyor import metrics
 from conveyor.backends import base
 
 UNTIMED = frozenset({"wait", "close"})
+BLOCKING = {"insert_blocking": "insert", "get_blocking": "get"}
+"""Blocking methods a backend may have, by the seam method each one is the twin of."""
 _methods: dict[type, tuple[str, ...]] = {}
 
 
@@ -39,6 +43,9 @@ class TracedBackend:
         self.inner = backend
         for name in _coroutines(type(backend)):
             setattr(self, name, _timed(name, getattr(backend, name), tally, hooks))
+        for name, seam in BLOCKING.items():
+            method = getattr(backend, name, None)  # None: the caller crosses an event loop
+            setattr(self, name, method and _timed_blocking(seam, method, tally, hooks))
 
     def __getattr__(self, name: str) -> Any:  # the rest of the backend, unchanged
         return getattr(self.inner, name)
@@ -85,6 +92,27 @@ def _timed(name: str, method: Callable[..., Awaitable[Any]], tally: metrics.Call
         started = clock()
         try:
             result = await method(*args, **kwargs)
+        except BaseException:
+            add(name, clock() - started, True)
+            raise
+        add(name, clock() - started, False)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def _timed_blocking(name: str, method: Callable[..., Any], tally: metrics.CallTally,
+                    hooks: observers.Hooks) -> Callable[..., Any]:
+    clock, add = time.perf_counter, tally.add
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if hooks.storage:
+            with measured(name, tally, hooks):
+                return method(*args, **kwargs)
+        started = clock()
+        try:
+            result = method(*args, **kwargs)
         except BaseException:
             add(name, clock() - started, True)
             raise

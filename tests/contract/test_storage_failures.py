@@ -82,3 +82,25 @@ async def test_sqlite_lock_past_the_deadline_is_a_clear_error(tmp_path: Path) ->
     assert "database is locked" not in str(caught.value)
     holder.join()
     await backend.close()
+
+
+def test_sqlite_blocking_enqueue_past_the_deadline_writes_nothing(tmp_path: Path) -> None:
+    """The blocking path (no event loop crossed) retries a busy database with blocking
+    sleeps, and past the deadline fails as the async one does."""
+    path = tmp_path / "jobs.db"
+    app = Conveyor(f"sqlite:///{path}?busy_timeout=0.3")
+    ping = _declare(app)
+    first = ping.enqueue(0)  # opens the database on this thread: later calls go direct
+    locked = threading.Event()
+    holder = threading.Thread(target=_hold_exclusive_lock, args=(path, 1.5, locked))
+    holder.start()
+    locked.wait(5)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable, match=r"stayed locked for more than 0\.3s") as caught:
+        ping.enqueue(1)
+    assert time.monotonic() - started >= 0.3
+    assert "database is locked" not in str(caught.value)
+    holder.join()
+    assert [job.id for job in app.jobs()] == [first.id]
+    app.close()
+

@@ -163,3 +163,19 @@ def test_a_duplicate_is_read_back_by_the_insert_itself(pg_url: str) -> None:
         both = backend.insert_on(conn, [unique, other], NOW, check_schema=False)
         assert [i.duplicate for i in both] == [True, False] and both[0].id == first.id
         assert len(statements) == 1
+
+
+def test_a_duplicate_enqueue_is_one_storage_call(app: Conveyor) -> None:
+    """The insert returns the job holding the key along with the skipped row (both engines):
+    the enqueue reads nothing more, and returns that job as stored."""
+    @app.job(unique=True)
+    def once(n: int) -> None: ...
+
+    first = once.options(priority=5).enqueue(1)
+    before = {stat.method: stat.calls for stat in app.storage_calls.snapshot()}
+    again = once.enqueue(1)
+    after = {stat.method: stat.calls for stat in app.storage_calls.snapshot()}
+    assert again.duplicate and (again.id, again.priority, again.args) == (first.id, 5, [1])
+    assert again == dataclasses.replace(app.get(first.id), duplicate=True)
+    assert {method: calls - before.get(method, 0) for method, calls in after.items()
+            if calls != before.get(method, 0)} == {"insert": 1}

@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 import orjson
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_loads
@@ -38,27 +37,25 @@ from psycopg_pool import AsyncConnectionPool
 
 from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
-from conveyor.backends.postgres import inserts, plans
+from conveyor.backends.postgres import blocking, inserts, plans
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.postgres.statements import column, dict_rows
 from conveyor.backends.sql import binding
-from conveyor.backends.sql import inserts as shared_inserts
 from conveyor.backends.sql import plans as shared_plans
 
 T = TypeVar("T")
 Conn = psycopg.AsyncConnection[tuple[Any, ...]]
 _QUERIES = sqlfile.load("conveyor.backends.postgres")
-_RETRIES = 5
+_RETRIES = blocking.RETRIES
 CLOSE_DEADLINE = 5.0
 """Seconds `close` waits for the listener to stop and the pool's connections to close."""
 log = logging.getLogger("conveyor.storage")
+_RETRIED = blocking.RETRIED
 
 
-_RETRIED = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure, shared_inserts.Race)
-
-
-class PostgresBackend(sql.SqlBackend):
-    """`base.Backend` on PostgreSQL; one instance serves one event loop."""
+class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
+    """`base.Backend` on PostgreSQL; one instance serves one event loop. Enqueues and reads
+    from plain code on that loop's thread need no event loop (`blocking.BlockingCalls`)."""
 
     migrations = "conveyor.backends.postgres"
 
@@ -239,6 +236,7 @@ class PostgresBackend(sql.SqlBackend):
         migrate.require(migrate.discover("conveyor.backends.postgres"), applied, self._where)
 
     async def close(self) -> None:
+        self.close_blocking()
         if self._listener is not None:
             # Bounded: a listener cancelled while it connects can lose the cancellation.
             self._listener.cancel()
@@ -364,6 +362,6 @@ async def configure_connection(conn: psycopg.AsyncConnection[Any]) -> None:
     new database) the planner settled outcomes by scanning the whole jobs table, 5x slower
     (`tests/contract/test_query_plans.py`). Every statement here is meant to use an index."""
     set_json_loads(convert.loads, conn)
-    await conn.execute("SET TIME ZONE 'UTC'; SET jit = off; SET enable_seqscan = off")
+    await conn.execute(blocking.SESSION)
 
 

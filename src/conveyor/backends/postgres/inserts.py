@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 
 from conveyor import errors, jobrows, model
 from conveyor.backends import sqlfile
+from conveyor.backends.postgres import rows as convert
 from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
 
@@ -132,9 +133,17 @@ SELECT u.id, %(now)s::timestamptz, {", ".join(picks.values())}
 
 
 def written(step: inserts.Write, rows: Sequence[dict[str, Any]]) -> inserts.Written:
-    """What the statement returned: per input row, its id or the job holding its key."""
-    if len(step.jobs) == 1 and not rows:  # a conflict with no holder left to read
-        return inserts.Written([None])
+    """What the statement returned: per input row, its id or the job holding its key (for
+    one unique job, that whole job)."""
+    if len(step.jobs) == 1:
+        if not rows:  # a plain job's conflict (a unique key's, but no unique states)
+            return inserts.Written([None])
+        if step.jobs[0].unique_key:  # insert_unique_one: one row, new or the holder
+            row = rows[0]
+            if row["new_id"] is not None or row["id"] is None:  # new, or no holder left
+                return inserts.Written([row["new_id"]])
+            return inserts.Written([None], {0: (row["id"], row["state"])},
+                                   {0: convert.job_from_row(row)})
     return inserts.Written([row["id"] for row in rows], {
         k: (row["existing_id"], row["existing_state"]) for k, row in enumerate(rows)
         if row.get("existing_id") is not None})

@@ -94,9 +94,10 @@ SELECT id, CASE WHEN %(state)s = 'available' THEN pg_notify('conveyor_jobs', %(q
   FROM inserted
 
 -- name: insert_unique_one
--- One unique job. A duplicate comes back as the row holding the key (NULL id), read in the
--- same statement; when a concurrent insert of the key committed only after this statement
--- began, none is seen here and the caller reads it with find_unique.
+-- One unique job: one row, its id (new_id) or, for a duplicate (new_id NULL), the whole row
+-- holding the key, read in the same statement so the caller needs no second round trip;
+-- when a concurrent insert of the key committed only after this statement began, none is
+-- seen here (every column NULL) and the caller reads it with find_unique.
 WITH inserted AS (
     INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
                                run_at, inserted_at, unique_key, unique_states, rate_keys,
@@ -113,12 +114,13 @@ WITH inserted AS (
       FROM (SELECT pg_notify('conveyor_jobs', %(queue)s) FROM inserted
              WHERE %(state)s = 'available') AS sent
 )
-SELECT inserted.id, NULL::bigint AS existing_id, NULL::text AS existing_state
-  FROM inserted CROSS JOIN woke
-UNION ALL
-SELECT NULL, j.id, j.state FROM conveyor_jobs AS j
- WHERE %(unique_key)s::text IS NOT NULL AND j.unique_key = %(unique_key)s::text
-   AND {{covered}} AND NOT EXISTS (SELECT 1 FROM inserted)
+SELECT inserted.id AS new_id, existing.*
+  FROM woke
+  LEFT JOIN inserted ON true
+  LEFT JOIN LATERAL (
+      SELECT j.* FROM conveyor_jobs AS j
+       WHERE inserted.id IS NULL AND j.unique_key = %(unique_key)s::text AND {{covered}}
+       LIMIT 1) AS existing ON true
 
 -- name: covered
 -- The row j's state is one its unique key covers (a fragment; the unique index's predicate).

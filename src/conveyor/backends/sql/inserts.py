@@ -74,12 +74,17 @@ class Written:
 
 
 def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
-    """Unique jobs, batches and dependencies take several statements that must be atomic;
-    plain jobs (and their rate keys, registered idempotently) need none."""
+    """Batches, dependencies and several unique jobs take several statements that must be
+    atomic; plain jobs (and their rate keys, registered idempotently) need none, nor does
+    one unique job: its write is one statement, and what may follow it (reading the holder
+    of its key, replacing it) stands alone as it would in a read-committed transaction
+    (a write skipped by ON CONFLICT DO NOTHING holds no lock for it)."""
     if isinstance(jobs, jobrows.JobRows):
         return jobs.any_set(*jobrows.TRANSACTIONAL)
+    unique = len(jobs) > 1
     for job in jobs:  # a loop: this runs on every enqueue
-        if job.unique_key or job.batch_id is not None or job.depends_on or job.depends_on_rows:
+        if (unique and job.unique_key) or job.batch_id is not None or job.depends_on \
+                or job.depends_on_rows:
             return True
     return False
 

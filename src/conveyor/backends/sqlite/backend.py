@@ -31,7 +31,7 @@ from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sql import binding
 from conveyor.backends.sql import plans as shared_plans
-from conveyor.backends.sqlite import inserts, plans
+from conveyor.backends.sqlite import blocking, inserts, plans
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -56,8 +56,9 @@ def path_of(url: str) -> str:
     return path
 
 
-class SqliteBackend(sql.SqlBackend):
-    """`base.Backend` on one SQLite file; one connection per instance."""
+class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
+    """`base.Backend` on one SQLite file; one connection per instance. Enqueues and reads
+    from plain code need no event loop (`blocking.BlockingCalls`)."""
 
     migrations = "conveyor.backends.sqlite"
 
@@ -138,27 +139,32 @@ class SqliteBackend(sql.SqlBackend):
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
         """`once` on the connection, again after a short sleep while the database is busy,
-        until `busy_deadline`; SQLite's errors mapped to Conveyor's."""
+        until `busy_deadline`; SQLite's errors mapped to Conveyor's (`failure`)."""
         conn = self._connection()
         deadline = time.monotonic() + self.busy_deadline
         pause = 0.0002
         while True:
             try:
                 return await once(conn)
-            except sqlite3.DataError as exc:
-                raise self._refused(exc) from None
-            except sqlite3.OperationalError as exc:
-                if str(exc).startswith(_REFUSAL_MARKERS):
-                    raise self._refused(exc) from None
-                if not _is_busy(exc):
-                    raise errors.StorageUnavailable(
-                        f"SQLite database {self.path!r} failed: {exc}") from None
-                if time.monotonic() > deadline:
-                    raise errors.StorageUnavailable(
-                        f"SQLite database {self.path!r} stayed locked for more than "
-                        f"{self.busy_deadline:g}s; nothing was written") from None
+            except (sqlite3.DataError, sqlite3.OperationalError) as exc:
+                if (failure := self.failure(exc, deadline)) is not None:
+                    raise failure from None
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 2, 0.02)
+
+    def failure(self, exc: sqlite3.DataError | sqlite3.OperationalError,
+                deadline: float) -> errors.ConveyorError | None:
+        """The error to report for `exc`; None while the database is busy and `deadline`
+        (monotonic) has not passed: the caller sleeps a little and tries again."""
+        if isinstance(exc, sqlite3.DataError) or str(exc).startswith(_REFUSAL_MARKERS):
+            return self._refused(exc)
+        if not _is_busy(exc):
+            return errors.StorageUnavailable(f"SQLite database {self.path!r} failed: {exc}")
+        if time.monotonic() > deadline:
+            return errors.StorageUnavailable(
+                f"SQLite database {self.path!r} stayed locked for more than "
+                f"{self.busy_deadline:g}s; nothing was written")
+        return None
 
     async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,
                         planned: bool = False, fragments: Sequence[str] = (),

@@ -1,0 +1,88 @@
+"""Blocking enqueue and get from plain code call the backend directly, without an event loop
+(SQLite's sqlite3 and a blocking psycopg connection), with the guarantees of the async path."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from conveyor import Conveyor, Unstorable
+from conveyor.registry import JobType
+
+
+def _declare(app: Conveyor) -> JobType[[int], None]:
+    @app.job(name="ping")
+    def ping(n: int) -> None: ...
+
+    return ping
+
+
+def test_enqueue_and_get_cross_no_event_loop(app: Conveyor,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ping = _declare(app)
+    ping.enqueue(0)  # opens the database on this thread: later calls go direct
+
+    def no_loop(*args: object) -> None:
+        raise AssertionError("a blocking call crossed the event loop")
+
+    monkeypatch.setattr(app.blocking, "run", no_loop)
+    job = ping.enqueue(1)
+    assert app.get(job.id).args == [1]
+    monkeypatch.undo()
+    assert {stat.method: stat.calls for stat in app.storage_calls.snapshot()}["insert"] == 2
+    assert len(app.jobs()) == 2
+
+
+def test_storage_hooks_see_blocking_calls(app: Conveyor) -> None:
+    ping = _declare(app)
+    ping.enqueue(0)
+    seen: list[str] = []
+
+    @contextlib.contextmanager
+    def hook(method: str) -> Iterator[None]:
+        seen.append(method)
+        yield
+
+    app.hooks.storage.append(hook)
+    app.get(ping.enqueue(1).id)
+    assert seen == ["insert", "get"]
+
+
+@pytest.mark.postgres
+def test_a_row_the_database_refuses_writes_nothing(pg_url: str) -> None:
+    """Bypassing the encoder (arguments that are not JSON): PostgreSQL refuses the row on the
+    blocking path as on the async one, and nothing is written (SQLite stores text as is)."""
+    from tests.conftest import _truncate
+
+    _truncate(pg_url)
+    app = Conveyor(pg_url)
+    ping = _declare(app)
+    first = ping.enqueue(0)
+    bad = dataclasses.replace(ping.new_job((1,), {}, ping.defaults), args_json="[not json")
+    with pytest.raises(Unstorable, match="refused a value"):
+        app.insert_blocking([bad])
+    assert [job.id for job in app.jobs()] == [first.id]
+    assert ping.enqueue(2).args == [2]
+    app.close()
+
+
+@pytest.mark.postgres
+def test_a_broken_blocking_connection_is_opened_again(pg_url: str) -> None:
+    from tests.conftest import _truncate
+
+    _truncate(pg_url)
+    app = Conveyor(pg_url)
+    ping = _declare(app)
+    ping.enqueue(0)
+    ping.enqueue(1)  # the blocking connection is open now
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    job = ping.enqueue(2)
+    assert app.get(job.id).args == [2]
+    assert len(app.jobs()) == 3
+    app.close()
