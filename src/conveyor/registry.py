@@ -76,10 +76,18 @@ class JobType(Generic[P, R]):
                 opts: job_options.EnqueueOptions, now: datetime | None = None) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the options."""
         now = now or self.app.clock.now()
-        call = self._checked(args, kwargs)
+        call = None if self._binder is None else self._binder.bind(args, kwargs)
+        if call is None:
+            self.check_arguments(args, kwargs)
         args_json, kwargs_json = self._encode(args, kwargs)
         fields = self._shared_fields(opts, now)
-        fields.update(self._keyed_fields(call, opts, now))
+        if self.unique is not None and call is not None:
+            fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,
+                                                  self.unique.period, now)
+            fields["unique_states"] = self.unique.states_mask
+        if self.limits is not None:
+            fields.update(_limit_fields(self.limits.resolve(
+                self.name, None if call is None else call.named, opts.cost)))
         return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
 
     def new_jobs(self, calls: Iterable[Any], opts: job_options.EnqueueOptions,
@@ -133,7 +141,8 @@ class JobType(Generic[P, R]):
 
     def _keyed_fields(self, call: arguments.Call | None, opts: job_options.EnqueueOptions,
                       now: datetime) -> dict[str, Any]:
-        """The fields of a row that its arguments decide: unique key, limit keys, cost."""
+        """The fields of a row that its arguments decide: unique key, limit keys, cost (what
+        `new_job` works out for one row, kept inline there: every single enqueue runs it)."""
         fields: dict[str, Any] = {}
         if self.unique is not None and call is not None:
             fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,

@@ -151,7 +151,7 @@ def written(step: inserts.Write, rows: Sequence[dict[str, Any]]) -> inserts.Writ
 
 async def awrite(conn: psycopg.AsyncConnection[Any], step: inserts.Write) -> inserts.Written:
     """`inserts.Write` on an async connection, inside whatever transaction it is in."""
-    if (columns := columns_statement(step)) is not None:
+    if len(step.jobs) >= jobrows.COLUMNS_FROM and (columns := columns_statement(step)):
         text, params = columns
         async with conn.cursor() as cur:
             await cur.execute(DRAW_IDS, params, binary=True)
@@ -166,7 +166,7 @@ async def awrite(conn: psycopg.AsyncConnection[Any], step: inserts.Write) -> ins
 
 def write(conn: psycopg.Connection[Any], step: inserts.Write) -> inserts.Written:
     """The same on a blocking connection."""
-    if (columns := columns_statement(step)) is not None:
+    if len(step.jobs) >= jobrows.COLUMNS_FROM and (columns := columns_statement(step)):
         text, params = columns
         with conn.cursor() as cur:
             cur.execute(DRAW_IDS, params, binary=True)

@@ -95,25 +95,30 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
         return []
     if keys := rate_keys_of(jobs):
         yield orchestrate.Query("register_rate_keys", {"keys": keys})
-    batch_ids = jobrows.column(jobs, "batch_id")
-    batched = [batch_id for batch_id in batch_ids if batch_id is not None]
-    if sizes := Counter(batched) if batched else None:
+    columns = jobs if isinstance(jobs, jobrows.JobRows) else None  # a bulk's rows
+    if columns is None:
+        batched = [job.batch_id for job in jobs if job.batch_id is not None]
+        sizes = Counter(batched) if batched else None
+    else:
+        sizes = _batch_sizes(columns)
+    if sizes:
         yield from _grow_batches(sizes)
     ended: dict[int, orchestrate.Final] = {}
-    if jobs.any_set(*jobrows.DEPENDENCIES) if isinstance(jobs, jobrows.JobRows) \
-            else any(job.has_dependencies for job in jobs):
+    if any(job.has_dependencies for job in jobs) if columns is None \
+            else columns.any_set(*jobrows.DEPENDENCIES):
         done = yield from _with_dependencies(jobs, now, ended)
     else:
-        states = initial_states(jobs, now)
+        states = [job.initial_state(now) for job in jobs] if columns is None \
+            else initial_states(columns, now)
         written: Written = yield Write(jobs, states, now)
         if not isinstance(written.ids, range) and None in written.ids:
             done = yield from _reported(jobs, states, written, now)
         else:  # the common case, without a generator of its own
             done = [model.Inserted(job_id, state)  # type: ignore[arg-type]
                     for job_id, state in zip(written.ids, states, strict=True)]
-    if sizes and (unheld := Counter(batch_id for batch_id, item in zip(batch_ids, done,
-                                                                        strict=True)
-                                    if item.duplicate and batch_id is not None)):
+    if sizes and (unheld := Counter(batch_id for batch_id, item in zip(
+            jobrows.column(jobs, "batch_id"), done, strict=True)
+            if item.duplicate and batch_id is not None)):
         for batch_id, count in unheld.items():  # a duplicate is not a job of the batch
             yield orchestrate.Query("grow_batch", {"id": batch_id, "count": -count})
     if not ended:
@@ -125,17 +130,26 @@ def plan(jobs: Sequence[model.NewJob], now: datetime) -> Plan[list[model.Inserte
     return [model.Inserted(item.id, states_now[item.id], item.duplicate) for item in done]
 
 
-def initial_states(jobs: Sequence[model.NewJob], now: datetime) -> list[model.JobState]:
-    """The state each job of `jobs` (none with dependencies) starts in."""
-    if isinstance(jobs, jobrows.JobRows) and "run_at" in jobs.shared:
-        return [S.SCHEDULED if jobs.shared["run_at"] > now else S.AVAILABLE] * len(jobs)
-    return [S.SCHEDULED if run_at > now else S.AVAILABLE
-            for run_at in jobrows.column(jobs, "run_at")]
+def _batch_sizes(rows: jobrows.JobRows) -> Counter[int] | None:
+    """How many of `rows` go into each batch (None: no batch)."""
+    if "batch_id" in rows.shared:
+        batch_id = rows.shared["batch_id"]
+        return None if batch_id is None else Counter({batch_id: len(rows)})
+    return Counter(batch_id for batch_id in rows.column("batch_id") if batch_id is not None)
+
+
+def initial_states(rows: jobrows.JobRows, now: datetime) -> list[model.JobState]:
+    """The state each of `rows` (none with dependencies) starts in."""
+    if "run_at" in rows.shared:
+        return [S.SCHEDULED if rows.shared["run_at"] > now else S.AVAILABLE] * len(rows)
+    return [S.SCHEDULED if run_at > now else S.AVAILABLE for run_at in rows.column("run_at")]
 
 
 def rate_keys_of(jobs: Sequence[model.NewJob]) -> list[str]:
     """Rate keys the jobs draw on: each gets its row in `conveyor_limits` before they land."""
-    drawn = [keys for keys in jobrows.values_of(jobs, "rate_keys_json") if keys]
+    drawn = [job.rate_keys_json for job in jobs if job.rate_keys_json] \
+        if not isinstance(jobs, jobrows.JobRows) \
+        else [keys for keys in jobrows.values_of(jobs, "rate_keys_json") if keys]
     return sorted({str(pair[0]) for keys in drawn for pair in orjson.loads(keys)}) \
         if drawn else []
 
