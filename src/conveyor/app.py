@@ -187,13 +187,19 @@ class Conveyor:
         if not rows:
             return enqueued.Enqueued([], [], self.clock.now())
         if not self.hooks.enqueue:
-            return await self._insert(rows, shared)
+            return enqueued.Enqueued(rows, *await self._insert(rows, shared))
         with self.hooks.enqueuing(rows) as call:
-            jobs = await self._insert(call.rows, shared)
+            jobs = enqueued.Enqueued(call.rows, *await self._insert(call.rows, shared))
             call.ids = jobs.ids
         return jobs
 
-    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> enqueued.Enqueued:
+    async def insert_one(self, row: model.NewJob, *, shared: bool = False) -> model.Job:
+        """`insert([row])[0]`, without the sequence around one job (a single enqueue)."""
+        if self.hooks.enqueue:
+            return (await self.insert([row], shared=shared))[0]
+        return _only(row, *await self._insert([row], shared))
+
+    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> Stored:
         if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
             written = await self._group_commit().insert(rows)
             inserted, now = written.inserted, written.now
@@ -203,10 +209,10 @@ class Conveyor:
         for done in inserted:
             if done.duplicate:  # the stored job each duplicate stands for
                 backend = await self.storage()
-                return _with_existing(rows, inserted, now, [
+                return inserted, now, _duplicates([
                     done.existing or (await backend.get(done.id) if done.duplicate else None)
                     for done in inserted])
-        return enqueued.Enqueued(rows, inserted, now)
+        return inserted, now, None
 
     def insert_blocking(self, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
         """`insert` from plain code. A backend whose driver blocks anyway (SQLite) is called
@@ -215,21 +221,28 @@ class Conveyor:
         if backend is None or not rows:
             return self.blocking.run(lambda: self.insert(rows))
         if not self.hooks.enqueue:
-            return self._insert_blocking(backend, rows)
+            return enqueued.Enqueued(rows, *self._insert_blocking(backend, rows))
         with self.hooks.enqueuing(rows) as call:
-            jobs = self._insert_blocking(backend, call.rows)
+            jobs = enqueued.Enqueued(call.rows, *self._insert_blocking(backend, call.rows))
             call.ids = jobs.ids
         return jobs
 
-    def _insert_blocking(self, backend: Any, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
+    def insert_one_blocking(self, row: model.NewJob) -> model.Job:
+        """`insert_blocking([row])[0]`, without the sequence around one job."""
+        backend = self._direct()
+        if backend is None or self.hooks.enqueue:
+            return self.insert_blocking([row])[0]
+        return _only(row, *self._insert_blocking(backend, [row]))
+
+    def _insert_blocking(self, backend: Any, rows: Sequence[model.NewJob]) -> Stored:
         now = self.clock.now()
         inserted = backend.insert_blocking(rows, now)
         for done in inserted:
             if done.duplicate:
-                return _with_existing(rows, inserted, now, [
+                return inserted, now, _duplicates([
                     done.existing or (backend.get_blocking(done.id) if done.duplicate else None)
                     for done in inserted])
-        return enqueued.Enqueued(rows, inserted, now)
+        return inserted, now, None
 
     def _direct(self) -> Any:
         """This thread's backend if it has blocking calls (`insert_blocking`, `get_blocking`)
@@ -449,17 +462,29 @@ def _close_all(runner: blocking.BlockingRunner,
     runner.close(close_this_loops)
 
 
-def _with_existing(rows: Sequence[model.NewJob], inserted: Sequence[model.Inserted],
-                   now: datetime, found: Sequence[model.Job | None]) -> enqueued.Enqueued:
-    """The enqueue's jobs, each duplicate standing for the stored job it found (by position).
-    Each found job was read for this call alone, so it is marked a duplicate in place:
-    `dataclasses.replace` of a job's two dozen fields cost a sixth of a duplicate enqueue."""
+Stored = tuple[list[model.Inserted], datetime, dict[int, model.Job] | None]
+"""What an insert stored: a result per row, when, and the stored job of each duplicate (by
+position; None when there is none)."""
+
+
+def _duplicates(found: Sequence[model.Job | None]) -> dict[int, model.Job]:
+    """The stored job each duplicate stands for, by position. Each was read for this call
+    alone, so it is marked a duplicate in place: `dataclasses.replace` of a job's two dozen
+    fields cost a sixth of a duplicate enqueue."""
     existing = {}
     for position, job in enumerate(found):
         if job is not None:
             object.__setattr__(job, "duplicate", True)
             existing[position] = job
-    return enqueued.Enqueued(rows, inserted, now, existing)
+    return existing
+
+
+def _only(row: model.NewJob, inserted: list[model.Inserted], now: datetime,
+          existing: dict[int, model.Job] | None) -> model.Job:
+    """The job of a one-row insert (as `Enqueued` would build it)."""
+    if existing and 0 in existing:
+        return existing[0]
+    return enqueued.job_of(row, inserted[0], now)
 
 
 def _is_id(value: Any) -> bool:
