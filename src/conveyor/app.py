@@ -31,6 +31,7 @@ from conveyor import (
     model,
     redact,
     registry,
+    stored,
     tracing,
     tuning,
     workflows,
@@ -197,9 +198,9 @@ class Conveyor:
         """`insert([row])[0]`, without the sequence around one job (a single enqueue)."""
         if self.hooks.enqueue:
             return (await self.insert([row], shared=shared))[0]
-        return _only(row, *await self._insert([row], shared))
+        return stored.only(row, *await self._insert([row], shared))
 
-    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> Stored:
+    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> stored.Stored:
         if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
             written = await self._group_commit().insert(rows)
             inserted, now = written.inserted, written.now
@@ -209,21 +210,23 @@ class Conveyor:
         for done in inserted:
             if done.duplicate:  # the stored job each duplicate stands for
                 backend = await self.storage()
-                return inserted, now, _duplicates([
+                return inserted, now, stored.duplicates([
                     done.existing or (await backend.get(done.id) if done.duplicate else None)
                     for done in inserted])
         return inserted, now, None
 
     def insert_blocking(self, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
-        """`insert` from plain code. A backend whose driver blocks anyway (SQLite) is called
-        directly once it is open on this thread's loop: no event loop is crossed."""
+        """`insert` from plain code. A backend with blocking calls (SQLite; PostgreSQL on a
+        blocking connection of its own) is called directly once it is open on this thread's
+        loop: no event loop is crossed."""
         backend = self._direct()
         if backend is None or not rows:
             return self.blocking.run(lambda: self.insert(rows))
         if not self.hooks.enqueue:
-            return enqueued.Enqueued(rows, *self._insert_blocking(backend, rows))
+            return enqueued.Enqueued(rows, *stored.insert_blocking(backend, rows, self.clock.now()))
         with self.hooks.enqueuing(rows) as call:
-            jobs = enqueued.Enqueued(call.rows, *self._insert_blocking(backend, call.rows))
+            jobs = enqueued.Enqueued(
+                call.rows, *stored.insert_blocking(backend, call.rows, self.clock.now()))
             call.ids = jobs.ids
         return jobs
 
@@ -232,26 +235,11 @@ class Conveyor:
         backend = self._direct()
         if backend is None or self.hooks.enqueue:
             return self.insert_blocking([row])[0]
-        return _only(row, *self._insert_blocking(backend, [row]))
-
-    def _insert_blocking(self, backend: Any, rows: Sequence[model.NewJob]) -> Stored:
-        now = self.clock.now()
-        inserted = backend.insert_blocking(rows, now)
-        for done in inserted:
-            if done.duplicate:
-                return inserted, now, _duplicates([
-                    done.existing or (backend.get_blocking(done.id) if done.duplicate else None)
-                    for done in inserted])
-        return inserted, now, None
+        return stored.only(row, *stored.insert_blocking(backend, [row], self.clock.now()))
 
     def _direct(self) -> Any:
-        """This thread's backend if it has blocking calls (`insert_blocking`, `get_blocking`)
-        and may be used without its loop: open and migrated, no loop running here."""
-        loop = self.blocking.idle_loop()
-        if loop is None or not self._migrated:
-            return None
-        backend: Any = self._backends.get(loop)  # traced: `insert_blocking` may be None
-        return backend if backend is not None and backend.insert_blocking is not None else None
+        """This thread's backend for a blocking call without its loop, or None."""
+        return stored.direct_backend(self.blocking, self._migrated, self._backends)
 
     def _group_commit(self) -> groupcommit.GroupCommit:
         loop = asyncio.get_running_loop()
@@ -460,31 +448,6 @@ def _close_all(runner: blocking.BlockingRunner,
             await backend.close()
 
     runner.close(close_this_loops)
-
-
-Stored = tuple[list[model.Inserted], datetime, dict[int, model.Job] | None]
-"""What an insert stored: a result per row, when, and the stored job of each duplicate (by
-position; None when there is none)."""
-
-
-def _duplicates(found: Sequence[model.Job | None]) -> dict[int, model.Job]:
-    """The stored job each duplicate stands for, by position. Each was read for this call
-    alone, so it is marked a duplicate in place: `dataclasses.replace` of a job's two dozen
-    fields cost a sixth of a duplicate enqueue."""
-    existing = {}
-    for position, job in enumerate(found):
-        if job is not None:
-            object.__setattr__(job, "duplicate", True)
-            existing[position] = job
-    return existing
-
-
-def _only(row: model.NewJob, inserted: list[model.Inserted], now: datetime,
-          existing: dict[int, model.Job] | None) -> model.Job:
-    """The job of a one-row insert (as `Enqueued` would build it)."""
-    if existing and 0 in existing:
-        return existing[0]
-    return enqueued.job_of(row, inserted[0], now)
 
 
 def _is_id(value: Any) -> bool:
