@@ -31,6 +31,7 @@ from conveyor import (
     model,
     redact,
     registry,
+    stored,
     tracing,
     tuning,
     workflows,
@@ -187,13 +188,19 @@ class Conveyor:
         if not rows:
             return enqueued.Enqueued([], [], self.clock.now())
         if not self.hooks.enqueue:
-            return await self._insert(rows, shared)
+            return enqueued.Enqueued(rows, *await self._insert(rows, shared))
         with self.hooks.enqueuing(rows) as call:
-            jobs = await self._insert(call.rows, shared)
+            jobs = enqueued.Enqueued(call.rows, *await self._insert(call.rows, shared))
             call.ids = jobs.ids
         return jobs
 
-    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> enqueued.Enqueued:
+    async def insert_one(self, row: model.NewJob, *, shared: bool = False) -> model.Job:
+        """`insert([row])[0]`, without the sequence around one job (a single enqueue)."""
+        if self.hooks.enqueue:
+            return (await self.insert([row], shared=shared))[0]
+        return stored.only(row, *await self._insert([row], shared))
+
+    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> stored.Stored:
         if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
             written = await self._group_commit().insert(rows)
             inserted, now = written.inserted, written.now
@@ -203,42 +210,36 @@ class Conveyor:
         for done in inserted:
             if done.duplicate:  # the stored job each duplicate stands for
                 backend = await self.storage()
-                return _with_existing(rows, inserted, now, [
+                return inserted, now, stored.duplicates([
                     done.existing or (await backend.get(done.id) if done.duplicate else None)
                     for done in inserted])
-        return enqueued.Enqueued(rows, inserted, now)
+        return inserted, now, None
 
     def insert_blocking(self, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
-        """`insert` from plain code. A backend whose driver blocks anyway (SQLite) is called
-        directly once it is open on this thread's loop: no event loop is crossed."""
+        """`insert` from plain code. A backend with blocking calls (SQLite; PostgreSQL on a
+        blocking connection of its own) is called directly once it is open on this thread's
+        loop: no event loop is crossed."""
         backend = self._direct()
         if backend is None or not rows:
             return self.blocking.run(lambda: self.insert(rows))
         if not self.hooks.enqueue:
-            return self._insert_blocking(backend, rows)
+            return enqueued.Enqueued(rows, *stored.insert_blocking(backend, rows, self.clock.now()))
         with self.hooks.enqueuing(rows) as call:
-            jobs = self._insert_blocking(backend, call.rows)
+            jobs = enqueued.Enqueued(
+                call.rows, *stored.insert_blocking(backend, call.rows, self.clock.now()))
             call.ids = jobs.ids
         return jobs
 
-    def _insert_blocking(self, backend: Any, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
-        now = self.clock.now()
-        inserted = backend.insert_blocking(rows, now)
-        for done in inserted:
-            if done.duplicate:
-                return _with_existing(rows, inserted, now, [
-                    done.existing or (backend.get_blocking(done.id) if done.duplicate else None)
-                    for done in inserted])
-        return enqueued.Enqueued(rows, inserted, now)
+    def insert_one_blocking(self, row: model.NewJob) -> model.Job:
+        """`insert_blocking([row])[0]`, without the sequence around one job."""
+        backend = self._direct()
+        if backend is None or self.hooks.enqueue:
+            return self.insert_blocking([row])[0]
+        return stored.only(row, *stored.insert_blocking(backend, [row], self.clock.now()))
 
     def _direct(self) -> Any:
-        """This thread's backend if it has blocking calls (`insert_blocking`, `get_blocking`)
-        and may be used without its loop: open and migrated, no loop running here."""
-        loop = self.blocking.idle_loop()
-        if loop is None or not self._migrated:
-            return None
-        backend: Any = self._backends.get(loop)  # traced: `insert_blocking` may be None
-        return backend if backend is not None and backend.insert_blocking is not None else None
+        """This thread's backend for a blocking call without its loop, or None."""
+        return stored.direct_backend(self.blocking, self._migrated, self._backends)
 
     def _group_commit(self) -> groupcommit.GroupCommit:
         loop = asyncio.get_running_loop()
@@ -447,19 +448,6 @@ def _close_all(runner: blocking.BlockingRunner,
             await backend.close()
 
     runner.close(close_this_loops)
-
-
-def _with_existing(rows: Sequence[model.NewJob], inserted: Sequence[model.Inserted],
-                   now: datetime, found: Sequence[model.Job | None]) -> enqueued.Enqueued:
-    """The enqueue's jobs, each duplicate standing for the stored job it found (by position).
-    Each found job was read for this call alone, so it is marked a duplicate in place:
-    `dataclasses.replace` of a job's two dozen fields cost a sixth of a duplicate enqueue."""
-    existing = {}
-    for position, job in enumerate(found):
-        if job is not None:
-            object.__setattr__(job, "duplicate", True)
-            existing[position] = job
-    return enqueued.Enqueued(rows, inserted, now, existing)
 
 
 def _is_id(value: Any) -> bool:

@@ -226,7 +226,11 @@ class Enqueuer(Generic[P, R]):
         return Signature(self.job_type, self.job_type.new_job(args, dict(kwargs), self.opts))
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return self._insert([self.job_type.new_job(args, kwargs, self.opts)])[0]
+        row = self.job_type.new_job(args, kwargs, self.opts)
+        app = self.job_type.app
+        if self.connection is None and app.ambient_connection() is None:
+            return app.insert_one_blocking(row)
+        return self._insert([row])[0]
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
         """Concurrent callers on one event loop share a transaction (`groupcommit`), except
@@ -234,7 +238,7 @@ class Enqueuer(Generic[P, R]):
         if self.connection is not None:
             return (await self.aenqueue_many([(args, kwargs)]))[0]
         row = self.job_type.new_job(args, kwargs, self.opts)
-        return (await self.job_type.app.insert([row], shared=True))[0]
+        return await self.job_type.app.insert_one(row, shared=True)
 
     def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         return self._insert(self._rows(calls))
