@@ -199,7 +199,7 @@ def _decode_history(pending: _Undecoded, job: Job) -> None:
         errs = ()
     try:
         result = decode(result)
-    except (errors.MalformedJob, ValueError):
+    except (errors.MalformedJob, TypeError, ValueError):
         result = None
     _SET_ERRORS(job, errs)
     _SET_RESULT(job, result)

@@ -77,3 +77,12 @@ def test_undecodable_errors_and_result_read_as_none() -> None:
     job = model.stored_job(encoding.loads, _values(errors='[{"no": "at"}]', result="{"))
     assert job.errors == () and job.result is None
     assert job.args == [1, 2]
+
+
+def test_a_postgres_claim_reads_null_json_as_none() -> None:
+    from conveyor.backends.postgres import rows
+
+    job = model.stored_job(rows.loads, _values(args=b"[1, 2]", kwargs=b'{"a": 1}',
+                                               meta=b'{"timeout": 5}', errors=b"[]",
+                                               result=None))
+    assert job == _plain() and job.result is None

@@ -22,8 +22,11 @@ STATEMENT_OF = {
 }
 
 
-def loads(data: str | bytes) -> Any:
-    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits)."""
+def loads(data: str | bytes | None) -> Any:
+    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits);
+    None (SQL NULL, read undecoded) stays None."""
+    if data is None:
+        return None
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
