@@ -238,6 +238,8 @@ STORED_COLUMNS = ("id", "name", "queue", "state", "priority", "args", "kwargs", 
                   "attempt", "max_attempts", "run_at", "inserted_at", "attempted_at",
                   "finalized_at", "attempted_by", "errors", "result", "rate_keys", "batch_id")
 """The columns `stored_job` takes, in its order."""
+if {*STORED_COLUMNS, "malformed", "duplicate"} != set(_SLOTS):  # a new field: fill it there
+    raise AssertionError("stored_job must fill every field of Job")
 _LAZY = ("args", "kwargs", "meta", "errors", "result")
 _EAGER_AT = operator.itemgetter(*(i for i, name in enumerate(STORED_COLUMNS) if name not in _LAZY))
 _EAGER_SETTERS = tuple(_SLOTS[name].__set__ for name in STORED_COLUMNS if name not in _LAZY)
