@@ -11,7 +11,8 @@ that a state is one of these (a CHECK constraint), not the moves.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -119,7 +120,12 @@ class JobError:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Job:
-    """One row of the jobs table, as the application sees it."""
+    """One row of the jobs table, as the application sees it.
+
+    A job the backend read (`Job.stored`) keeps its JSON columns as the database returned
+    them and decodes them on first read: the arguments (with `meta` and `malformed`) when
+    the job runs, `errors` and `result` only when something reads them. Nothing else
+    changes: attributes, equality, repr and `dataclasses` functions see decoded values."""
 
     id: int
     name: str
@@ -153,6 +159,113 @@ class Job:
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+
+class _Undecoded:
+    """JSON columns of a stored job not decoded yet; every field they fill holds this object
+    until the first read of any of them decodes them all."""
+
+    __slots__ = ("decode", "fill", "raw")
+
+    def __init__(self, decode: Callable[[Any], Any], raw: tuple[Any, ...],
+                 fill: Callable[[_Undecoded, Job], None]) -> None:
+        self.decode, self.raw, self.fill = decode, raw, fill
+
+
+def _decode_arguments(pending: _Undecoded, job: Job) -> None:
+    """args, kwargs and meta; a row whose JSON cannot be decoded or has the wrong shape is
+    `malformed` (and has no arguments)."""
+    decode, (args, kwargs, meta) = pending.decode, pending.raw
+    malformed = None
+    try:
+        args, kwargs, meta = decode(args), decode(kwargs), decode(meta)
+        if not isinstance(args, list) or not isinstance(kwargs, dict) \
+                or not isinstance(meta, dict):
+            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
+    except (errors.MalformedJob, ValueError) as exc:
+        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
+    _SET_ARGS(job, args)
+    _SET_KWARGS(job, kwargs)
+    _SET_META(job, meta)
+    _SET_MALFORMED(job, malformed)
+
+
+def _decode_history(pending: _Undecoded, job: Job) -> None:
+    """errors and result; what cannot be decoded reads as none."""
+    decode, (errs, result) = pending.decode, pending.raw
+    try:
+        errs = tuple(JobError.from_json(e) for e in decode(errs) or ())
+    except (errors.MalformedJob, AttributeError, KeyError, TypeError, ValueError):
+        errs = ()
+    try:
+        result = decode(result)
+    except (errors.MalformedJob, TypeError, ValueError):
+        result = None
+    _SET_ERRORS(job, errs)
+    _SET_RESULT(job, result)
+
+
+class _DecodedOnRead:
+    """A field's slot, wrapped: a read that finds the field undecoded decodes it first."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, job: Job | None, owner: type | None = None) -> Any:
+        if job is None:
+            return self
+        value = self.slot.__get__(job, owner)
+        if value.__class__ is _Undecoded:
+            value.fill(value, job)
+            value = self.slot.__get__(job, owner)
+        return value
+
+    def __set__(self, job: Job, value: Any) -> None:
+        self.slot.__set__(job, value)
+
+    def __delete__(self, job: Job) -> None:
+        self.slot.__delete__(job)
+
+
+_SLOTS: dict[str, Any] = {field.name: Job.__dict__[field.name]
+                         for field in dataclasses.fields(Job)}
+"""Each field's slot (its member descriptor), written without `__init__` by `stored_job`."""
+for _name in ("args", "kwargs", "meta", "malformed", "errors", "result"):
+    setattr(Job, _name, _DecodedOnRead(_SLOTS[_name]))
+STORED_COLUMNS = ("id", "name", "queue", "state", "priority", "args", "kwargs", "meta",
+                  "attempt", "max_attempts", "run_at", "inserted_at", "attempted_at",
+                  "finalized_at", "attempted_by", "errors", "result", "rate_keys", "batch_id")
+"""The columns `stored_job` takes, in its order."""
+if {*STORED_COLUMNS, "malformed", "duplicate"} != set(_SLOTS):  # a new field: fill it there
+    raise AssertionError("stored_job must fill every field of Job")
+_LAZY = ("args", "kwargs", "meta", "errors", "result")
+_EAGER_AT = operator.itemgetter(*(i for i, name in enumerate(STORED_COLUMNS) if name not in _LAZY))
+_EAGER_SETTERS = tuple(_SLOTS[name].__set__ for name in STORED_COLUMNS if name not in _LAZY)
+_SET_ARGS, _SET_KWARGS, _SET_META, _SET_MALFORMED, _SET_ERRORS, _SET_RESULT, _SET_DUPLICATE = (
+    _SLOTS[name].__set__ for name in ("args", "kwargs", "meta", "malformed", "errors", "result",
+                                      "duplicate"))
+
+
+def stored_job(decode: Callable[[Any], Any], values: Sequence[Any]) -> Job:
+    """A job from a stored row's `values` (in `STORED_COLUMNS` order), built without the
+    dataclass `__init__` (a frozen one writes each field through `object.__setattr__`, the
+    dearest part of reading a claimed row). Its JSON columns are decoded when first read:
+    `decode` turns one into its value, raising `MalformedJob` or `ValueError`."""
+    job: Job = object.__new__(Job)
+    for setter, value in zip(_EAGER_SETTERS, _EAGER_AT(values), strict=True):
+        setter(job, value)
+    arguments = _Undecoded(decode, (values[5], values[6], values[7]), _decode_arguments)
+    history = _Undecoded(decode, (values[15], values[16]), _decode_history)
+    _SET_ARGS(job, arguments)
+    _SET_KWARGS(job, arguments)
+    _SET_META(job, arguments)
+    _SET_MALFORMED(job, arguments)
+    _SET_ERRORS(job, history)
+    _SET_RESULT(job, history)
+    _SET_DUPLICATE(job, False)
+    return job
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -305,7 +305,11 @@ class _Statements:
         return await _rows(self.conn, _QUERIES[name], params, planned)
 
     async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        return [convert.job_from_row(row) for row in await dict_rows(self.conn, name, params)]
+        async with self.conn.cursor() as cur:
+            cur.adapters.register_loader("jsonb", convert.UndecodedJson)
+            await cur.execute(_QUERIES[name], params)
+            rows = await cur.fetchall()
+            return convert.jobs_of(rows, [c.name for c in cur.description or ()])
 
     async def candidates(self, queue: str, limit: int, now: datetime,
                          names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 
 from conveyor import limits, metrics, model, outcome
 from conveyor.backends import base
@@ -19,8 +22,11 @@ STATEMENT_OF = {
 }
 
 
-def loads(data: str | bytes) -> Any:
-    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits)."""
+def loads(data: str | bytes | None) -> Any:
+    """orjson, falling back to the stdlib for what orjson refuses (integers over 64 bits);
+    None (SQL NULL, read undecoded) stays None."""
+    if data is None:
+        return None
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -81,26 +87,48 @@ def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
             "runtime_maxes": [r.runtime_max for r in ordered]}
 
 
+_BY_NAME = operator.itemgetter(*model.STORED_COLUMNS)
+_STATE, _RATE_KEYS = 3, 17
+_STATES = {str(state): state for state in model.JobState}
+
+
 def job_from_row(row: Mapping[str, Any]) -> model.Job:
-    """Build a Job; a row whose arguments have the wrong JSON shape becomes `malformed`."""
-    args, kwargs, meta, malformed = row["args"], row["kwargs"], row["meta"], None
-    if not isinstance(args, list) or not isinstance(kwargs, dict) or not isinstance(meta, dict):
-        args, kwargs, meta = [], {}, {}
-        malformed = ("undecodable arguments: args must be a JSON array, "
-                     "kwargs and meta JSON objects")
-    try:
-        errs = tuple(model.JobError.from_json(e) for e in row["errors"] or ())
-    except (AttributeError, KeyError, TypeError, ValueError):
-        errs = ()
-    return model.Job(
-        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
-        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
-        max_attempts=row["max_attempts"], run_at=row["run_at"], inserted_at=row["inserted_at"],
-        attempted_at=row["attempted_at"], finalized_at=row["finalized_at"],
-        attempted_by=row["attempted_by"], errors=errs, result=row["result"], meta=meta,
-        malformed=malformed, rate_keys=tuple(str(pair[0]) for pair in row["rate_keys"] or ()),
-        batch_id=row["batch_id"],
-    )
+    """Build a Job from a row whose JSON psycopg decoded already; a row whose arguments have
+    the wrong JSON shape becomes `malformed`."""
+    values = list(_BY_NAME(row))
+    values[_RATE_KEYS] = tuple(str(pair[0]) for pair in values[_RATE_KEYS] or ())
+    return _job(values, _as_is)
+
+
+class UndecodedJson(Loader):
+    """jsonb as the text PostgreSQL sent: a claimed job decodes its JSON when first read."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model.Job]:
+    """The jobs of whole job rows (tuples in `columns` order) read with `UndecodedJson`."""
+    index = {name: i for i, name in enumerate(columns)}
+    pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
+    jobs = []
+    for row in rows:
+        values = list(pick(row))
+        rate_keys = values[_RATE_KEYS]
+        values[_RATE_KEYS] = tuple(str(pair[0]) for pair in loads(rate_keys)) \
+            if rate_keys else ()
+        jobs.append(_job(values, loads))
+    return jobs
+
+
+def _job(values: list[Any], decode: Callable[[Any], Any]) -> model.Job:
+    state = values[_STATE]
+    values[_STATE] = _STATES.get(state) or model.JobState(state)
+    return model.stored_job(decode, values)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def candidate(row: Mapping[str, Any]) -> limits.Candidate:

@@ -193,7 +193,7 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         return convert.document(value)
 
     def job(self, row: Mapping[str, Any]) -> model.Job:
-        return convert.job_from_row(row)  # type: ignore[arg-type]  # a sqlite3.Row
+        return convert.job_from_row(row)
 
     def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
         return convert.metric_params(rows)
@@ -309,8 +309,9 @@ class _Statements:
         return plans.rows(self.conn, name, dict(params))  # type: ignore[return-value]
 
     async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        return [convert.job_from_row(row) for row in self.conn.execute(
-            _QUERIES[name], plans.bind(dict(params)))]
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples, read by position
+        return convert.jobs_of(cursor.execute(_QUERIES[name], plans.bind(dict(params))))
 
     async def candidates(self, queue: str, limit: int, now: datetime,
                          names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:

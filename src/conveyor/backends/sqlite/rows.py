@@ -6,6 +6,7 @@ travel as JSON text read with `json_each`.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import encoding, errors, limits, metrics, model, outcome
+from conveyor import encoding, limits, metrics, model, outcome
 from conveyor.backends import base
 from conveyor.backends.sql import binding
 
@@ -88,32 +89,47 @@ def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
          r.cancelled, r.runtime_sum, r.runtime_max] for r in rows]).decode()}
 
 
-def job_from_row(row: sqlite3.Row) -> model.Job:
-    """Build a Job; a row whose JSON cannot be decoded becomes a Job marked `malformed`."""
-    malformed = None
-    try:
-        args, kwargs = encoding.loads(row["args"]), encoding.loads(row["kwargs"])
-        meta = encoding.loads(row["meta"])
-        if not isinstance(args, list) or not isinstance(kwargs, dict) \
-                or not isinstance(meta, dict):
-            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
-    except errors.MalformedJob as exc:
-        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
-    try:
-        errs = tuple(model.JobError.from_json(e) for e in encoding.loads(row["errors"]) or ())
-        result = encoding.loads(row["result"])
-    except (errors.MalformedJob, AttributeError, KeyError, TypeError, ValueError):
-        errs, result = (), None
-    return model.Job(
-        id=row["id"], name=row["name"], queue=row["queue"], state=model.JobState(row["state"]),
-        priority=row["priority"], args=args, kwargs=kwargs, attempt=row["attempt"],
-        max_attempts=row["max_attempts"], run_at=from_micros(row["run_at"]) or EPOCH,
-        inserted_at=from_micros(row["inserted_at"]) or EPOCH,
-        attempted_at=from_micros(row["attempted_at"]),
-        finalized_at=from_micros(row["finalized_at"]), attempted_by=row["attempted_by"],
-        errors=errs, result=result, meta=meta, malformed=malformed,
-        rate_keys=_rate_keys(row["rate_keys"]), batch_id=row["batch_id"],
-    )
+_BY_NAME = operator.itemgetter(*model.STORED_COLUMNS)
+_STATE, _RATE_KEYS = 3, 17
+_MOMENTS = (10, 11, 12, 13)
+"""run_at, inserted_at, attempted_at, finalized_at."""
+_NEVER_NULL = (10, 11)
+_STATES = {str(state): state for state in model.JobState}
+
+
+def job_from_row(row: sqlite3.Row | Mapping[str, Any]) -> model.Job:
+    """Build a Job; its JSON columns are decoded when first read, and a row whose arguments
+    cannot be decoded reads as a Job marked `malformed`."""
+    return _job(list(_BY_NAME(row)), {})
+
+
+def jobs_of(cursor: sqlite3.Cursor) -> list[model.Job]:
+    """The jobs of a cursor over whole job rows as plain tuples: columns read by position
+    (reading a `sqlite3.Row` by name costs a search of its columns per read)."""
+    index = {column[0]: i for i, column in enumerate(cursor.description or ())}
+    pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
+    moments: dict[int, datetime] = {}  # the jobs of one claim share most of their times
+    return [_job(list(pick(row)), moments) for row in cursor]
+
+
+def _job(values: list[Any], moments: dict[int, datetime]) -> model.Job:
+    """`values` (in `model.STORED_COLUMNS` order) converted in place where SQLite stores
+    another type: state, timestamps as microseconds (each converted once per `moments`),
+    rate keys."""
+    state = values[_STATE]
+    values[_STATE] = _STATES.get(state) or model.JobState(state)
+    for at in _MOMENTS:
+        micros = values[at]
+        if micros is not None:
+            moment = moments.get(micros)
+            if moment is None:
+                moment = moments[micros] = EPOCH + timedelta(microseconds=micros)
+            values[at] = moment
+        elif at in _NEVER_NULL:
+            values[at] = EPOCH
+    rate_keys = values[_RATE_KEYS]
+    values[_RATE_KEYS] = _rate_keys(rate_keys) if rate_keys else ()
+    return model.stored_job(encoding.loads, values)
 
 
 def candidate(row: Mapping[str, Any]) -> limits.Candidate:
