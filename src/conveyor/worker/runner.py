@@ -1,5 +1,11 @@
 """One worker: claim jobs in batches sized to free slots, run them, settle them in batches.
 
+A worker also claims a few jobs ahead of its free slots (`pacing`): they wait in a small
+buffer, leased to it (`running` for this worker in storage), and start as slots free up, so
+jobs run while the next claim is in flight. Buffered jobs count as the worker's own for the
+lost-track check and `max_jobs`; a cancel request settles one cancelled, and stopping hands
+them back unstarted (attempt refunded).
+
 A worker is one asyncio loop. It registers itself (heartbeat) before its first claim, runs the
 leader chores when it holds the lease, and on SIGTERM stops claiming, lets running jobs finish
 within the grace period and hands the rest back as `available`. A second signal hands the
@@ -25,7 +31,17 @@ from conveyor import clock as clocks
 from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues, settle, waits
+from conveyor.worker import (
+    executor,
+    heartbeat,
+    lanes,
+    leader,
+    orphans,
+    pacing,
+    queues,
+    settle,
+    waits,
+)
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
@@ -72,6 +88,10 @@ class Worker:
         self._running: dict[int, asyncio.Task[None] | None] = {}
         """The task running each job; None while it waits its turn in a lane."""
         self._lanes = lanes.Lanes(self._turn)
+        self._buffer: deque[model.Job] = deque()
+        """Claimed jobs (leased to this worker) waiting for a free slot, best first."""
+        self._pacing = pacing.Pacing(self.config.concurrency)
+        self._fill_due = False
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -121,10 +141,15 @@ class Worker:
             if deadline is not None and loop.time() >= deadline:
                 log.info("worker %s reached --max-time", self.id)
                 break
-            free = await self._free_slots()
-            if free == 0:
+            if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
+                log.info("worker %s reached --max-jobs", self.id)
+                break
+            room = await self._room()
+            if room == 0:
                 continue
-            jobs = await self._claim(backend, free)
+            began = loop.time()
+            jobs = await self._claim(backend, room)
+            self._pacing.claimed(began, loop.time())
             if self._stopping.is_set():  # signalled while the claim was in flight
                 for job in jobs:  # hand them back unstarted, attempt refunded
                     settler.add(self.executor.interrupted(job))
@@ -132,28 +157,50 @@ class Worker:
                 break
             if any(job.id not in self._snoozed for job in jobs):
                 self._empty_rounds = self._freed_rounds = 0
-            self._start(jobs, settler)
+            self._buffer.extend(jobs)
+            self._fill()
             self._claiming = False
-            if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
-                log.info("worker %s reached --max-jobs", self.id)
-                break
             if not jobs and await self._idle(backend, settler):
                 break
 
-    async def _free_slots(self) -> int:
-        """Free slots; waits for one to free up, and briefly for more when nearly full so
-        claims stay batched under load."""
-        free = self.config.concurrency - len(self._running)
-        if free <= 0:
+    def _room_now(self) -> int:
+        """Jobs to claim now: the free slots and the buffer's room (within `max_jobs`)."""
+        held = len(self._running) + len(self._buffer)
+        room = self.config.concurrency + self._pacing.ahead - held
+        if self.config.max_jobs is not None:
+            room = min(room, self.config.max_jobs - self.started - len(self._buffer))
+        return room
+
+    async def _room(self) -> int:
+        """Jobs to claim; waits for a slot to free up when there is no room, and briefly
+        for more when nearly full so claims stay batched under load."""
+        room = self._room_now()
+        if room <= 0:
             self._slot_freed.clear()
             await waits.first(self._slot_freed.wait(), self._stopping.wait())
             return 0
-        if self._running and free < max(1, self.config.concurrency // 4):
+        if self._running and room < max(1, self.config.concurrency // 4):
             await asyncio.sleep(0.001)
-            free = self.config.concurrency - len(self._running)
-        if self.config.max_jobs is not None:
-            free = min(free, self.config.max_jobs - self.started)
-        return max(0, free)
+            room = self._room_now()
+        return max(0, room)
+
+    def _fill(self) -> None:
+        """Start buffered jobs in the free slots (not once stopping: they go back)."""
+        self._fill_due = False
+        free = self.config.concurrency - len(self._running)
+        if free <= 0 or not self._buffer or self._stopping.is_set() or self._settler is None:
+            return
+        self._start([self._buffer.popleft() for _ in range(min(free, len(self._buffer)))],
+                    self._settler)
+
+    def _freed(self) -> None:
+        """A slot freed up: the fetch loop may claim, and buffered jobs start on the loop's
+        next turn (one lane for all the slots freed meanwhile)."""
+        self._pacing.ended()
+        self._slot_freed.set()
+        if self._buffer and not self._fill_due:
+            self._fill_due = True
+            asyncio.get_running_loop().call_soon(self._fill)
 
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
         if self._stopping.is_set():
@@ -249,7 +296,7 @@ class Worker:
         if ctx.cancel_requested.is_set():
             self._running.pop(job.id, None)
             self._contexts.pop(job.id, None)
-            self._slot_freed.set()
+            self._freed()
             settler.add(self.executor.cancelled(job, "cancelled by operator"))
             return None
         self._running[job.id] = task
@@ -274,7 +321,7 @@ class Worker:
             finally:
                 self._running.pop(job.id, None)
                 self._contexts.pop(job.id, None)
-                self._slot_freed.set()
+                self._freed()
             if attempt is not None:
                 attempt.outcome, attempt.error = ran.outcome, ran.error
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
@@ -286,6 +333,8 @@ class Worker:
         killed now; plain `def` jobs in threads see `current_job().cancel_requested` set and
         stop when they next look."""
         for job_id in job_ids:
+            if self._cancel_buffered(job_id):
+                continue
             ctx, task = self._contexts.get(job_id), self._running.get(job_id)
             if ctx is None or ctx.cancel_requested.is_set():
                 continue
@@ -297,6 +346,21 @@ class Worker:
             if job_type is not None and (job_type.is_async or job_type.isolation == "process"):
                 task.cancel()
 
+    def _cancel_buffered(self, job_id: int) -> bool:
+        """A buffered job asked to cancel is settled cancelled without running."""
+        job = next((job for job in self._buffer if job.id == job_id), None)
+        if job is None or self._settler is None:
+            return False
+        log.info("cancelling claimed job %s on request before it started", job_id)
+        self._buffer.remove(job)
+        self._settler.add(self.executor.cancelled(job, "cancelled by operator"))
+        return True
+
+    def _hand_back_buffer(self, settler: settle.Settler) -> None:
+        """Buffered jobs go back unstarted (attempt refunded), for other workers to start."""
+        while self._buffer:
+            settler.add(self.executor.interrupted(self._buffer.popleft()))
+
     # -- start-up and shutdown ------------------------------------------------------------
 
     def _start_chores(self, backend: base.Backend, settler: settle.Settler,
@@ -304,7 +368,9 @@ class Worker:
         chores: list[Chore] = []
         interval = self.app.settings.heartbeat_interval
         chores.append(asyncio.create_task(orphans.watch(
-            backend, self.id, interval, tracked=lambda: set(self._running) | settler.pending(),
+            backend, self.id, interval,
+            tracked=lambda: set(self._running) | {job.id for job in self._buffer}
+            | settler.pending(),
             claiming=lambda: self._claiming,
             orphaned=lambda job: settler.add(self.executor.lost(job))), name="conveyor-books"))
         if self.config.heartbeat_thread:
@@ -330,6 +396,7 @@ class Worker:
     async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
                         chores: list[Chore]) -> None:
         self._stopping.set()
+        self._hand_back_buffer(settler)
         running = {task for task in self._running.values() if task is not None}
         running |= self._lanes.tasks
         if running:
@@ -389,7 +456,8 @@ class Worker:
         """Forced stop: running jobs go back to `available` (attempt refunded) and finished
         ones are settled, in one write, best effort within the deadline; then exit."""
         reason = "interrupted by shutdown (forced by a second signal)"
-        rans = [self.executor.interrupted(ctx.job, reason) for ctx in self._contexts.values()]
+        rans = [self.executor.interrupted(job, reason)
+                for job in [*(ctx.job for ctx in self._contexts.values()), *self._buffer]]
         if self._settler is not None:
             rans += self._settler.waiting()
         try:
