@@ -160,7 +160,10 @@ class Worker:
             self._buffer.extend(jobs)
             self._fill()
             self._claiming = False
-            if not jobs and await self._idle(backend, settler):
+            # Fewer than asked: nothing more is due now, so wait for a wake-up instead of a
+            # claim that finds nothing (burst workers count empty claims to know they are done).
+            drained = not jobs or (len(jobs) < room and not self.config.burst)
+            if drained and await self._idle(backend, settler):
                 break
 
     def _room_now(self) -> int:
@@ -185,13 +188,18 @@ class Worker:
         return max(0, room)
 
     def _fill(self) -> None:
-        """Start buffered jobs in the free slots (not once stopping: they go back)."""
+        """Start buffered jobs in the free slots (not once stopping: they go back). Their
+        run time counts from now: a job may have waited for its slot since its claim."""
         self._fill_due = False
         free = self.config.concurrency - len(self._running)
-        if free <= 0 or not self._buffer or self._stopping.is_set() or self._settler is None:
+        settler = self._settler
+        if free <= 0 or not self._buffer or self._stopping.is_set() or settler is None:
             return
-        self._start([self._buffer.popleft() for _ in range(min(free, len(self._buffer)))],
-                    self._settler)
+        jobs = [self._buffer.popleft() for _ in range(min(free, len(self._buffer)))]
+        now = self.app.clock.now()
+        for job in jobs:
+            settler.began(job.id, now)
+        self._start(jobs, settler)
 
     def _freed(self) -> None:
         """A slot freed up: the fetch loop may claim, and buffered jobs start on the loop's
@@ -233,9 +241,14 @@ class Worker:
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
-        await waits.first(backend.wait(self.plan.served, await self._idle_wait(backend)),
-                     self._stopping.wait())
+        await waits.first(backend.wait(self.plan.served, self.config.idle_wait),
+                          self._until_unblock(backend), self._stopping.wait())
         return False
+
+    async def _until_unblock(self, backend: base.Backend) -> None:
+        """Sleep until the next rate key frees up; looked up while already listening for a
+        wake-up, so a job enqueued meanwhile is not kept waiting for the look-up."""
+        await asyncio.sleep(await self._idle_wait(backend))
 
     async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
         """Burst: jobs held only by a rate limit are due, so wait for their key's next slot
