@@ -241,14 +241,11 @@ class Worker:
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
-        await waits.first(backend.wait(self.plan.served, self.config.idle_wait),
-                          self._until_unblock(backend), self._stopping.wait())
+        # The look-up runs before the wait, never beside it: a wake-up would cancel it in
+        # flight, and cancelling a PostgreSQL query costs a cancel request of its own.
+        await waits.first(backend.wait(self.plan.served, await self._idle_wait(backend)),
+                          self._stopping.wait())
         return False
-
-    async def _until_unblock(self, backend: base.Backend) -> None:
-        """Sleep until the next rate key frees up; looked up while already listening for a
-        wake-up, so a job enqueued meanwhile is not kept waiting for the look-up."""
-        await asyncio.sleep(await self._idle_wait(backend))
 
     async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
         """Burst: jobs held only by a rate limit are due, so wait for their key's next slot
