@@ -19,9 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections import deque
 from collections.abc import Coroutine, Sequence
@@ -40,14 +38,13 @@ from conveyor.worker import (
     pacing,
     queues,
     settle,
+    signals,
     waits,
 )
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
-FORCED_EXIT_DEADLINE = 5.0
 _UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
-"""Seconds a second signal gives the worker to hand its running jobs back before exiting."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,7 +92,7 @@ class Worker:
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        self._signals = 0
+        self._signals = signals.Signals(self.request_stop, self._hand_back, self.config.grace)
         self._empty_rounds = 0
         self._freed_rounds = 0
         self._claiming = False
@@ -111,7 +108,7 @@ class Worker:
     async def run(self) -> int:
         """Run until told to stop; returns the number of attempts started."""
         if self.config.install_signals:  # first: a signal during start-up is a clean stop
-            self._install_signals()
+            self._signals.install()
         backend = self._backend = await self.app.storage()
         served = self.plan.served
         await backend.heartbeat(self.id, served, self.app.clock.now(), base.WorkerSpec(
@@ -439,55 +436,20 @@ class Worker:
                 for s in self.app.storage_calls.snapshot()))
         self.app.hooks.worker_stopped()
 
-    def _install_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        if _EARLY_SIGNALS:  # signalled while the app was still loading: a clean stop
-            self._on_signal(_EARLY_SIGNALS[0])
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        self._signals += 1
-        if self._signals > 2:
-            os._exit(1)
-        if self._signals == 2:
-            log.warning("second %s: handing running jobs back and exiting at once", sig.name)
-            # Bounded even when the loop is stuck (a job blocking it): exit regardless.
-            timer = threading.Timer(FORCED_EXIT_DEADLINE, os._exit, (1,))
-            timer.daemon = True
-            timer.start()
-            asyncio.get_running_loop().create_task(self._hand_back_and_exit())
-            return
-        log.info("%s: stop claiming, finishing running jobs (grace %.0fs)", sig.name,
-                 self.config.grace)
-        self.request_stop()
-
-    async def _hand_back_and_exit(self) -> None:
-        """Forced stop: running jobs go back to `available` (attempt refunded) and finished
-        ones are settled, in one write, best effort within the deadline; then exit."""
-        reason = "interrupted by shutdown (forced by a second signal)"
+    async def _hand_back(self, reason: str) -> int:
+        """A forced stop: running and buffered jobs go back to `available` (attempt
+        refunded) and finished ones are settled, in one write; how many were running."""
         rans = [self.executor.interrupted(job, reason)
                 for job in [*(ctx.job for ctx in self._contexts.values()), *self._buffer]]
         if self._settler is not None:
             rans += self._settler.waiting()
-        try:
-            if rans and self._backend is not None:
-                await asyncio.wait_for(self._backend.finish(
-                    settle.outcomes_of(rans), self.app.clock.now(),
-                    self.app.settings.max_errors), FORCED_EXIT_DEADLINE)
-                log.warning("handed %d running jobs back", len(self._contexts))
-        except BaseException as exc:
-            log.warning("could not hand the running jobs back (%s); they are rescued once "
-                        "this worker's heartbeat is older than the lease timeout", exc)
-        finally:
-            os._exit(1)
-
-
-_EARLY_SIGNALS: list[signal.Signals] = []
+        if not rans or self._backend is None:
+            return 0
+        await self._backend.finish(settle.outcomes_of(rans), self.app.clock.now(),
+                                   self.app.settings.max_errors)
+        return len(self._contexts)
 
 
 def catch_early_signals() -> None:
-    """Remember SIGTERM/SIGINT that arrive before the worker's loop takes them over
-    (importing the application, migrating), so stopping then still exits cleanly."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, _frame: _EARLY_SIGNALS.append(signal.Signals(signum)))
+    """Remember SIGTERM/SIGINT that arrive before the worker's loop takes them over."""
+    signals.catch_early()
