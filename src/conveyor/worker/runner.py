@@ -1,9 +1,15 @@
 """One worker: claim jobs in batches sized to free slots, run them, settle them in batches.
 
+A worker also claims a few jobs ahead of its free slots (`pacing`): they wait in a small
+buffer, leased to it (`running` for this worker in storage), and start as slots free up, so
+jobs run while the next claim is in flight. Buffered jobs count as the worker's own for the
+lost-track check and `max_jobs`; a cancel request settles one cancelled, and stopping hands
+them back unstarted (attempt refunded).
+
 A worker is one asyncio loop. It registers itself (heartbeat) before its first claim, runs the
 leader chores when it holds the lease, and on SIGTERM stops claiming, lets running jobs finish
 within the grace period and hands the rest back as `available`. A second signal hands the
-running jobs back at once (best effort, within `FORCED_EXIT_DEADLINE`) and exits.
+running jobs back at once (`signals`) and exits.
 """
 
 from __future__ import annotations
@@ -13,9 +19,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections import deque
 from collections.abc import Coroutine, Sequence
@@ -25,12 +29,21 @@ from conveyor import clock as clocks
 from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
-from conveyor.worker import executor, heartbeat, lanes, leader, orphans, queues, settle, waits
+from conveyor.worker import (
+    executor,
+    heartbeat,
+    lanes,
+    leader,
+    orphans,
+    pacing,
+    queues,
+    settle,
+    signals,
+    waits,
+)
 
 log = logging.getLogger("conveyor.worker")
 Chore = asyncio.Task[None] | heartbeat.HeartbeatThread
-FORCED_EXIT_DEADLINE = 5.0
-"""Seconds a second signal gives the worker to hand its running jobs back before exiting."""
 SHUTDOWN_STEP_DEADLINE = 10.0
 """Seconds a cancelled chore, or the closing of storage, may take before shutdown goes on."""
 _UNOBSERVED: contextlib.nullcontext[None] = contextlib.nullcontext()
@@ -74,10 +87,14 @@ class Worker:
         self._running: dict[int, asyncio.Task[None] | None] = {}
         """The task running each job; None while it waits its turn in a lane."""
         self._lanes = lanes.Lanes(self._turn)
+        self._buffer: deque[model.Job] = deque()
+        """Claimed jobs (leased to this worker) waiting for a free slot, best first."""
+        self._pacing = pacing.Pacing(self.config.concurrency)
+        self._fill_due = False
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
-        self._signals = 0
+        self._signals = signals.Signals(self.request_stop, self._hand_back, self.config.grace)
         self._empty_rounds = 0
         self._freed_rounds = 0
         self._claiming = False
@@ -93,7 +110,7 @@ class Worker:
     async def run(self) -> int:
         """Run until told to stop; returns the number of attempts started."""
         if self.config.install_signals:  # first: a signal during start-up is a clean stop
-            self._install_signals()
+            self._signals.install()
         backend = self._backend = await self.app.storage()
         served = self.plan.served
         await backend.heartbeat(self.id, served, self.app.clock.now(), base.WorkerSpec(
@@ -123,10 +140,15 @@ class Worker:
             if deadline is not None and loop.time() >= deadline:
                 log.info("worker %s reached --max-time", self.id)
                 break
-            free = await self._free_slots()
-            if free == 0:
+            if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
+                log.info("worker %s reached --max-jobs", self.id)
+                break
+            room = await self._room()
+            if room == 0:
                 continue
-            jobs = await self._claim(backend, free)
+            began = loop.time()
+            jobs = await self._claim(backend, room)
+            self._pacing.claimed(began, loop.time())
             if self._stopping.is_set():  # signalled while the claim was in flight
                 for job in jobs:  # hand them back unstarted, attempt refunded
                     settler.add(self.executor.interrupted(job))
@@ -134,28 +156,58 @@ class Worker:
                 break
             if any(job.id not in self._snoozed for job in jobs):
                 self._empty_rounds = self._freed_rounds = 0
-            self._start(jobs, settler)
+            self._buffer.extend(jobs)
+            self._fill()
             self._claiming = False
-            if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
-                log.info("worker %s reached --max-jobs", self.id)
-                break
-            if not jobs and await self._idle(backend, settler):
+            # Fewer than asked: nothing more is due now, so wait for a wake-up instead of a
+            # claim that finds nothing (burst workers count empty claims to know they are done).
+            drained = not jobs or (len(jobs) < room and not self.config.burst)
+            if drained and await self._idle(backend, settler):
                 break
 
-    async def _free_slots(self) -> int:
-        """Free slots; waits for one to free up, and briefly for more when nearly full so
-        claims stay batched under load."""
-        free = self.config.concurrency - len(self._running)
-        if free <= 0:
+    def _room_now(self) -> int:
+        """Jobs to claim now: the free slots and the buffer's room (within `max_jobs`)."""
+        held = len(self._running) + len(self._buffer)
+        room = self.config.concurrency + self._pacing.ahead - held
+        if self.config.max_jobs is not None:
+            room = min(room, self.config.max_jobs - self.started - len(self._buffer))
+        return room
+
+    async def _room(self) -> int:
+        """Jobs to claim; waits for a slot to free up when there is no room, and briefly
+        for more when nearly full so claims stay batched under load."""
+        room = self._room_now()
+        if room <= 0:
             self._slot_freed.clear()
             await waits.first(self._slot_freed.wait(), self._stopping.wait())
             return 0
-        if self._running and free < max(1, self.config.concurrency // 4):
+        if self._running and room < max(1, self.config.concurrency // 4):
             await asyncio.sleep(0.001)
-            free = self.config.concurrency - len(self._running)
-        if self.config.max_jobs is not None:
-            free = min(free, self.config.max_jobs - self.started)
-        return max(0, free)
+            room = self._room_now()
+        return max(0, room)
+
+    def _fill(self) -> None:
+        """Start buffered jobs in the free slots (not once stopping: they go back). Their
+        run time counts from now: a job may have waited for its slot since its claim."""
+        self._fill_due = False
+        free = self.config.concurrency - len(self._running)
+        settler = self._settler
+        if free <= 0 or not self._buffer or self._stopping.is_set() or settler is None:
+            return
+        jobs = [self._buffer.popleft() for _ in range(min(free, len(self._buffer)))]
+        now = self.app.clock.now()
+        for job in jobs:
+            settler.began(job.id, now)
+        self._start(jobs, settler)
+
+    def _freed(self) -> None:
+        """A slot freed up: the fetch loop may claim, and buffered jobs start on the loop's
+        next turn (one lane for all the slots freed meanwhile)."""
+        self._pacing.ended()
+        self._slot_freed.set()
+        if self._buffer and not self._fill_due:
+            self._fill_due = True
+            asyncio.get_running_loop().call_soon(self._fill)
 
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
         if self._stopping.is_set():
@@ -188,8 +240,10 @@ class Worker:
                 return False
             self._empty_rounds += 1
             return self._empty_rounds >= 2
+        # The look-up runs before the wait, never beside it: a wake-up would cancel it in
+        # flight, and cancelling a PostgreSQL query costs a cancel request of its own.
         await waits.first(backend.wait(self.plan.served, await self._idle_wait(backend)),
-                     self._stopping.wait())
+                          self._stopping.wait())
         return False
 
     async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
@@ -251,7 +305,7 @@ class Worker:
         if ctx.cancel_requested.is_set():
             self._running.pop(job.id, None)
             self._contexts.pop(job.id, None)
-            self._slot_freed.set()
+            self._freed()
             settler.add(self.executor.cancelled(job, "cancelled by operator"))
             return None
         self._running[job.id] = task
@@ -276,7 +330,7 @@ class Worker:
             finally:
                 self._running.pop(job.id, None)
                 self._contexts.pop(job.id, None)
-                self._slot_freed.set()
+                self._freed()
             if attempt is not None:
                 attempt.outcome, attempt.error = ran.outcome, ran.error
         if self.config.burst and isinstance(ran.outcome, outcome.Snoozed):
@@ -288,6 +342,8 @@ class Worker:
         killed now; plain `def` jobs in threads see `current_job().cancel_requested` set and
         stop when they next look."""
         for job_id in job_ids:
+            if self._cancel_buffered(job_id):
+                continue
             ctx, task = self._contexts.get(job_id), self._running.get(job_id)
             if ctx is None or ctx.cancel_requested.is_set():
                 continue
@@ -299,6 +355,21 @@ class Worker:
             if job_type is not None and (job_type.is_async or job_type.isolation == "process"):
                 task.cancel()
 
+    def _cancel_buffered(self, job_id: int) -> bool:
+        """A buffered job asked to cancel is settled cancelled without running."""
+        job = next((job for job in self._buffer if job.id == job_id), None)
+        if job is None or self._settler is None:
+            return False
+        log.info("cancelling claimed job %s on request before it started", job_id)
+        self._buffer.remove(job)
+        self._settler.add(self.executor.cancelled(job, "cancelled by operator"))
+        return True
+
+    def _hand_back_buffer(self, settler: settle.Settler) -> None:
+        """Buffered jobs go back unstarted (attempt refunded), for other workers to start."""
+        while self._buffer:
+            settler.add(self.executor.interrupted(self._buffer.popleft()))
+
     # -- start-up and shutdown ------------------------------------------------------------
 
     def _start_chores(self, backend: base.Backend, settler: settle.Settler,
@@ -306,7 +377,9 @@ class Worker:
         chores: list[Chore] = []
         interval = self.app.settings.heartbeat_interval
         chores.append(asyncio.create_task(orphans.watch(
-            backend, self.id, interval, tracked=lambda: set(self._running) | settler.pending(),
+            backend, self.id, interval,
+            tracked=lambda: set(self._running) | {job.id for job in self._buffer}
+            | settler.pending(),
             claiming=lambda: self._claiming,
             orphaned=lambda job: settler.add(self.executor.lost(job))), name="conveyor-books"))
         if self.config.heartbeat_thread:
@@ -332,6 +405,7 @@ class Worker:
     async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
                         chores: list[Chore]) -> None:
         self._stopping.set()
+        self._hand_back_buffer(settler)
         running = {task for task in self._running.values() if task is not None}
         running |= self._lanes.tasks
         if running:
@@ -362,54 +436,20 @@ class Worker:
                 for s in self.app.storage_calls.snapshot()))
         self.app.hooks.worker_stopped()
 
-    def _install_signals(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        if _EARLY_SIGNALS:  # signalled while the app was still loading: a clean stop
-            self._on_signal(_EARLY_SIGNALS[0])
-
-    def _on_signal(self, sig: signal.Signals) -> None:
-        self._signals += 1
-        if self._signals > 2:
-            os._exit(1)
-        if self._signals == 2:
-            log.warning("second %s: handing running jobs back and exiting at once", sig.name)
-            # Bounded even when the loop is stuck (a job blocking it): exit regardless.
-            timer = threading.Timer(FORCED_EXIT_DEADLINE, os._exit, (1,))
-            timer.daemon = True
-            timer.start()
-            asyncio.get_running_loop().create_task(self._hand_back_and_exit())
-            return
-        log.info("%s: stop claiming, finishing running jobs (grace %.0fs)", sig.name,
-                 self.config.grace)
-        self.request_stop()
-
-    async def _hand_back_and_exit(self) -> None:
-        """Forced stop: running jobs go back to `available` (attempt refunded) and finished
-        ones are settled, in one write, best effort within the deadline; then exit."""
-        reason = "interrupted by shutdown (forced by a second signal)"
-        rans = [self.executor.interrupted(ctx.job, reason) for ctx in self._contexts.values()]
+    async def _hand_back(self, reason: str) -> int:
+        """A forced stop: running and buffered jobs go back to `available` (attempt
+        refunded) and finished ones are settled, in one write; how many were running."""
+        rans = [self.executor.interrupted(job, reason)
+                for job in [*(ctx.job for ctx in self._contexts.values()), *self._buffer]]
         if self._settler is not None:
             rans += self._settler.waiting()
-        try:
-            if rans and self._backend is not None:
-                await asyncio.wait_for(self._backend.finish(
-                    settle.outcomes_of(rans), self.app.clock.now(),
-                    self.app.settings.max_errors), FORCED_EXIT_DEADLINE)
-                log.warning("handed %d running jobs back", len(self._contexts))
-        except BaseException as exc:
-            log.warning("could not hand the running jobs back (%s); they are rescued once "
-                        "this worker's heartbeat is older than the lease timeout", exc)
-        finally:
-            os._exit(1)
-
-
-_EARLY_SIGNALS: list[signal.Signals] = []
+        if not rans or self._backend is None:
+            return 0
+        await self._backend.finish(settle.outcomes_of(rans), self.app.clock.now(),
+                                   self.app.settings.max_errors)
+        return len(self._contexts)
 
 
 def catch_early_signals() -> None:
-    """Remember SIGTERM/SIGINT that arrive before the worker's loop takes them over
-    (importing the application, migrating), so stopping then still exits cleanly."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, _frame: _EARLY_SIGNALS.append(signal.Signals(signum)))
+    """Remember SIGTERM/SIGINT that arrive before the worker's loop takes them over."""
+    signals.catch_early()

@@ -49,6 +49,8 @@ class Settler:
         self.lost = 0
         self.tally = metrics.Tally()
         self._ended: dict[int, datetime] = {}
+        self._began: dict[int, datetime] = {}
+        """When claimed jobs began to run (a job may wait for a free slot after its claim)."""
         self._tallied_at = 0.0
         self.abandoned: set[int] = set()
         """Jobs whose outcome, even replaced, could not be stored (left to the rescue)."""
@@ -56,6 +58,11 @@ class Settler:
     def start(self) -> None:
         self._tallied_at = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._loop(), name="conveyor-settler")
+
+    def began(self, job_id: int, at: datetime) -> None:
+        """A claimed job began to run: its run time counts from here, not from its claim
+        (it may have waited for a free slot in the worker's buffer)."""
+        self._began[job_id] = at
 
     def add(self, ran: executor.Ran) -> None:
         self._ended[ran.outcome.job_id] = self.app.clock.now()
@@ -198,16 +205,18 @@ class Settler:
 
     def _count(self, batch: list[executor.Ran], written: list[executor.Ran]) -> None:
         """Tally the outcomes that were written (a stand-in for a refused one counts as
-        what it is), with their run time (claim to outcome)."""
-        now, pop, add = self.app.clock.now(), self._ended.pop, self.tally.add
+        what it is), with their run time (start, or claim when not known, to outcome)."""
+        now, pop, add, began = self.app.clock.now(), self._ended.pop, self.tally.add, self._began
         ended_at = {ran.job.id: pop(ran.job.id, now) for ran in batch}
+        began_at = {ran.job.id: began.pop(ran.job.id, None) for ran in batch}
         for ran in written:
             kind = metrics.kind_of(ran.outcome)
             if kind is None:
                 continue
             job = ran.job
             ended = ended_at.get(job.id, now)
-            runtime = (ended - (job.attempted_at or ended)).total_seconds()
+            runtime = (ended - (began_at.get(job.id) or job.attempted_at or ended)
+                       ).total_seconds()
             add(ended, job.queue, job.name, kind, runtime if runtime > 0.0 else 0.0)
 
     async def _block_keys(self, batch: list[executor.Ran]) -> None:

@@ -153,6 +153,17 @@ class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
         text = sqlfile.compose(_QUERIES, name, fragments) if fragments else _QUERIES[name]
         return await self._run(lambda conn: _rows(conn, text, params or {}, planned))
 
+    async def claim_alone(self, queue: str, limit: int, worker: str, now: datetime,
+                          names: Sequence[str] | None) -> list[model.Job] | None:
+        """`claim_alone` of `queries.sql`: candidates and start in one autocommitted
+        statement; None when a limit is involved (it then started nothing)."""
+        rows = await self.statement("claim_alone", {
+            "queue": queue, "limit": limit, "now": now, "worker": worker,
+            "names": None if names is None else list(names)})
+        if rows and rows[0]["keyed"]:
+            return None
+        return [convert.job_from_row(row) for row in rows if row["id"] is not None]
+
     def moment(self, value: Any) -> datetime:
         moment: datetime = value  # psycopg reads timestamptz as datetime
         return moment

@@ -187,6 +187,49 @@ WITH open_queue AS (
 )
 SELECT * FROM plain UNION ALL SELECT * FROM heads
 
+-- name: claim_alone
+-- One queue's claim in one autocommitted statement, when no limit is involved: the queue's
+-- best unkeyed jobs (as `candidates` picks them: nothing while the queue is paused, only
+-- `names` if given, `FOR UPDATE SKIP LOCKED`) started at once. When a candidate carries a
+-- concurrency key, or a rate key is ready in the queue, nothing is started and `keyed` says
+-- so: admission decides, in a transaction (`candidates`, `key_states`, ..., `start`). Rows:
+-- the started jobs, or one row of NULLs beside `keyed` when none was started.
+WITH open_queue AS (
+    SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM conveyor_paused_queues
+                                WHERE queue = %(queue)s)
+), plain AS (
+    SELECT id, concurrency_key
+      FROM conveyor_jobs AS j, open_queue
+     WHERE j.state = 'available' AND j.queue = %(queue)s AND j.rate_key IS NULL
+       AND (%(names)s::text[] IS NULL OR j.name = ANY(%(names)s::text[]))
+       AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
+                SELECT count(*) FROM conveyor_jobs AS r
+                 WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
+     ORDER BY j.priority, j.run_at, j.id
+     LIMIT %(limit)s
+       FOR UPDATE OF j SKIP LOCKED
+), ready AS (
+    SELECT l.key FROM conveyor_limits AS l, open_queue
+     WHERE l.blocked_until <= %(now)s AND NOT l.paused
+       AND EXISTS (SELECT 1 FROM conveyor_jobs AS w
+                    WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key
+                      AND (%(names)s::text[] IS NULL OR w.name = ANY(%(names)s::text[])))
+     LIMIT 1
+       FOR UPDATE OF l SKIP LOCKED
+), keyed AS (
+    SELECT EXISTS (SELECT 1 FROM ready)
+           OR EXISTS (SELECT 1 FROM plain WHERE concurrency_key IS NOT NULL) AS keyed
+), started AS (
+    UPDATE conveyor_jobs AS j
+       SET state = 'running', attempt = attempt + 1, attempted_at = %(now)s,
+           attempted_by = %(worker)s, cancel_requested_at = NULL
+      FROM plain, keyed
+     WHERE j.id = plain.id AND NOT keyed.keyed
+       AND j.state || '' = 'available'  -- by primary key only
+    RETURNING j.*
+)
+SELECT s.*, k.keyed FROM keyed AS k LEFT JOIN started AS s ON true
+
 -- name: key_states
 -- Locked in key order: admissions on the same key never overlap, and never deadlock. Times
 -- in epoch seconds, as admission computes them.

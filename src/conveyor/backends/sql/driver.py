@@ -73,6 +73,13 @@ class Driver:
             round trip on PostgreSQL); its rows. `planned` as in `Statements.rows`;
             `fragments` put where it says `/*drive*/` (`sqlfile.compose`)."""
 
+        async def claim_alone(self, queue: str, limit: int, worker: str, now: datetime,
+                              names: Sequence[str] | None) -> list[model.Job] | None:
+            """Start up to `limit` of the best jobs of `queue` in one statement, without a
+            transaction, when none of the candidates carries a limit (PostgreSQL: one round
+            trip instead of four). None when one does, or when the engine has no such
+            statement: admission decides (`Statements.candidates`, `limits.admit`)."""
+
         def filter_params(self, where: base.JobFilter) -> dict[str, Any]:
             """A job filter bound to the shared `filter` fragment the engine's way."""
 
