@@ -15,7 +15,7 @@ S = JobState
 
 
 def _worker(app: Conveyor, **config: object) -> runner.Worker:
-    return runner.Worker(app, runner.WorkerConfig(
+    return runner.Worker(app, runner.WorkerConfig(claim_ahead=True,
         concurrency=1, leader=False, heartbeat_thread=False, install_signals=False,
         idle_wait=0.05, **config))  # type: ignore[arg-type]
 

@@ -26,14 +26,16 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: flo
     return proc.wait(timeout=timeout)
 
 
-def test_two_workers_never_run_the_same_job(url: str, ledger: Path, proc_app: Conveyor) -> None:
+@pytest.mark.parametrize("flags", [(), ("--claim-ahead",)], ids=["", "claim-ahead"])
+def test_two_workers_never_run_the_same_job(url: str, ledger: Path, proc_app: Conveyor,
+                                            flags: tuple[str, ...]) -> None:
     from tests.worker import jobs_app
 
     tokens = [f"t{i}" for i in range(400)]
     jobs_app.record.app  # noqa: B018 - imported for its registration
     rows = [jobs_app.record.new_job([t], {}, jobs_app.record.defaults) for t in tokens]
     proc_app.blocking.run(lambda: proc_app.insert(rows))
-    workers = [harness.start_worker(url, ledger, "--burst", "--concurrency", "8")
+    workers = [harness.start_worker(url, ledger, "--burst", "--concurrency", "8", *flags)
                for _ in range(2)]
     for proc in workers:
         assert proc.wait(timeout=120) == 0

@@ -55,6 +55,9 @@ def _settings_flags(command: Callable[..., None]) -> Callable[..., None]:
 @click.option("--grace", type=params.Seconds(),
               help=f"Seconds running jobs get to finish after SIGTERM (default: ${tuning.GRACE}, "
                    "else 30).")
+@click.option("--claim-ahead", is_flag=True,
+              help="Claim a few jobs beyond the free slots so jobs run while the next claim "
+                   "travels: for workers on another host than the database.")
 @click.option("--no-migrate", is_flag=True, help="Do not create or upgrade tables on start.")
 @click.option("--log-format", type=click.Choice(joblog.FORMATS), default="text",
               envvar="CONVEYOR_LOG_FORMAT", show_default=True, show_envvar=True,
@@ -63,8 +66,8 @@ def _settings_flags(command: Callable[..., None]) -> Callable[..., None]:
 @_settings_flags
 @click.pass_obj
 def worker(obj: context.CliContext, /, queues: str, concurrency: int, processes: int, burst: bool,
-           max_jobs: int | None, max_time: float | None, grace: float | None, no_migrate: bool,
-           log_format: str, **tunables: str | None) -> None:
+           max_jobs: int | None, max_time: float | None, grace: float | None, claim_ahead: bool,
+           no_migrate: bool, log_format: str, **tunables: str | None) -> None:
     """Run jobs. Settings come from these flags, else CONVEYOR_* environment variables, else
     the app's code (see the README's table)."""
     if log_format == "json":
@@ -90,7 +93,8 @@ def worker(obj: context.CliContext, /, queues: str, concurrency: int, processes:
         app.settings = dataclasses.replace(app.settings, auto_migrate=False)
     chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = runner.WorkerConfig(queues=chosen, concurrency=concurrency, burst=burst,
-                                 max_jobs=max_jobs, max_time=max_time, grace=grace)
+                                 max_jobs=max_jobs, max_time=max_time, grace=grace,
+                                 claim_ahead=claim_ahead)
     asyncio.new_event_loop().run_until_complete(_run_and_close(runner.Worker(app, config)))
     sys.stdout.flush()
     sys.stderr.flush()
