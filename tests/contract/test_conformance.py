@@ -86,9 +86,9 @@ def test_every_named_statement_binds_only_what_the_plan_passes(dialect: str) -> 
         assert name in queries, f"{dialect} lacks settling statement {name!r}"
 
 
-RUNNERS = ("rows", "jobs", "statement", "_audited", "Query")
+RUNNERS = ("rows", "job_rows", "statement", "_audited", "Query")
 """What the shared modules call with a statement's name and its parameters first: the
-driver's `rows`, `jobs` and `statement`, `schedules._audited`, and a plan's `Query` step."""
+driver's `rows`, `job_rows` and `statement`, `schedules._audited`, and a plan's `Query` step."""
 
 
 def _keys(node: ast.expr | None, scope: dict[str, set[str] | None],

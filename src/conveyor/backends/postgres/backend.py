@@ -157,12 +157,21 @@ class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
                           names: Sequence[str] | None) -> list[model.Job] | None:
         """`claim_alone` of `queries.sql`: candidates and start in one autocommitted
         statement; None when a limit is involved (it then started nothing)."""
-        rows = await self.statement("claim_alone", {
-            "queue": queue, "limit": limit, "now": now, "worker": worker,
-            "names": None if names is None else list(names)})
-        if rows and rows[0]["keyed"]:
-            return None
-        return [convert.job_from_row(row) for row in rows if row["id"] is not None]
+        params = {"queue": queue, "limit": limit, "now": now, "worker": worker,
+                  "names": None if names is None else list(names)}
+
+        async def run(conn: Conn) -> list[model.Job] | None:
+            async with conn.cursor() as cur:  # JSON left undecoded until a job reads it
+                cur.adapters.register_loader("jsonb", convert.UndecodedJson)
+                await cur.execute(_QUERIES["claim_alone"], params)
+                rows = await cur.fetchall()
+                columns = [c.name for c in cur.description or ()]
+            keyed, ident = columns.index("keyed"), columns.index("id")
+            if rows and rows[0][keyed]:
+                return None
+            return convert.jobs_of([row for row in rows if row[ident] is not None], columns)
+
+        return await self._run(run)
 
     def moment(self, value: Any) -> datetime:
         moment: datetime = value  # psycopg reads timestamptz as datetime
@@ -173,6 +182,9 @@ class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
 
     def job(self, row: Mapping[str, Any]) -> model.Job:
         return convert.job_from_row(row)
+
+    def jobs_of(self, fetched: sql.Fetched) -> list[model.Job]:
+        return convert.jobs_of(*fetched)
 
     def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
         return convert.metric_params(rows)
@@ -315,12 +327,11 @@ class _Statements:
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
         return await _rows(self.conn, _QUERIES[name], params, planned)
 
-    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        async with self.conn.cursor() as cur:
+    async def job_rows(self, name: str, params: Mapping[str, Any]) -> sql.Fetched:
+        async with self.conn.cursor() as cur:  # JSON left undecoded until a job reads it
             cur.adapters.register_loader("jsonb", convert.UndecodedJson)
             await cur.execute(_QUERIES[name], params)
-            rows = await cur.fetchall()
-            return convert.jobs_of(rows, [c.name for c in cur.description or ()])
+            return await cur.fetchall(), [c.name for c in cur.description or ()]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
                          names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:

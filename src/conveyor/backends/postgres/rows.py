@@ -109,6 +109,8 @@ class UndecodedJson(Loader):
 
 def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model.Job]:
     """The jobs of whole job rows (tuples in `columns` order) read with `UndecodedJson`."""
+    if not rows:
+        return []
     index = {name: i for i, name in enumerate(columns)}
     pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
     jobs = []

@@ -14,7 +14,8 @@ is opened and a statement bound differ. An engine's backend provides that as its
 - `statement(name, params)`: one statement on its own, atomic without an explicit
   transaction (PostgreSQL: one round trip);
 - `Statements.rows(name, params)`: run one named statement, bound the engine's way;
-  `Statements.jobs(name, params)` the same for a statement returning job rows, decoded;
+  `Statements.job_rows(name, params)` the same for a statement returning job rows, fetched;
+  `jobs_of(fetched)` builds their jobs after the transaction (SQLite's write lock is free);
 - `moment(value)`, `document(value)`, `job(row)`: a stored time, JSON value or job row as
   Python reads it (SQLite stores integer microseconds and JSON text; `rows.py` of each
   engine);
@@ -49,7 +50,7 @@ from conveyor.backends.sql.audit import Audit
 from conveyor.backends.sql.batches import Batches
 from conveyor.backends.sql.chores import Chores
 from conveyor.backends.sql.claim import Claiming
-from conveyor.backends.sql.driver import Statements
+from conveyor.backends.sql.driver import Fetched, Statements
 from conveyor.backends.sql.inserts import Inserts
 from conveyor.backends.sql.limits import Limits
 from conveyor.backends.sql.listing import Listing
@@ -64,4 +65,4 @@ class SqlBackend(Claiming, Settling, Chores, Inserts, Batches, Schedules, Limits
     driver (see the module's docstring) and what is still its own."""
 
 
-__all__ = ["SqlBackend", "Statements"]
+__all__ = ["Fetched", "SqlBackend", "Statements"]

@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import TypeVar
 
 from conveyor import limits, model
-from conveyor.backends.sql.driver import Driver, Statements
+from conveyor.backends.sql.driver import Driver, Fetched, Statements
 
 T = TypeVar("T")
+NOTHING: Fetched = ((), ())
 JOB_ROW = frozenset({"id", "name", "queue", "state", "priority", "args", "kwargs", "meta",
                      "attempt", "max_attempts", "run_at", "inserted_at", "attempted_at",
                      "finalized_at", "attempted_by", "errors", "result", "rate_keys",
@@ -56,33 +57,36 @@ class Claiming(Driver):
         if not rest or len(jobs) >= limit:
             return jobs
 
-        async def work(tx: Statements) -> list[model.Job]:
-            admitted: list[model.Job] = []
+        async def work(tx: Statements) -> list[Fetched]:
+            started: list[Fetched] = []
+            taken = len(jobs)
             for queue in rest:
-                if len(jobs) + len(admitted) >= limit:
+                if taken >= limit:
                     break
-                admitted += await claim_queue(tx, queue, limit - len(jobs) - len(admitted),
-                                              worker, now, names)
-            return admitted
+                fetched = await claim_queue(tx, queue, limit - taken, worker, now, names)
+                started.append(fetched)
+                taken += len(fetched[0])
+            return started
 
-        return jobs + await self.transaction(work)
+        for fetched in await self.transaction(work):  # built after the transaction is over
+            jobs += sorted(self.jobs_of(fetched), key=_best_first)
+        return jobs
 
 
 async def claim_queue(tx: Statements, queue: str, limit: int, worker: str, now: datetime,
-                      names: Sequence[str] | None) -> list[model.Job]:
+                      names: Sequence[str] | None) -> Fetched:
     """Start up to `limit` jobs of one queue (of `names` only, if given) that every limit
-    allows; best first."""
+    allows; their rows, fetched."""
     rows = await tx.candidates(queue, limit, now, names)
     if not rows:
-        return []
+        return NOTHING
     if any(row["rate_keys"] or row["concurrency_key"] for row in rows):
         ids = await admit(tx, [tx.candidate(row) for row in rows], limit, now)
     else:  # no limits involved: only unkeyed jobs, already best first
         ids = [row["id"] for row in rows[:limit]]
     if not ids:
-        return []
-    started = await tx.jobs("start", {"ids": ids, "now": now, "worker": worker})
-    return sorted(started, key=_best_first)
+        return NOTHING
+    return await tx.job_rows("start", {"ids": ids, "now": now, "worker": worker})
 
 
 def _best_first(job: model.Job) -> tuple[int, datetime, int]:

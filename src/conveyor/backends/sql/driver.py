@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from conveyor.backends.sql.plans import AsyncCaller, Caller
 
 T = TypeVar("T")
+Fetched = tuple[Sequence[Sequence[Any]], Sequence[str]]
+"""Whole job rows as fetched (tuples) and their column names: `Statements.job_rows`."""
 
 
 class Statements(Protocol):
@@ -24,8 +26,10 @@ class Statements(Protocol):
         `planned`, planned for these parameters (a filter's plan depends on them)."""
         ...
 
-    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
-        """Run statement `name`, which returns whole job rows; them as jobs."""
+    async def job_rows(self, name: str, params: Mapping[str, Any]) -> Fetched:
+        """Run statement `name`, which returns whole job rows; them fetched, not yet built
+        into jobs (`Driver.jobs_of` does that once the transaction is over, so a claim does
+        not hold SQLite's write lock while it builds its jobs)."""
         ...
 
     async def candidates(self, queue: str, limit: int, now: datetime,
@@ -85,6 +89,9 @@ class Driver:
 
         def job(self, row: Mapping[str, Any]) -> model.Job:
             """A job from its row (`SELECT *` of the jobs table)."""
+
+        def jobs_of(self, fetched: Fetched) -> list[model.Job]:
+            """The jobs of rows `Statements.job_rows` fetched."""
 
         def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
             """Workers' tallies as `record_metrics` binds them (in one lock order)."""

@@ -201,6 +201,9 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
     def job(self, row: Mapping[str, Any]) -> model.Job:
         return convert.job_from_row(row)
 
+    def jobs_of(self, fetched: sql.Fetched) -> list[model.Job]:
+        return convert.jobs_of(*fetched)
+
     def metric_params(self, rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
         return convert.metric_params(rows)
 
@@ -314,10 +317,11 @@ class _Statements:
                    planned: bool = False) -> Sequence[Mapping[str, Any]]:
         return plans.rows(self.conn, name, dict(params))  # type: ignore[return-value]
 
-    async def jobs(self, name: str, params: Mapping[str, Any]) -> list[model.Job]:
+    async def job_rows(self, name: str, params: Mapping[str, Any]) -> sql.Fetched:
         cursor = self.conn.cursor()
         cursor.row_factory = None  # plain tuples, read by position
-        return convert.jobs_of(cursor.execute(_QUERIES[name], plans.bind(dict(params))))
+        rows = cursor.execute(_QUERIES[name], plans.bind(dict(params))).fetchall()
+        return rows, [column[0] for column in cursor.description or ()]
 
     async def candidates(self, queue: str, limit: int, now: datetime,
                          names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:

@@ -103,13 +103,15 @@ def job_from_row(row: sqlite3.Row | Mapping[str, Any]) -> model.Job:
     return _job(list(_BY_NAME(row)), {})
 
 
-def jobs_of(cursor: sqlite3.Cursor) -> list[model.Job]:
-    """The jobs of a cursor over whole job rows as plain tuples: columns read by position
-    (reading a `sqlite3.Row` by name costs a search of its columns per read)."""
-    index = {column[0]: i for i, column in enumerate(cursor.description or ())}
+def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model.Job]:
+    """The jobs of whole job rows as plain tuples in `columns` order: columns read by
+    position (reading a `sqlite3.Row` by name costs a search of its columns per read)."""
+    if not rows:
+        return []
+    index = {name: i for i, name in enumerate(columns)}
     pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
     moments: dict[int, datetime] = {}  # the jobs of one claim share most of their times
-    return [_job(list(pick(row)), moments) for row in cursor]
+    return [_job(list(pick(row)), moments) for row in rows]
 
 
 def _job(values: list[Any], moments: dict[int, datetime]) -> model.Job:
