@@ -81,13 +81,8 @@ class JobType(Generic[P, R]):
             self.check_arguments(args, kwargs)
         args_json, kwargs_json = self._encode(args, kwargs)
         fields = self._shared_fields(opts, now)
-        if self.unique is not None and call is not None:
-            fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,
-                                                  self.unique.period, now)
-            fields["unique_states"] = self.unique.states_mask
-        if self.limits is not None:
-            fields.update(_limit_fields(self.limits.resolve(
-                self.name, None if call is None else call.named, opts.cost)))
+        if self.unique is not None or self.limits is not None:
+            fields.update(self._keyed_fields(call, opts, now))
         return model.NewJob(args_json=args_json, kwargs_json=kwargs_json, **fields)
 
     def new_jobs(self, calls: Iterable[Any], opts: job_options.EnqueueOptions,
@@ -141,8 +136,7 @@ class JobType(Generic[P, R]):
 
     def _keyed_fields(self, call: arguments.Call | None, opts: job_options.EnqueueOptions,
                       now: datetime) -> dict[str, Any]:
-        """The fields of a row that its arguments decide: unique key, limit keys, cost (what
-        `new_job` works out for one row, kept inline there: every single enqueue runs it)."""
+        """The fields of a row that its arguments decide: unique key, limit keys, cost."""
         fields: dict[str, Any] = {}
         if self.unique is not None and call is not None:
             fields["unique_key"] = unique.key_for(self.name, call, self.unique.key_function,
