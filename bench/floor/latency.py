@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import statistics
 import sys
 import time
-from collections.abc import Sequence
 
 import orjson
 import psycopg
 
-from bench import workers
+from bench import latency, workers
 from bench.floor import pg
 
 CLAIM = """
@@ -77,8 +75,8 @@ async def work(url: str, claim: int) -> None:
 
 
 def measure(url: str, rate: float, seconds: float, processes: int = 2,
-            claim: int = 10) -> list[tuple[float, ...]]:
-    """The four stages (ms) of each of `rate * seconds` jobs."""
+            claim: int = 10) -> latency.Latency:
+    """Milliseconds from enqueue to start over `rate * seconds` jobs, as `bench.latency`."""
     pg.Floor.setup(url)
     command = [sys.executable, "-m", "bench.floor.latency", "--url", url, "--worker",
                "--claim", str(claim)]
@@ -107,15 +105,8 @@ def measure(url: str, rate: float, seconds: float, processes: int = 2,
             proc.terminate()
         for proc in procs:
             proc.wait()
-    return [tuple((b - a) * 1000 for a, b in itertools.pairwise(row)) for row in rows]
-
-
-def summary(stages: Sequence[tuple[float, ...]]) -> str:
-    totals = [sum(row) for row in stages]
-    cuts = statistics.quantiles(totals, n=100)
-    parts = ", ".join(f"{name} {statistics.median(row[i] for row in stages):.2f} ms"
-                      for i, name in enumerate(("enqueue", "wake", "claim", "start")))
-    return f"p50 {cuts[49]:.2f} ms, p99 {cuts[98]:.2f} ms; p50 by stage: {parts}"
+    return latency.summary([tuple((b - a) * 1000 for a, b in itertools.pairwise(row))
+                            for row in rows])
 
 
 def main() -> None:
@@ -131,9 +122,8 @@ def main() -> None:
     if args.worker:
         asyncio.run(work(args.url, args.claim))
         return
-    stages = measure(args.url, args.rate, args.seconds, args.processes, args.claim)
-    print(f"raw floor enqueue-to-start over {len(stages)} jobs at {args.rate:g}/s: "
-          f"{summary(stages)}")
+    got = measure(args.url, args.rate, args.seconds, args.processes, args.claim)
+    latency.show("raw floor enqueue-to-start", got, args.rate)
 
 
 if __name__ == "__main__":
