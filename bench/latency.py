@@ -68,9 +68,15 @@ def measure(url: str, rate: float, seconds: float, processes: int = 2) -> Latenc
         for proc in procs:
             proc.wait()
         app.close()
+    return summary(rows)
+
+
+def summary(rows: list[tuple[float, ...]]) -> Latency:
+    """p50, p99 and max of the jobs' latencies (the sums of their stages, in ms), and each
+    stage's p50."""
     totals = [sum(row) for row in rows]
     cuts = statistics.quantiles(totals, n=100)
-    return Latency(p50=cuts[49], p99=cuts[98], max=max(totals), count=count,
+    return Latency(p50=cuts[49], p99=cuts[98], max=max(totals), count=len(rows),
                    stages={name: statistics.median(row[i] for row in rows)
                            for i, name in enumerate(STAGES)})
 
@@ -92,8 +98,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    got = measure(args.url, args.rate, args.seconds, args.processes)
-    print(f"enqueue-to-start over {got.count} jobs at {args.rate:g}/s: p50 {got.p50:.2f} ms, "
+    show("enqueue-to-start", measure(args.url, args.rate, args.seconds, args.processes),
+         args.rate)
+
+
+def show(what: str, got: Latency, rate: float) -> None:
+    print(f"{what} over {got.count} jobs at {rate:g}/s: p50 {got.p50:.2f} ms, "
           f"p99 {got.p99:.2f} ms, max {got.max:.2f} ms")
     print("p50 by stage: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in got.stages.items()))
 

@@ -20,9 +20,11 @@ from bench import (
     floor,
     latency,
     network,
+    report,
     throughput,
     unique,
 )
+from bench.floor import latency as floor_latency
 
 GROUPS = ("floor", "enqueue", "process", "latency", "prefilled", "backlog", "rss", "limited",
           "unique", "batch", "dashboard", "network")
@@ -80,6 +82,11 @@ class Run:
                               self.sizes.processes)
         out["latency p50"], out["latency p99"] = got.p50, got.p99
         out["latency stages"] = got.stages
+        if not databases.is_sqlite(self.url):  # what plain psycopg does, stage by stage
+            raw = floor_latency.measure(self.url, self.sizes.rate, self.sizes.seconds,
+                                        self.sizes.processes)
+            out[report.FLOOR_P50], out[report.FLOOR_P99] = raw.p50, raw.p99
+            out["floor latency stages"] = raw.stages
 
     def _show_plan(self, what: str) -> None:
         if self.verbose:

@@ -165,7 +165,7 @@ class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
                 cur.adapters.register_loader("jsonb", convert.UndecodedJson)
                 await cur.execute(_QUERIES["claim_alone"], params)
                 rows = await cur.fetchall()
-                columns = [c.name for c in cur.description or ()]
+                columns = convert.column_names(cur)
             keyed, ident = columns.index("keyed"), columns.index("id")
             if rows and rows[0][keyed]:
                 return None
@@ -331,7 +331,7 @@ class _Statements:
         async with self.conn.cursor() as cur:  # JSON left undecoded until a job reads it
             cur.adapters.register_loader("jsonb", convert.UndecodedJson)
             await cur.execute(_QUERIES[name], params)
-            return await cur.fetchall(), [c.name for c in cur.description or ()]
+            return await cur.fetchall(), convert.column_names(cur)
 
     async def candidates(self, queue: str, limit: int, now: datetime,
                          names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:

@@ -27,7 +27,7 @@ from psycopg.types.json import set_json_loads
 
 from conveyor import errors, model
 from conveyor.backends import sqlfile
-from conveyor.backends.postgres import plans
+from conveyor.backends.postgres import inserts, plans
 from conveyor.backends.postgres import rows as convert
 from conveyor.backends.sql import inserts as shared_inserts
 
@@ -59,6 +59,10 @@ class BlockingCalls:
         needs one (`sql.inserts.needs_transaction`; a plain job is one round trip)."""
         if not jobs:
             return []
+        if len(jobs) == 1 and inserts.plain(job := jobs[0]):  # most enqueues: no plan
+            inserted = [self._run_blocking(lambda conn: inserts.write_plain(conn, job, now))]
+            self._notify()
+            return inserted
         atomic = shared_inserts.needs_transaction(jobs)
 
         def work(conn: psycopg.Connection[Any]) -> list[model.Inserted]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -32,6 +33,7 @@ from conveyor.backends.sql import inserts
 from conveyor.backends.sql import plans as shared
 
 QUERIES = sqlfile.load("conveyor.backends.postgres")
+PLAIN = QUERIES["insert_one"]
 T = TypeVar("T")
 AVAILABLE = model.JobState.AVAILABLE
 DRAW_IDS = ("SELECT array_agg(nextval('conveyor_jobs_id_seq'))"
@@ -56,14 +58,8 @@ def statement(step: inserts.Write) -> tuple[str, dict[str, Any]]:
     jobs, states, now = step.jobs, step.states, step.now
     if len(jobs) == 1:
         job = jobs[0]
-        return "insert_unique_one" if job.unique_key else "insert_one", {
-            "name": job.name, "queue": job.queue, "state": states[0].value,
-            "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
-            "meta": job.meta_json, "max_attempts": job.max_attempts, "run_at": job.run_at,
-            "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states,
-            "rate_keys": job.rate_keys_json, "rate_key": job.rate_key,
-            "concurrency_key": job.concurrency_key, "concurrency_limit": job.concurrency_limit,
-            "cost": job.cost, "batch_id": job.batch_id, "waiting_on": step.waiting_on}
+        return "insert_unique_one" if job.unique_key else "insert_one", \
+            _row(job, states[0], now, step.waiting_on)
     if step.waiting_on:
         raise ValueError("jobs that wait on others are written one at a time")
     def column(field: str) -> list[Any]:
@@ -83,6 +79,36 @@ def statement(step: inserts.Write) -> tuple[str, dict[str, Any]]:
         "wake": sorted({queue for queue, s in zip(queues, states, strict=True)
                         if s is AVAILABLE}),
     }
+
+
+def _row(job: model.NewJob, state: model.JobState, now: datetime,
+         waiting_on: int) -> dict[str, Any]:
+    """The parameters of `insert_one` and `insert_unique_one`: one job's values."""
+    return {"name": job.name, "queue": job.queue, "state": state.value,
+            "priority": job.priority, "args": job.args_json, "kwargs": job.kwargs_json,
+            "meta": job.meta_json, "max_attempts": job.max_attempts, "run_at": job.run_at,
+            "now": now, "unique_key": job.unique_key, "unique_states": job.unique_states,
+            "rate_keys": job.rate_keys_json, "rate_key": job.rate_key,
+            "concurrency_key": job.concurrency_key, "concurrency_limit": job.concurrency_limit,
+            "cost": job.cost, "batch_id": job.batch_id, "waiting_on": waiting_on}
+
+
+def plain(job: model.NewJob) -> bool:
+    """A job whose insert plan (`sql.inserts.plan`) is its row's write alone: no unique key
+    (nothing to report or replace), no rate keys to register, no batch to grow, nothing to
+    wait on. Most enqueues."""
+    return not (job.unique_key or job.rate_keys_json or job.batch_id is not None
+                or job.depends_on or job.depends_on_rows)
+
+
+def write_plain(conn: psycopg.Connection[Any], job: model.NewJob,
+                now: datetime) -> model.Inserted:
+    """The plan of one `plain` job, run directly: one statement (prepared by psycopg after a
+    few runs, the notification in it), its one value read from a plain tuple row."""
+    state = job.initial_state(now)
+    row = conn.execute(PLAIN, _row(job, state, now, 0)).fetchone()
+    assert row is not None  # no ON CONFLICT: the row is written, or the statement raised
+    return model.Inserted(row[0], state)
 
 
 def columns_statement(step: inserts.Write) -> tuple[str, dict[str, Any]] | None:
@@ -135,15 +161,12 @@ SELECT u.id, %(now)s::timestamptz, {", ".join(picks.values())}
 def written(step: inserts.Write, rows: Sequence[dict[str, Any]]) -> inserts.Written:
     """What the statement returned: per input row, its id or the job holding its key (for
     one unique job, that whole job)."""
-    if len(step.jobs) == 1:
-        if not rows:  # a plain job's conflict (a unique key's, but no unique states)
-            return inserts.Written([None])
-        if step.jobs[0].unique_key:  # insert_unique_one: one row, new or the holder
-            row = rows[0]
-            if row["new_id"] is not None or row["id"] is None:  # new, or no holder left
-                return inserts.Written([row["new_id"]])
-            return inserts.Written([None], {0: (row["id"], row["state"])},
-                                   {0: convert.job_from_row(row)})
+    if len(step.jobs) == 1 and step.jobs[0].unique_key:  # one row, new or the holder
+        row = rows[0]
+        if row["new_id"] is not None or row["id"] is None:  # new, or no holder left
+            return inserts.Written([row["new_id"]])
+        return inserts.Written([None], {0: (row["id"], row["state"])},
+                               {0: convert.job_from_row(row)})
     return inserts.Written([row["id"] for row in rows], {
         k: (row["existing_id"], row["existing_state"]) for k, row in enumerate(rows)
         if row.get("existing_id") is not None})

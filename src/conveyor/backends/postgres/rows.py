@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 
@@ -105,6 +106,17 @@ class UndecodedJson(Loader):
 
     def load(self, data: Buffer) -> bytes:
         return bytes(data)
+
+
+def column_names(cur: psycopg.AsyncCursor[Any]) -> list[str]:
+    """The names of the columns of `cur`'s result, read off the result itself: its
+    `description` builds a `Column` (type looked up, per column) for each of a job row's
+    29 columns, a third of the client's time in a claim."""
+    result = cur.pgresult
+    if result is None:
+        return []
+    fname = result.fname
+    return [(fname(i) or b"").decode() for i in range(result.nfields)]
 
 
 def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model.Job]:
