@@ -7,6 +7,8 @@ poll. Polling stays: it catches whatever this misses. So sending never blocks an
 a commit: a full socket's owner has a wake-up pending already, a socket nobody holds any more
 (its process died) is removed by the sender that meets it, and where unix datagram sockets are
 missing or the path is too long for one, nothing is sent or heard.
+
+A producer enqueueing in a tight loop wakes each listener at most every `SPACING` seconds.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 
 SUFFIX = ".sock"
 """Of the sockets' file names (a sender leaves any other file there alone)."""
+SPACING = 0.002
+"""Seconds after a wake-up before the same socket gets another one (a busy worker's poll
+interval): a producer enqueueing in a tight loop wakes a waiting worker no more often than the
+worker's own polling does, and so takes no more of the CPU from it. A job enqueued meanwhile is
+not missed: the claim that wake-up started sees it if it committed first, else the worker's
+next wait (its `data_version` changed), or its polling if it was already waiting again."""
+_RACY_NS = 1_000_000_000
+"""A directory changed this recently is listed again on every send: its time stamp is too
+coarse to tell a second change from the first."""
 
 
 def directory_of(path: str) -> str:
@@ -37,6 +49,7 @@ class Listener:
         """The socket's file name in `directory` (None: not listening)."""
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
 
     def listen(self) -> None:
         """Listen on the running loop from now on (a no-op when it does already; tried once
@@ -59,7 +72,7 @@ class Listener:
         except OSError:  # a read-only directory, a path too long for a socket
             sock.close()
             return
-        self._sock, self.name = sock, name
+        self._sock, self.name, self._pid = sock, name, os.getpid()
 
     def _drain(self) -> None:
         sock = self._sock
@@ -76,6 +89,9 @@ class Listener:
         self._sock = self.name = self._loop = None
         if sock is None or name is None or loop is None:
             return
+        if os.getpid() != self._pid:  # a forked copy: the loop and the file are the parent's
+            sock.close()
+            return
         if not loop.is_closed():
             loop.remove_reader(sock.fileno())
         sock.close()
@@ -89,17 +105,24 @@ class Sender:
     def __init__(self, directory: str) -> None:
         self.directory = directory
         self._sock: socket.socket | None = None
+        self._names: list[str] = []
+        self._listed: int | None = None
+        """The directory's time stamp (ns) when `_names` was listed."""
+        self._sent: dict[str, float] = {}
+        """When each socket was last sent a wake-up (monotonic seconds)."""
 
     def send(self, own: str | None) -> None:
         """One byte to each socket but `own` (this backend's), none waited for."""
         try:
-            names = os.listdir(self.directory)
+            names = self._listeners()
             sock = self._sock or self._open()
         except (AttributeError, OSError):  # nobody has listened yet, or cannot here
             return
+        now = time.monotonic()
         for name in names:
-            if name == own or not name.endswith(SUFFIX):
+            if name == own or now - self._sent.get(name, -SPACING) < SPACING:
                 continue
+            self._sent[name] = now
             path = os.path.join(self.directory, name)
             try:
                 sock.sendto(b"\0", path)
@@ -110,6 +133,17 @@ class Sender:
                     os.unlink(path)
             except OSError:  # gone meanwhile, or not ours to write to
                 pass
+
+    def _listeners(self) -> list[str]:
+        """The sockets' names, listed again when the directory changed (a stat is cheaper
+        than a listing, and sockets come and go only as workers start and stop)."""
+        stamp = os.stat(self.directory).st_mtime_ns
+        if stamp != self._listed or time.time_ns() - stamp < _RACY_NS:
+            self._names = [name for name in os.listdir(self.directory)
+                           if name.endswith(SUFFIX)]
+            self._listed = stamp
+            self._sent = {name: at for name, at in self._sent.items() if name in self._names}
+        return self._names
 
     def _open(self) -> socket.socket:
         sock = self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
