@@ -43,6 +43,24 @@ async def test_a_wait_hears_another_backends_insert_on_the_same_file(tmp_path: P
         await waiter.close()
 
 
+async def test_jobs_enqueued_close_together_are_claimed_after_one_wake_up(
+        tmp_path: Path) -> None:
+    """A second commit soon after the first sends no wake-up of its own (`wakes.SPACING`):
+    the claim the first one starts finds both jobs."""
+    waiter, producer = await _migrated(tmp_path / "jobs.db"), await _migrated(tmp_path / "jobs.db")
+    try:
+        assert not await waiter.wait(["default"], 0.01)
+        waiting = asyncio.create_task(waiter.wait(["default"], 3600.0))
+        await asyncio.sleep(0.01)
+        await producer.insert([new()], NOW)
+        await producer.insert([new()], NOW)
+        assert await asyncio.wait_for(waiting, GUARD)
+        assert len(await waiter.claim(["default"], 10, "w1", NOW)) == 2
+    finally:
+        await producer.close()
+        await waiter.close()
+
+
 async def test_a_wait_hears_a_blocking_enqueue_in_another_process(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
     waiter = await _migrated(path)
