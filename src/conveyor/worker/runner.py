@@ -98,6 +98,7 @@ class Worker:
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._stopped: asyncio.Future[Any] | None = None
         self._signals = signals.Signals(self.request_stop, self._hand_back, self.config.grace)
         self._empty_rounds = 0
         self._freed_rounds = 0
@@ -166,6 +167,8 @@ class Worker:
             # Fewer than asked: nothing more is due now, so wait for a wake-up instead of a
             # claim that finds nothing (burst workers count empty claims to know they are done).
             drained = not jobs or (len(jobs) < room and not self.config.burst)
+            if drained and jobs:  # the jobs just started run before the idle look-ups
+                await asyncio.sleep(0)
             if drained and await self._idle(backend, settler):
                 break
 
@@ -247,8 +250,11 @@ class Worker:
             return self._empty_rounds >= 2
         # The look-up runs before the wait, never beside it: a wake-up would cancel it in
         # flight, and cancelling a PostgreSQL query costs a cancel request of its own.
-        await waits.first(backend.wait(self.plan.served, await self._idle_wait(backend)),
-                          self._stopping.wait())
+        stopped = self._stopped  # one for every idle wait; it ends as the worker stops
+        if stopped is None:
+            stopped = self._stopped = asyncio.ensure_future(self._stopping.wait())
+        await waits.until(backend.wait(self.plan.served, await self._idle_wait(backend)),
+                          stopped)
         return False
 
     async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:

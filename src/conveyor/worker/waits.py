@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from typing import Any
 
 log = logging.getLogger("conveyor.worker")
@@ -20,6 +20,21 @@ async def first(*aws: object) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def until(aw: Awaitable[Any], stop: asyncio.Future[Any]) -> None:
+    """Wait until `aw` finishes or `stop` does (then `aw` is cancelled). `stop` is left as it
+    is, so one long-lived future serves every such wait, and a wake-up takes fewer turns of
+    the loop than `first` (which makes a task of each side and cancels the loser)."""
+    task = asyncio.ensure_future(aw)
+    try:
+        await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        elif not task.cancelled():
+            task.exception()  # a failed wait ends the wait, as with `first`
 
 
 async def quietly(action: object) -> None:

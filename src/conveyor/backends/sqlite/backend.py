@@ -7,8 +7,9 @@ here with short asynchronous sleeps until `busy_deadline`, and then reported as
 refuses (malformed JSON, too big) is `Unstorable`: retrying would not help.
 
 Statements are tiny and run directly on the event loop (a thread hop costs more than they do).
-Wake-ups: an in-process event for this connection's own writes, and adaptive `PRAGMA
-data_version` polling (a shared-memory read) for commits made by other processes.
+Wake-ups: an in-process event for this connection's own writes, a datagram to the waiting
+backends of other processes and connections (`wakes`), and adaptive `PRAGMA data_version`
+polling (a shared-memory read) for whatever those miss.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from conveyor import errors, limits, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sql import binding
 from conveyor.backends.sql import plans as shared_plans
-from conveyor.backends.sqlite import blocking, inserts, plans
+from conveyor.backends.sqlite import blocking, inserts, plans, wakes
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -73,6 +74,9 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         self.poll_interval = poll_interval or float(query.get("poll", ["0.002"])[0])
         self._conn: sqlite3.Connection | None = None
         self._wake = asyncio.Event()
+        directory = wakes.directory_of(self.path)
+        self._listener = wakes.Listener(directory, self._wake.set)
+        self._sender = wakes.Sender(directory)
         self._data_version = -1
         self._changed_at = time.monotonic()
 
@@ -223,7 +227,10 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         return errors.Unstorable(f"SQLite database {self.path!r} refused a value: {exc}")
 
     def _notify(self) -> None:
+        """Called once a commit made jobs available: this backend's own waits and every
+        other waiting backend on the file hear of it."""
         self._wake.set()
+        self._sender.send(self._listener.name)
 
     # -- the seam -------------------------------------------------------------------------
 
@@ -257,6 +264,8 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
                         f"the SQLite database {self.path!r}")
 
     async def close(self) -> None:
+        self._listener.close()
+        self._sender.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -277,24 +286,26 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         return await self._run(work, write=True)
 
     async def wait(self, queues: Sequence[str], timeout: float) -> bool:
+        """Until a wake-up or a commit by another connection (the version read before the
+        wake-up is taken, so the commit a wake-up announced does not wake the next wait)."""
         conn = self._connection()
+        self._listener.listen()
         deadline = time.monotonic() + timeout
         while True:
-            if self._wake.is_set():
-                self._wake.clear()
-                return True
             version = conn.execute("PRAGMA data_version").fetchone()[0]
+            changed = version != self._data_version and self._data_version != -1
             if version != self._data_version:
-                first_look = self._data_version == -1
                 self._data_version = version
                 self._changed_at = time.monotonic()
-                if not first_look:
-                    return True
+            if self._wake.is_set() or changed:
+                self._wake.clear()
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(self._poll_now(), remaining))
+            with contextlib.suppress(TimeoutError):  # a scope, not wait_for: no task
+                async with asyncio.timeout(min(self._poll_now(), remaining)):
+                    await self._wake.wait()
 
     def _poll_now(self) -> float:
         """Adaptive: every `poll_interval` (2 ms) while the database is busy, backing off to
