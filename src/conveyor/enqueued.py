@@ -84,11 +84,13 @@ class Enqueued(Sequence[model.Job]):
 
 
 def job_of(row: model.NewJob, done: model.Inserted, now: datetime) -> model.Job:
-    """The job a newly inserted row became (what reading it back would return)."""
-    return model.Job(
-        id=done.id, name=row.name, queue=row.queue, state=done.state, priority=row.priority,
-        args=encoding.loads(row.args_json), kwargs=encoding.loads(row.kwargs_json),
-        attempt=0, max_attempts=row.max_attempts, run_at=row.run_at, inserted_at=now,
-        meta=encoding.loads(row.meta_json), duplicate=done.duplicate,
-    )
-
+    """The job a newly inserted row became (what reading it back would return), built as a
+    stored row is: its arguments decoded from the row's JSON when first read (the
+    dataclass `__init__` and three decodes cost a sixth of a single enqueue)."""
+    job = model.stored_job(encoding.loads, (
+        done.id, row.name, row.queue, done.state, row.priority, row.args_json,
+        row.kwargs_json, row.meta_json, 0, row.max_attempts, row.run_at, now, None, None,
+        None, None, None, (), None))
+    if done.duplicate:
+        object.__setattr__(job, "duplicate", True)
+    return job

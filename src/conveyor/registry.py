@@ -52,6 +52,10 @@ class JobType(Generic[P, R]):
     _binder: arguments.Binder | None = dataclasses.field(init=False, repr=False, default=None)
     """Binds a call's arguments by name, for unique jobs and for key and cost functions,
     which take them that way (see `arguments`); None when nothing needs them."""
+    _plain_rows: Callable[[str, str, datetime], model.NewJob] | None = dataclasses.field(
+        init=False, repr=False, default=None)
+    """Builds rows with the type's own defaults from a call's encoded arguments and run
+    time, for a type whose rows nothing else varies in (set at its first enqueue)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_arity", _positional_arity(self.signature))
@@ -76,6 +80,15 @@ class JobType(Generic[P, R]):
                 opts: job_options.EnqueueOptions, now: datetime | None = None) -> model.NewJob:
         """Check arguments against the signature, encode them, and apply the options."""
         now = now or self.app.clock.now()
+        if opts is self.defaults and self.unique is None and self.limits is None:
+            self.check_arguments(args, kwargs)
+            args_json, kwargs_json = self._quick(args, kwargs)
+            rows = self._plain_rows
+            if rows is None:  # the options' fields, worked out and checked once
+                rows = model.rows_like(model.NewJob(
+                    args_json="[]", kwargs_json="{}", **self._shared_fields(opts, now)))
+                object.__setattr__(self, "_plain_rows", rows)
+            return rows(args_json, kwargs_json, opts.run_time(now))
         call = None if self._binder is None else self._binder.bind(args, kwargs)
         if call is None:
             self.check_arguments(args, kwargs)
@@ -97,7 +110,7 @@ class JobType(Generic[P, R]):
         kwargs_column: list[str] = []
         keyed = self._binder is not None or self.limits is not None
         keys: dict[str, list[Any]] = {}
-        limit, quick, arity = self.app.settings.payload_limit, encoding.quick, self._arity
+        arity = self._arity
         for index, call in enumerate(_iterable(self.name, calls)):
             if type(call) is tuple and len(call) == 2 and type(call[1]) is dict \
                     and (type(call[0]) is tuple or type(call[0]) is list):
@@ -106,11 +119,7 @@ class JobType(Generic[P, R]):
                 args, kwargs = _pair(self.name, index, call)
             bound = self._checked(args, kwargs) if keyed or kwargs or arity is None \
                 or not arity[0] <= len(args) <= arity[1] else None
-            args_json = quick(args, limit)
-            kwargs_json = "{}" if not kwargs or args_json is None \
-                else quick(kwargs, limit - len(args_json))
-            if args_json is None or kwargs_json is None:  # refused, or too close to call
-                args_json, kwargs_json = self._encode(args, kwargs)
+            args_json, kwargs_json = self._quick(args, kwargs)
             args_column.append(args_json)
             kwargs_column.append(kwargs_json)
             if keyed:
@@ -146,6 +155,16 @@ class JobType(Generic[P, R]):
             fields.update(_limit_fields(self.limits.resolve(
                 self.name, None if call is None else call.named, opts.cost)))
         return fields
+
+    def _quick(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
+        """`_encode`, without building its error messages where nothing is wrong."""
+        limit = self.app.settings.payload_limit
+        args_json = encoding.quick(args, limit)
+        kwargs_json = "{}" if not kwargs or args_json is None \
+            else encoding.quick(kwargs, limit - len(args_json))
+        if args_json is None or kwargs_json is None:  # refused, or too close to call
+            return self._encode(args, kwargs)
+        return args_json, kwargs_json
 
     def _encode(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
         limit = self.app.settings.payload_limit

@@ -6,11 +6,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
+from datetime import timedelta
 
 import psycopg
 import pytest
 
-from conveyor import Conveyor, Unstorable
+from conveyor import (
+    Conveyor,
+    DependencyNotFound,
+    FrozenClock,
+    InvalidArguments,
+    JobState,
+    PayloadTooLarge,
+    UnknownJob,
+    Unserializable,
+    Unstorable,
+)
 from conveyor.registry import JobType
 
 
@@ -50,6 +61,54 @@ def test_storage_hooks_see_blocking_calls(app: Conveyor) -> None:
     app.hooks.storage.append(hook)
     app.get(ping.enqueue(1).id)
     assert seen == ["insert", "get"]
+
+
+def test_each_kind_of_job_takes_its_own_path_once_the_database_is_open(
+        app: Conveyor, clock: FrozenClock) -> None:
+    """A plain job alone is one autocommitted INSERT on SQLite; a unique job, one with a
+    dependency, a rate-limited one and a delayed one go through the insert plan. Each
+    returns what reading it back gives, and a call refused before the write leaves the
+    tables as they were."""
+    ping = _declare(app)
+
+    @app.job(name="once", unique_for=3600, unique_key=lambda n: n)
+    def once(n: int) -> None: ...
+
+    @app.job(name="paced", rate_limit="10/s", rate_key=lambda n: f"k{n}")
+    def paced(n: int) -> None: ...
+
+    @app.job(name="later", delay=60, queue="slow", priority=3, max_attempts=2, timeout=5)
+    async def later(n: int, *, label: str = "") -> None: ...
+
+    first = ping.enqueue(0)  # opens the database on this thread: later calls go direct
+    plain = ping.enqueue(1)
+    unique = once.enqueue(1)
+    duplicate = once.enqueue(1)
+    after = ping.options(depends_on=[plain]).enqueue(2)
+    limited = paced.enqueue(3)
+    delayed = later.enqueue(4, label="x")
+    delayed_again = later.enqueue(5)
+    assert (duplicate.duplicate, duplicate.id) == (True, unique.id)
+    assert after.state == JobState.PENDING and app.get(after.id).depends_on == [plain.id]
+    assert delayed.run_at == clock.now() + timedelta(seconds=60)
+    assert (delayed.queue, delayed.priority, delayed.max_attempts, delayed.kwargs,
+            delayed.meta) == ("slow", 3, 2, {"label": "x"}, {"timeout": 5})
+    assert delayed_again.kwargs == {} and delayed_again.args == [5]
+    assert app.get(limited.id).rate_keys == ("k3@10/s",)
+    for job in (first, plain, unique, delayed, delayed_again):
+        assert job == app.get(job.id)
+    stored = len(app.jobs())
+    with pytest.raises(Unserializable):
+        ping.enqueue({1, 2})  # type: ignore[arg-type]
+    with pytest.raises(InvalidArguments):
+        ping.enqueue(1, 2)  # type: ignore[call-arg]
+    with pytest.raises(PayloadTooLarge):
+        ping.enqueue("x" * (app.settings.payload_limit + 1))  # type: ignore[arg-type]
+    with pytest.raises(DependencyNotFound):
+        ping.options(depends_on=[10**9]).enqueue(6)
+    with pytest.raises(UnknownJob):
+        app.enqueue("nobody", 1)
+    assert len(app.jobs()) == stored
 
 
 @pytest.mark.postgres

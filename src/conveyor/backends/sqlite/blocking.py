@@ -5,7 +5,9 @@ loop: driving the private loop cost about a seventh of a single enqueue. These m
 the same statements and the same insert plan (`sql.inserts.plan`, driven by the blocking
 runner `sql.plans.drive`) as the async seam, in the same `BEGIN IMMEDIATE` transaction, and
 retry a busy database the same way with blocking sleeps (no event loop is there to yield
-to). The async methods stay what the worker and async callers use.
+to). A plain job alone (`plain`) is one autocommitted INSERT: atomic by itself, without the
+two statements of a transaction or the plan's steps around it. The async methods stay what
+the worker and async callers use.
 """
 
 from __future__ import annotations
@@ -15,16 +17,28 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from conveyor import errors, model
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts as shared_inserts
+from conveyor.backends.sqlite import inserts as sqlite_inserts
 from conveyor.backends.sqlite import plans
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
+
+
+INSERT = _QUERIES["insert_job"]
+
+
+def plain(job: model.NewJob) -> bool:
+    """A job whose insert is its row alone: one statement, atomic in autocommit mode (no
+    `BEGIN IMMEDIATE` and `COMMIT` around it, no plan). A unique job, a job of a batch, one
+    with dependencies or rate keys takes the plan's statements in a transaction."""
+    return job.unique_key is None and job.batch_id is None and not job.depends_on \
+        and not job.depends_on_rows and job.rate_keys_json is None
 
 
 class BlockingCalls:
@@ -45,6 +59,13 @@ class BlockingCalls:
         """`insert` of the seam, blocking: the shared plan in one write transaction."""
         if not jobs:
             return []
+        if len(jobs) == 1 and plain(job := jobs[0]):
+            state = job.initial_state(now)
+            row = sqlite_inserts.values(job, state, convert.to_micros(now))
+            job_id = self._retrying_blocking(
+                lambda conn: cast(int, conn.execute(INSERT, row).lastrowid))
+            self._notify()
+            return [model.Inserted(job_id, state)]
 
         def once(conn: sqlite3.Connection) -> list[model.Inserted]:
             conn.execute("BEGIN IMMEDIATE")

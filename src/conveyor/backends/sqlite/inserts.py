@@ -54,9 +54,7 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
     if len(step.jobs) >= jobrows.COLUMNS_FROM and conn.in_transaction and not step.waiting_on:
         return _write_columns(conn, step)
     now_us = convert.to_micros(step.now)
-    rows = [(j.name, j.queue, s.value, j.priority, j.args_json, j.kwargs_json, j.meta_json,
-             j.max_attempts, convert.to_micros(j.run_at), now_us, j.rate_keys_json, j.rate_key,
-             j.concurrency_key, j.concurrency_limit, j.cost, j.batch_id, step.waiting_on)
+    rows = [values(j, s, now_us, step.waiting_on)
             for j, s in zip(step.jobs, step.states, strict=True)]
     if len(rows) > 1 and conn.in_transaction and not any(j.unique_key for j in step.jobs):
         conn.executemany(QUERIES["insert_job"], rows)
@@ -83,6 +81,14 @@ def write(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
                     existing[k] = convert.job_from_row(whole)
     return inserts.Written(ids, holders, existing)
 
+
+def values(job: model.NewJob, state: model.JobState, now_us: int, waiting_on: int = 0,
+           ) -> tuple[Any, ...]:
+    """The parameters of `insert_job` for `job`."""
+    return (job.name, job.queue, state.value, job.priority, job.args_json, job.kwargs_json,
+            job.meta_json, job.max_attempts, convert.to_micros(job.run_at), now_us,
+            job.rate_keys_json, job.rate_key, job.concurrency_key, job.concurrency_limit,
+            job.cost, job.batch_id, waiting_on)
 
 
 def _write_columns(conn: sqlite3.Connection, step: inserts.Write) -> inserts.Written:
