@@ -198,15 +198,23 @@ class Conveyor:
         """`insert([row])[0]`, without the sequence around one job (a single enqueue)."""
         if self.hooks.enqueue:
             return (await self.insert([row], shared=shared))[0]
+        if shared and row.batch_id is None and not row.depends_on_rows:
+            inserted, now = await self._group_commit().insert((row,))
+            if not inserted[0].duplicate:  # the common case, without `_stored`'s sequences
+                return enqueued.job_of(row, inserted[0], now)
+            return stored.only(row, *await self._stored(inserted, now))
         return stored.only(row, *await self._insert([row], shared))
 
     async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> stored.Stored:
         if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
-            written = await self._group_commit().insert(rows)
-            inserted, now = written.inserted, written.now
+            inserted, now = await self._group_commit().insert(rows)
         else:
             now = self.clock.now()
             inserted = await (await self.storage()).insert(rows, now)
+        return await self._stored(inserted, now)
+
+    async def _stored(self, inserted: list[model.Inserted], now: datetime) -> stored.Stored:
+        """What an insert stored, with the stored job each duplicate stands for."""
         for done in inserted:
             if done.duplicate:  # the stored job each duplicate stands for
                 backend = await self.storage()
@@ -230,12 +238,13 @@ class Conveyor:
             call.ids = jobs.ids
         return jobs
 
-    def insert_one_blocking(self, row: model.NewJob) -> model.Job:
-        """`insert_blocking([row])[0]`, without the sequence around one job."""
+    def insert_one_blocking(self, row: model.NewJob, now: datetime | None = None) -> model.Job:
+        """`insert_blocking([row])[0]`, without the sequence around one job; `now` is when
+        it is inserted (the time its row was built at, else the clock's)."""
         backend = self._direct()
         if backend is None or self.hooks.enqueue:
             return self.insert_blocking([row])[0]
-        return stored.only(row, *stored.insert_blocking(backend, [row], self.clock.now()))
+        return stored.only(row, *stored.insert_blocking(backend, [row], now or self.clock.now()))
 
     def _direct(self) -> Any:
         """This thread's backend for a blocking call without its loop, or None."""

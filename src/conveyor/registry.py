@@ -206,10 +206,11 @@ class JobType(Generic[P, R]):
     # -- enqueueing with the type's own defaults ------------------------------------------
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return Enqueuer(self, self.defaults).enqueue(*args, **kwargs)
+        return _enqueue(self, self.defaults, None, args, kwargs)
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        return await Enqueuer(self, self.defaults).aenqueue(*args, **kwargs)
+        """Concurrent callers on one event loop share a transaction (`groupcommit`)."""
+        return await self.app.insert_one(self.new_job(args, kwargs, self.defaults), shared=True)
 
     def enqueue_many(self, calls: Iterable[ArgsPair]) -> enqueued.Enqueued:
         """Enqueue every call atomically (all or none). The result indexes like the list of
@@ -239,15 +240,11 @@ class Enqueuer(Generic[P, R]):
         return Signature(self.job_type, self.job_type.new_job(args, dict(kwargs), self.opts))
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        row = self.job_type.new_job(args, kwargs, self.opts)
-        app = self.job_type.app
-        if self.connection is None and app.ambient_connection() is None:
-            return app.insert_one_blocking(row)
-        return self._insert([row])[0]
+        return _enqueue(self.job_type, self.opts, self.connection, args, kwargs)
 
     async def aenqueue(self, *args: P.args, **kwargs: P.kwargs) -> model.Job:
-        """Concurrent callers on one event loop share a transaction (`groupcommit`), except
-        on a caller's own connection (`using`), whose transaction is the caller's."""
+        """As `JobType.aenqueue`, except on a caller's own connection (`using`), whose
+        transaction is the caller's."""
         if self.connection is not None:
             return (await self.aenqueue_many([(args, kwargs)]))[0]
         row = self.job_type.new_job(args, kwargs, self.opts)
@@ -274,6 +271,17 @@ class Enqueuer(Generic[P, R]):
         """Encode every call first: one bad call means nothing is written."""
         job_type = self.job_type
         return job_type.new_jobs(calls, self.opts, job_type.app.clock.now())
+
+
+def _enqueue(job_type: JobType[Any, Any], opts: job_options.EnqueueOptions, connection: Any,
+             args: Sequence[Any], kwargs: dict[str, Any]) -> model.Job:
+    """One job, with `opts`, on `connection` (None: the app's own, or an ambient one)."""
+    app = job_type.app
+    now = app.clock.now()
+    row = job_type.new_job(args, kwargs, opts, now)
+    if connection is None and app.ambient_connection() is None:
+        return app.insert_one_blocking(row, now)
+    return Enqueuer(job_type, opts, connection)._insert([row])[0]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
