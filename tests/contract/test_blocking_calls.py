@@ -23,6 +23,7 @@ from conveyor import (
     Unstorable,
 )
 from conveyor.registry import JobType
+from tests.conftest import raw
 
 
 def _declare(app: Conveyor) -> JobType[[int], None]:
@@ -77,6 +78,9 @@ def test_each_kind_of_job_takes_its_own_path_once_the_database_is_open(
     @app.job(name="paced", rate_limit="10/s", rate_key=lambda n: f"k{n}")
     def paced(n: int) -> None: ...
 
+    @app.job(name="single", concurrency=2, concurrency_key=lambda n: f"c{n}")
+    def single(n: int) -> None: ...
+
     @app.job(name="later", delay=60, queue="slow", priority=3, max_attempts=2, timeout=5)
     async def later(n: int, *, label: str = "") -> None: ...
 
@@ -86,6 +90,7 @@ def test_each_kind_of_job_takes_its_own_path_once_the_database_is_open(
     duplicate = once.enqueue(1)
     after = ping.options(depends_on=[plain]).enqueue(2)
     limited = paced.enqueue(3)
+    capped = single.enqueue(7)
     delayed = later.enqueue(4, label="x")
     delayed_again = later.enqueue(5)
     assert (duplicate.duplicate, duplicate.id) == (True, unique.id)
@@ -95,7 +100,10 @@ def test_each_kind_of_job_takes_its_own_path_once_the_database_is_open(
             delayed.meta) == ("slow", 3, 2, {"label": "x"}, {"timeout": 5})
     assert delayed_again.kwargs == {} and delayed_again.args == [5]
     assert app.get(limited.id).rate_keys == ("k3@10/s",)
-    for job in (first, plain, unique, delayed, delayed_again):
+    assert raw(app.url, "SELECT rate_key, concurrency_key, concurrency_limit, cost "
+               "FROM conveyor_jobs WHERE id IN (?, ?) ORDER BY id",
+               (limited.id, capped.id)) == [("k3@10/s", None, None, 1), (None, "c7", 2, 1)]
+    for job in (first, plain, unique, capped, delayed, delayed_again):
         assert job == app.get(job.id)
     stored = len(app.jobs())
     with pytest.raises(Unserializable):

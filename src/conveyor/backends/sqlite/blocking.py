@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from conveyor import errors, model
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts as shared_inserts
-from conveyor.backends.sqlite import inserts as sqlite_inserts
 from conveyor.backends.sqlite import plans
 from conveyor.backends.sqlite import rows as convert
 
@@ -30,15 +29,16 @@ T = TypeVar("T")
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
 
 
-INSERT = _QUERIES["insert_job"]
+INSERT = _QUERIES["insert_plain_job"]
 
 
 def plain(job: model.NewJob) -> bool:
     """A job whose insert is its row alone: one statement, atomic in autocommit mode (no
     `BEGIN IMMEDIATE` and `COMMIT` around it, no plan). A unique job, a job of a batch, one
-    with dependencies or rate keys takes the plan's statements in a transaction."""
+    with dependencies or limits takes the plan's statements in a transaction."""
     return job.unique_key is None and job.batch_id is None and not job.depends_on \
-        and not job.depends_on_rows and job.rate_keys_json is None
+        and not job.depends_on_rows and job.rate_keys_json is None and job.rate_key is None \
+        and job.concurrency_key is None and job.concurrency_limit is None
 
 
 class BlockingCalls:
@@ -61,7 +61,9 @@ class BlockingCalls:
             return []
         if len(jobs) == 1 and plain(job := jobs[0]):
             state = job.initial_state(now)
-            row = sqlite_inserts.values(job, state, convert.to_micros(now))
+            row = (job.name, job.queue, state.value, job.priority, job.args_json,
+                   job.kwargs_json, job.meta_json, job.max_attempts, convert.to_micros(job.run_at),
+                   convert.to_micros(now), job.cost)
             job_id = self._retrying_blocking(
                 lambda conn: cast(int, conn.execute(INSERT, row).lastrowid))
             self._notify()

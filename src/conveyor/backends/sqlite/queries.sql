@@ -17,6 +17,14 @@ INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max
                            concurrency_limit, cost, batch_id, waiting_on)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
+-- name: insert_plain_job
+-- A job without keys, limits, batch or dependencies (a blocking enqueue's common case): the
+-- columns it leaves NULL keep their defaults, since the sqlite3 module binds each NULL
+-- parameter through an adapter lookup (a tenth of the Python of a single enqueue).
+INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
+                           run_at, inserted_at, cost)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
 -- name: insert_unique_job
 -- A duplicate (same key, existing row in a covered state) inserts nothing and returns no row.
 INSERT INTO conveyor_jobs (name, queue, state, priority, args, kwargs, meta, max_attempts,
