@@ -59,7 +59,7 @@ class BlockingCalls:
         needs one (`sql.inserts.needs_transaction`; a plain job is one round trip)."""
         if not jobs:
             return []
-        if len(jobs) == 1 and inserts.plain(job := jobs[0]):  # most enqueues: no plan
+        if len(jobs) == 1 and shared_inserts.row_alone(job := jobs[0]):  # most enqueues: no plan
             inserted = [self._run_blocking(lambda conn: inserts.write_plain(conn, job, now))]
             self._notify()
             return inserted

@@ -93,18 +93,11 @@ def _row(job: model.NewJob, state: model.JobState, now: datetime,
             "cost": job.cost, "batch_id": job.batch_id, "waiting_on": waiting_on}
 
 
-def plain(job: model.NewJob) -> bool:
-    """A job whose insert plan (`sql.inserts.plan`) is its row's write alone: no unique key
-    (nothing to report or replace), no rate keys to register, no batch to grow, nothing to
-    wait on. Most enqueues."""
-    return not (job.unique_key or job.rate_keys_json or job.batch_id is not None
-                or job.depends_on or job.depends_on_rows)
-
-
 def write_plain(conn: psycopg.Connection[Any], job: model.NewJob,
                 now: datetime) -> model.Inserted:
-    """The plan of one `plain` job, run directly: one statement (prepared by psycopg after a
-    few runs, the notification in it), its one value read from a plain tuple row."""
+    """The plan of a job whose row is written alone (`sql.inserts.row_alone`), run directly:
+    one statement (prepared by psycopg after a few runs, the notification in it), its one
+    value read from a plain tuple row."""
     state = job.initial_state(now)
     row = conn.execute(PLAIN, _row(job, state, now, 0)).fetchone()
     assert row is not None  # no ON CONFLICT: the row is written, or the statement raised

@@ -73,6 +73,14 @@ class Written:
     """Holders read whole by the write, by input index (where the engine reads them cheaply)."""
 
 
+def row_alone(job: model.NewJob) -> bool:
+    """A job whose insert plan (`plan`) is its row's write alone: no unique key (nothing to
+    report or replace), no rate keys to register, no batch to grow, nothing to wait on. Most
+    enqueues; an engine may write such a job with one statement and no plan."""
+    return not (job.unique_key or job.rate_keys_json or job.batch_id is not None
+                or job.depends_on or job.depends_on_rows)
+
+
 def needs_transaction(jobs: Sequence[model.NewJob]) -> bool:
     """Batches, dependencies and several unique jobs take several statements that must be
     atomic; plain jobs (and their rate keys, registered idempotently) need none, nor does

@@ -33,11 +33,10 @@ INSERT = _QUERIES["insert_plain_job"]
 
 
 def plain(job: model.NewJob) -> bool:
-    """A job whose insert is its row alone: one statement, atomic in autocommit mode (no
-    `BEGIN IMMEDIATE` and `COMMIT` around it, no plan). A unique job, a job of a batch, one
-    with dependencies or limits takes the plan's statements in a transaction."""
-    return job.unique_key is None and job.batch_id is None and not job.depends_on \
-        and not job.depends_on_rows and job.rate_keys_json is None and job.rate_key is None \
+    """A job whose insert is its row alone (`sql.inserts.row_alone`) and whose limit columns
+    are empty (`insert_plain_job` leaves them out): one statement, atomic in autocommit mode
+    (no `BEGIN IMMEDIATE` and `COMMIT` around it, no plan)."""
+    return shared_inserts.row_alone(job) and job.rate_key is None \
         and job.concurrency_key is None and job.concurrency_limit is None
 
 
