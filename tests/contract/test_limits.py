@@ -170,6 +170,30 @@ async def test_a_key_that_freed_during_an_empty_claim_wakes_the_worker_at_once(
     assert waits == sorted(waits) and waits[-1] < 0.01  # claim again soon, backing off
 
 
+async def test_a_worker_without_rate_limited_job_types_idles_without_asking_for_keys(
+        app: Conveyor, url: str, clock: FrozenClock) -> None:
+    """None of a worker's job types declares a rate limit: no job it runs waits on a key,
+    so it idles its whole `idle_wait` (a notification still ends that early) without
+    asking when one frees up, even while another application's key is blocked."""
+    from conveyor.worker import runner
+
+    send = _send(app)
+    send.enqueue(1, 0)
+    send.enqueue(1, 1)
+    await app.adrain()  # the second waits for the key's next slot
+    assert await (await app.storage()).next_unblock(clock.now()) is not None
+    other = Conveyor(url, clock=clock)
+
+    @other.job(name="plain")
+    def plain() -> None: ...
+
+    try:
+        worker = runner.Worker(other, runner.WorkerConfig(install_signals=False, idle_wait=5.0))
+        assert await worker._idle_wait(await other.storage()) == 5.0
+    finally:
+        await other.aclose()
+
+
 def test_each_key_can_have_its_own_rate_given_per_call(app: Conveyor,
                                                        clock: FrozenClock) -> None:
     throughput = {1: "1/s", 2: "2/s"}  # as an accounts table would hold them
