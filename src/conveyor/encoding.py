@@ -11,6 +11,7 @@ same values.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -78,3 +79,10 @@ def loads(text: str | bytes | None) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise errors.MalformedJob(f"stored JSON cannot be decoded: {exc}") from None
+
+
+def meta_with_dependencies(meta_json: str, depends_on: Sequence[int]) -> str:
+    """A job's meta as stored once it waits for `depends_on` (each id once, in order): the
+    insert writes it, and the job an enqueue returns reads the same."""
+    ids = list(dict.fromkeys(depends_on))
+    return dumps({**loads(meta_json), "depends_on": ids}, what="job meta")

@@ -78,19 +78,29 @@ class Enqueued(Sequence[model.Job]):
     def _job(self, position: int) -> model.Job:
         job = self._existing.get(position)
         if job is None:
-            job = job_of(self._rows[position], self._inserted[position], self._now)
+            row = self._rows[position]
+            job = job_of(row, self._inserted[position], self._now,
+                         self.ids if row.depends_on_rows else ())
         self._jobs[position] = job
         return job
 
 
-def job_of(row: model.NewJob, done: model.Inserted, now: datetime) -> model.Job:
+def job_of(row: model.NewJob, done: model.Inserted, now: datetime,
+           ids: Sequence[int] = ()) -> model.Job:
     """The job a newly inserted row became (what reading it back would return), built as a
     stored row is: its arguments decoded from the row's JSON when first read (the
-    dataclass `__init__` and three decodes cost a sixth of a single enqueue)."""
+    dataclass `__init__` and three decodes cost a sixth of a single enqueue). `ids` are the
+    ids of the call's rows, which `depends_on_rows` points into."""
+    meta_json = row.meta_json
+    if row.depends_on or row.depends_on_rows:
+        meta_json = encoding.meta_with_dependencies(
+            meta_json, [*row.depends_on, *(ids[k] for k in row.depends_on_rows)])
+    rate_keys = tuple(str(pair[0]) for pair in encoding.loads(row.rate_keys_json)) \
+        if row.rate_keys_json else ()
     job = model.stored_job(encoding.loads, (
         done.id, row.name, row.queue, done.state, row.priority, row.args_json,
-        row.kwargs_json, row.meta_json, 0, row.max_attempts, row.run_at, now, None, None,
-        None, None, None, (), None))
+        row.kwargs_json, meta_json, 0, row.max_attempts, row.run_at, now, None, None,
+        None, None, None, rate_keys, row.batch_id))
     if done.duplicate:
         object.__setattr__(job, "duplicate", True)
     return job

@@ -103,7 +103,7 @@ def test_each_kind_of_job_takes_its_own_path_once_the_database_is_open(
     assert raw(app.url, "SELECT rate_key, concurrency_key, concurrency_limit, cost "
                "FROM conveyor_jobs WHERE id IN (?, ?) ORDER BY id",
                (limited.id, capped.id)) == [("k3@10/s", None, None, 1), (None, "c7", 2, 1)]
-    for job in (first, plain, unique, capped, delayed, delayed_again):
+    for job in (first, plain, unique, after, limited, capped, delayed, delayed_again):
         assert job == app.get(job.id)
     stored = len(app.jobs())
     with pytest.raises(Unserializable):

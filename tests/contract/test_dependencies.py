@@ -127,7 +127,8 @@ def test_chain_runs_in_order_and_reads_the_previous_result(app: Conveyor) -> Non
 
     first, second, third = app.chain(step.s(1), step.s(2), step.s(3))
     assert [first.state, second.state, third.state] == [S.AVAILABLE, S.PENDING, S.PENDING]
-    assert app.get(third.id).depends_on == [second.id]
+    assert third.depends_on == app.get(third.id).depends_on == [second.id]
+    assert [first, second, third] == [app.get(job.id) for job in (first, second, third)]
     app.drain()
     assert seen == [(1, None), (2, 10), (3, 20)]
 

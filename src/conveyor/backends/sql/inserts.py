@@ -222,8 +222,8 @@ def _with_dependencies(jobs: Sequence[model.NewJob], now: datetime,
                     f"job {job.name!r} depends on job(s) {missing} that do not exist; "
                     "nothing was enqueued")
             ended.update((f.id, f) for f in marked if f.state in model.FINAL_STATES)
-            meta = {**encoding.loads(job.meta_json), "depends_on": deps}
-            job = dataclasses.replace(job, meta_json=encoding.dumps(meta, what="job meta"))
+            job = dataclasses.replace(
+                job, meta_json=encoding.meta_with_dependencies(job.meta_json, deps))
         states = [job.initial_state(now)]
         written = yield Write([job], states, now, waiting_on=len(deps))
         done += yield from _reported([job], states, written, now)
