@@ -20,8 +20,10 @@ class CancelRequest(threading.Event):
     """A `threading.Event` that builds its condition only when a thread first waits on it:
     a worker makes one per attempt, and almost no attempt is ever waited on or cancelled."""
 
+    _guard = threading.Lock()
+    """One lock for every request: it guards only the rare `set`, `clear` and `wait`."""
+
     def __init__(self) -> None:  # the base's condition is replaced by `_waited`
-        self._guard = threading.Lock()
         self._requested = False
         self._waited: threading.Event | None = None
 

@@ -52,8 +52,15 @@ class Lanes(Generic[T]):
             coro = self.turn(items.popleft(), task)
             if coro is None:
                 continue
+            run = contextvars.copy_context().run
             try:
-                await _Stepped(coro, contextvars.copy_context(), hand_off)
+                try:  # the first step on the spot: most jobs end in it, with no await
+                    pending = run(coro.send, None)
+                except StopIteration:
+                    pass
+                else:
+                    hand_off()
+                    await _Resumed(coro, run, pending)
             except GeneratorExit:
                 # A future's GeneratorExit (a job's thread raised it), thrown in by the task,
                 # closes the coroutines the await delegates to - the turn's coroutine settles
@@ -67,23 +74,18 @@ class Lanes(Generic[T]):
                 hand_off()
 
 
-class _Stepped:
-    """Awaits a coroutine step by step in `context`; calls `suspended` once, before its first
-    suspension reaches the loop (what a task does for its coroutine, minus the task)."""
+class _Resumed:
+    """Awaits the rest of a coroutine that suspended on its first step (on `pending`), each
+    step run in the job's context, as a task does for its coroutine, minus the task."""
 
-    __slots__ = ("context", "coro", "suspended")
+    __slots__ = ("coro", "pending", "run")
 
-    def __init__(self, coro: Coroutine[Any, Any, None], context: contextvars.Context,
-                 suspended: Callable[[], None]) -> None:
-        self.coro, self.context, self.suspended = coro, context, suspended
+    def __init__(self, coro: Coroutine[Any, Any, None], run: Callable[..., Any],
+                 pending: Any) -> None:
+        self.coro, self.run, self.pending = coro, run, pending
 
     def __await__(self) -> Generator[Any, Any, None]:
-        coro, run = self.coro, self.context.run
-        try:
-            pending = run(coro.send, None)
-        except StopIteration:
-            return
-        self.suspended()
+        coro, run, pending = self.coro, self.run, self.pending
         while True:
             try:
                 sent = yield pending

@@ -203,9 +203,7 @@ class Worker:
         if free <= 0 or not self._buffer or self._stopping.is_set() or settler is None:
             return
         jobs = [self._buffer.popleft() for _ in range(min(free, len(self._buffer)))]
-        now = self.app.clock.now()
-        for job in jobs:
-            settler.began(job.id, now)
+        settler.began([job.id for job in jobs], self.app.clock.now())
         self._start(jobs, settler)
 
     def _freed(self) -> None:
@@ -297,15 +295,16 @@ class Worker:
         """Async jobs start in one lane (no task each while they end without suspending);
         plain `def` and process-isolated jobs, which always suspend, get a task each."""
         lane: deque[model.Job] = deque()
+        running, contexts, find = self._running, self._contexts, self.app.registry.find
+        self.started += len(jobs)
         for job in jobs:
-            self.started += 1
-            ctx = self._contexts[job.id] = context.JobContext(job)
-            job_type = self.app.registry.find(job.name)
+            ctx = contexts[job.id] = context.JobContext(job)
+            job_type = find(job.name)
             if job_type is not None and job_type.is_async and job_type.isolation != "process":
-                self._running[job.id] = None
+                running[job.id] = None
                 lane.append(job)
             else:
-                self._running[job.id] = asyncio.create_task(
+                running[job.id] = asyncio.create_task(
                     self._execute(job, ctx, settler), name=f"conveyor-job-{job.id}")
         if lane:
             self._lanes.open(lane)

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from conveyor import errors, metrics, model, outcome
@@ -59,16 +59,17 @@ class Settler:
         self._tallied_at = asyncio.get_running_loop().time()
         self._task = asyncio.create_task(self._loop(), name="conveyor-settler")
 
-    def began(self, job_id: int, at: datetime) -> None:
-        """A claimed job began to run: its run time counts from here, not from its claim
-        (it may have waited for a free slot in the worker's buffer)."""
-        self._began[job_id] = at
+    def began(self, job_ids: Iterable[int], at: datetime) -> None:
+        """Claimed jobs began to run: their run time counts from here, not from their claim
+        (they may have waited for a free slot in the worker's buffer)."""
+        self._began.update(dict.fromkeys(job_ids, at))
 
     def add(self, ran: executor.Ran) -> None:
         self._ended[ran.outcome.job_id] = self.app.clock.now()
         self._buffer.append(ran)
-        self._idle.clear()
-        self._ready.set()
+        if len(self._buffer) == 1:  # else an earlier add did, since the buffer last drained
+            self._idle.clear()
+            self._ready.set()
 
     @property
     def idle(self) -> bool:
@@ -206,18 +207,19 @@ class Settler:
     def _count(self, batch: list[executor.Ran], written: list[executor.Ran]) -> None:
         """Tally the outcomes that were written (a stand-in for a refused one counts as
         what it is), with their run time (start, or claim when not known, to outcome)."""
-        now, pop, add, began = self.app.clock.now(), self._ended.pop, self.tally.add, self._began
-        ended_at = {ran.job.id: pop(ran.job.id, now) for ran in batch}
-        began_at = {ran.job.id: began.pop(ran.job.id, None) for ran in batch}
+        now, add = self.app.clock.now(), self.tally.add
+        ended_at, began_at = self._ended.pop, self._began.pop
         for ran in written:
-            kind = metrics.kind_of(ran.outcome)
-            if kind is None:
-                continue
             job = ran.job
-            ended = ended_at.get(job.id, now)
-            runtime = (ended - (began_at.get(job.id) or job.attempted_at or ended)
-                       ).total_seconds()
-            add(ended, job.queue, job.name, kind, runtime if runtime > 0.0 else 0.0)
+            ended, began = ended_at(job.id, now), began_at(job.id, None)
+            kind = metrics.kind_of(ran.outcome)
+            if kind is not None:
+                runtime = (ended - (began or job.attempted_at or ended)).total_seconds()
+                add(ended, job.queue, job.name, kind, runtime if runtime > 0.0 else 0.0)
+        if len(written) < len(batch):  # lost leases: their times go too
+            for ran in batch:
+                ended_at(ran.job.id, None)
+                began_at(ran.job.id, None)
 
     async def _block_keys(self, batch: list[executor.Ran]) -> None:
         """Keys an API throttled are blocked before their jobs are re-queued."""

@@ -228,7 +228,7 @@ WITH open_queue AS (
        AND j.state || '' = 'available'  -- by primary key only
     RETURNING j.*
 )
-SELECT s.*, k.keyed FROM keyed AS k LEFT JOIN started AS s ON true
+SELECT {{job_columns}}, k.keyed FROM keyed AS k LEFT JOIN started AS s ON true
 
 -- name: key_states
 -- Locked in key order: admissions on the same key never overlap, and never deadlock. Times
@@ -264,7 +264,13 @@ UPDATE conveyor_jobs
    SET state = 'running', attempt = attempt + 1, attempted_at = %(now)s,
        attempted_by = %(worker)s, cancel_requested_at = NULL
  WHERE id = ANY(%(ids)s::bigint[]) AND state || '' = 'available'  -- by primary key only
-RETURNING *
+RETURNING {{job_columns}}
+
+-- name: job_columns
+-- The columns a job is built from (`model.STORED_COLUMNS`), not the whole row: each column
+-- returned costs its conversion and transfer for every job claimed.
+id, name, queue, state, priority, args, kwargs, meta, attempt, max_attempts, run_at,
+inserted_at, attempted_at, finalized_at, attempted_by, errors, result, rate_keys, batch_id
 
 -- name: register_rate_keys
 INSERT INTO conveyor_limits (key)

@@ -38,8 +38,10 @@ def group(outcomes: Sequence[outcome.Outcome]) -> dict[str, dict[str, list[Any]]
     """Split outcomes into parallel arrays per statement (see the `outcomes` fragment)."""
     batches: dict[str, dict[str, list[Any]]] = {}
     for item in outcomes:
-        batch = batches.setdefault(STATEMENT_OF[type(item)],
-                                   {"ids": [], "attempts": [], "bodies": [], "run_ats": []})
+        batch = batches.get(statement := STATEMENT_OF[type(item)])
+        if batch is None:  # not setdefault: that would build the empty arrays for every item
+            batch = batches[statement] = {"ids": [], "attempts": [], "bodies": [],
+                                          "run_ats": []}
         body, run_at = _payload(item)
         batch["ids"].append(item.job_id)
         batch["attempts"].append(item.attempt)

@@ -17,7 +17,8 @@ Key times travel as epoch seconds (what `limits` computes in); each engine's sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -89,8 +90,9 @@ async def claim_queue(tx: Statements, queue: str, limit: int, worker: str, now: 
     return await tx.job_rows("start", {"ids": ids, "now": now, "worker": worker})
 
 
-def _best_first(job: model.Job) -> tuple[int, datetime, int]:
-    return job.priority, job.run_at, job.id
+_best_first: Callable[[model.Job], tuple[int, datetime, int]] = operator.attrgetter(
+    "priority", "run_at", "id")
+"""A claimed job's place, best first (in C: no Python call per job claimed)."""
 
 
 async def admit(tx: Statements, candidates: Sequence[limits.Candidate], limit: int,

@@ -138,7 +138,13 @@ UPDATE conveyor_jobs
    SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
        cancel_requested_at = NULL
  WHERE id IN (SELECT value FROM json_each(:ids)) AND +state = 'available'  -- by primary key
-RETURNING *
+RETURNING {{job_columns}}
+
+-- name: job_columns
+-- The columns a job is built from (`model.STORED_COLUMNS`), not the whole row: each column
+-- returned costs its conversion to Python for every job claimed.
+id, name, queue, state, priority, args, kwargs, meta, attempt, max_attempts, run_at,
+inserted_at, attempted_at, finalized_at, attempted_by, errors, result, rate_keys, batch_id
 
 -- name: settled
 -- What settling statements return (a fragment): enough to resolve dependants and batches.

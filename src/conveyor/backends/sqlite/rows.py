@@ -59,7 +59,10 @@ def group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]]
                 entry["run_at"] = to_micros(run_at)
             case outcome.Cancelled(error_json=error) | outcome.Interrupted(error_json=error):
                 entry["error"] = error
-        batches.setdefault(_STATEMENT_OF[type(item)], []).append(entry)
+        batch = batches.get(statement := _STATEMENT_OF[type(item)])
+        if batch is None:  # not setdefault: that would build an empty list for every item
+            batch = batches[statement] = []
+        batch.append(entry)
     return batches
 
 
