@@ -87,16 +87,43 @@ SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
  ORDER BY priority, run_at, id
  LIMIT :limit
 
--- name: ready_keys
--- Rate keys free to start a job that have one waiting in this queue, least recently served
--- first (round robin between keys).
+-- name: ready
+-- Rate keys free to start a job that have one waiting in this queue (included below).
 SELECT key FROM conveyor_limits AS l
  WHERE l.blocked_until <= :now AND l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.queue = :queue AND j.rate_key = l.key
                   AND (:names IS NULL OR j.name IN (SELECT value FROM json_each(:names))))
+
+-- name: ready_keys
+-- Ready rate keys, least recently served first (round robin between keys).
+{{ready}}
  ORDER BY l.tat
  LIMIT :limit
+
+-- name: claim_alone
+-- One queue's claim in one autocommitted statement (atomic: SQLite runs one write at a
+-- time), when no limit is involved: the queue's best unkeyed jobs, as `candidates` picks
+-- them, started as `start` starts them. Nothing is started while the queue is paused, when
+-- a candidate carries a concurrency key, or when a rate key is ready in the queue: then
+-- `claimable` tells whether admission decides, in a transaction.
+WITH plain AS MATERIALIZED (
+{{candidates}}
+)
+UPDATE conveyor_jobs
+   SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
+       cancel_requested_at = NULL
+ WHERE id IN (SELECT id FROM plain)
+   AND NOT EXISTS (SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue)
+   AND NOT EXISTS (SELECT 1 FROM plain WHERE concurrency_key IS NOT NULL)
+   AND NOT EXISTS ({{ready}})
+RETURNING *
+
+-- name: claimable
+-- After a `claim_alone` that started nothing: whether the queue, open, has a candidate or a
+-- ready rate key all the same (then a limit was involved), or nothing to claim.
+SELECT NOT EXISTS (SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue)
+       AND (EXISTS ({{candidates}}) OR EXISTS ({{ready}})) AS claimable
 
 -- name: key_head
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
