@@ -39,7 +39,7 @@ async def test_claim_serves_each_queue_whether_limits_are_involved_or_not(
     await backend.insert([new(queue="plain"), new(name="other", queue="plain"), keyed, keyed,
                           new(queue="held"), new(queue="last")], NOW)
     await backend.pause(queue="held", paused=True, actor="test", now=NOW)
-    claimed = await backend.claim(["empty", "held", "plain", "keyed", "last"], 10, "w1", NOW,
+    claimed = await backend.claim(["empty", "plain", "keyed", "held", "last"], 10, "w1", NOW,
                                   names=["job"])
     assert [(j.queue, j.name) for j in claimed] == [("plain", "job"), ("keyed", "job"),
                                                     ("last", "job")]

@@ -187,21 +187,20 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
     async def claim_alone(self, queue: str, limit: int, worker: str, now: datetime,
                           names: Sequence[str] | None) -> list[model.Job] | None:
         """`claim_alone` of `queries.sql`: candidates and start in one autocommitted
-        statement instead of a `BEGIN IMMEDIATE` transaction of five; None when a limit is
-        involved (it then started nothing). When it started nothing, `claimable` (a read)
-        tells an empty or paused queue from one where admission decides."""
+        statement instead of a `BEGIN IMMEDIATE` transaction of five; None when it started
+        nothing although the queue has jobs (a limit is involved, or it is paused: admission
+        decides). `claimable` first, so an empty queue costs a read and no write lock."""
         params = {"queue": queue, "limit": limit, "now": now, "worker": worker,
                   "names": None if names is None else list(names)}
 
-        async def once(conn: sqlite3.Connection) -> sql.Fetched | None:
+        async def once(conn: sqlite3.Connection) -> list[model.Job] | None:
             statements = _Statements(conn)
+            if not (await statements.rows("claimable", params))[0]["claimable"]:
+                return []
             fetched = await statements.job_rows("claim_alone", params)
-            if fetched[0] or not (await statements.rows("claimable", params))[0]["claimable"]:
-                return fetched
-            return None
+            return self.jobs_of(fetched) if fetched[0] else None
 
-        fetched = await self._retrying(once)
-        return None if fetched is None else self.jobs_of(fetched)
+        return await self._retrying(once)
 
     def moment(self, value: Any) -> datetime:
         return convert.from_micros(value) or convert.EPOCH

@@ -101,12 +101,18 @@ SELECT key FROM conveyor_limits AS l
  ORDER BY l.tat
  LIMIT :limit
 
+-- name: claimable
+-- Whether the queue has a job to start at all, read before `claim_alone`: an empty queue (an
+-- idle worker's claim, the queues a worker serves first) costs a read, not a write.
+SELECT EXISTS (SELECT 1 FROM conveyor_jobs WHERE state = 'available' AND queue = :queue)
+       AS claimable
+
 -- name: claim_alone
 -- One queue's claim in one autocommitted statement (atomic: SQLite runs one write at a
 -- time), when no limit is involved: the queue's best unkeyed jobs, as `candidates` picks
 -- them, started as `start` starts them. Nothing is started while the queue is paused, when
 -- a candidate carries a concurrency key, or when a rate key is ready in the queue: then
--- `claimable` tells whether admission decides, in a transaction.
+-- admission decides, in a transaction.
 WITH plain AS MATERIALIZED (
 {{candidates}}
 )
@@ -118,12 +124,6 @@ UPDATE conveyor_jobs
    AND NOT EXISTS (SELECT 1 FROM plain WHERE concurrency_key IS NOT NULL)
    AND NOT EXISTS ({{ready}})
 RETURNING *
-
--- name: claimable
--- After a `claim_alone` that started nothing: whether the queue, open, has a candidate or a
--- ready rate key all the same (then a limit was involved), or nothing to claim.
-SELECT NOT EXISTS (SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue)
-       AND (EXISTS ({{candidates}}) OR EXISTS ({{ready}})) AS claimable
 
 -- name: key_head
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
