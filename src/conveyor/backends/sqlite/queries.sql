@@ -77,12 +77,14 @@ SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue
 -- name: candidates
 -- Unkeyed available jobs, best first; jobs whose concurrency key is full are passed over.
 -- With names (a queue the worker found rather than was given), only jobs of those names.
+-- Running jobs are counted by their key's index: without statistics the planner took the
+-- state index and counted every running job, for each keyed candidate.
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
   FROM conveyor_jobs
  WHERE state = 'available' AND queue = :queue AND rate_key IS NULL
    AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
    AND (concurrency_key IS NULL OR concurrency_limit > (
-            SELECT count(*) FROM conveyor_jobs AS r
+            SELECT count(*) FROM conveyor_jobs AS r INDEXED BY conveyor_jobs_concurrency
              WHERE r.state = 'running' AND r.concurrency_key = conveyor_jobs.concurrency_key))
  ORDER BY priority, run_at, id
  LIMIT :limit
@@ -146,7 +148,7 @@ SELECT key, tat / 1e6 AS tat, blocked_until / 1e6 AS blocked_until, paused
 SELECT 1 WHERE 0
 
 -- name: running_counts
-SELECT concurrency_key, count(*) AS running FROM conveyor_jobs
+SELECT concurrency_key, count(*) AS running FROM conveyor_jobs INDEXED BY conveyor_jobs_concurrency
  WHERE state = 'running' AND concurrency_key IN (SELECT value FROM json_each(:keys))
  GROUP BY concurrency_key
 
