@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from conveyor.backends import base
@@ -26,6 +27,24 @@ async def test_claim_serves_queues_in_given_order_up_to_limit(backend: base.Back
     claimed = await backend.claim(["high", "low"], 3, "w1", NOW)
     assert [j.queue for j in claimed] == ["high", "high", "low"]
     assert await backend.claim(["other"], 10, "w1", NOW) == []
+
+
+async def test_claim_serves_each_queue_whether_limits_are_involved_or_not(
+        backend: base.Backend) -> None:
+    """Queues without limits are claimed in one statement where the engine has one; the one
+    whose candidates carry a concurrency key, and those after it, by admission. Either way:
+    queues in the given order, nothing from an empty or paused queue, only the names asked
+    for, and a full key holds its jobs back."""
+    keyed = replace(new(queue="keyed"), concurrency_key="k", concurrency_limit=1)
+    await backend.insert([new(queue="plain"), new(name="other", queue="plain"), keyed, keyed,
+                          new(queue="held"), new(queue="last")], NOW)
+    await backend.pause(queue="held", paused=True, actor="test", now=NOW)
+    claimed = await backend.claim(["empty", "plain", "keyed", "held", "last"], 10, "w1", NOW,
+                                  names=["job"])
+    assert [(j.queue, j.name) for j in claimed] == [("plain", "job"), ("keyed", "job"),
+                                                    ("last", "job")]
+    assert [j.name for j in await backend.claim(["keyed", "plain"], 10, "w1", NOW)] == \
+        ["other"]
 
 
 async def test_claim_never_takes_scheduled_or_running(backend: base.Backend) -> None:

@@ -77,26 +77,55 @@ SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue
 -- name: candidates
 -- Unkeyed available jobs, best first; jobs whose concurrency key is full are passed over.
 -- With names (a queue the worker found rather than was given), only jobs of those names.
+-- Running jobs are counted by their key's index: without statistics the planner took the
+-- state index and counted every running job, for each keyed candidate.
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
   FROM conveyor_jobs
  WHERE state = 'available' AND queue = :queue AND rate_key IS NULL
    AND (:names IS NULL OR name IN (SELECT value FROM json_each(:names)))
    AND (concurrency_key IS NULL OR concurrency_limit > (
-            SELECT count(*) FROM conveyor_jobs AS r
+            SELECT count(*) FROM conveyor_jobs AS r INDEXED BY conveyor_jobs_concurrency
              WHERE r.state = 'running' AND r.concurrency_key = conveyor_jobs.concurrency_key))
  ORDER BY priority, run_at, id
  LIMIT :limit
 
--- name: ready_keys
--- Rate keys free to start a job that have one waiting in this queue, least recently served
--- first (round robin between keys).
+-- name: ready
+-- Rate keys free to start a job that have one waiting in this queue (included below).
 SELECT key FROM conveyor_limits AS l
  WHERE l.blocked_until <= :now AND l.paused = 0
    AND EXISTS (SELECT 1 FROM conveyor_jobs AS j
                 WHERE j.state = 'available' AND j.queue = :queue AND j.rate_key = l.key
                   AND (:names IS NULL OR j.name IN (SELECT value FROM json_each(:names))))
+
+-- name: ready_keys
+-- Ready rate keys, least recently served first (round robin between keys).
+{{ready}}
  ORDER BY l.tat
  LIMIT :limit
+
+-- name: claimable
+-- Whether the queue has a job to start at all, read before `claim_alone`: an empty queue (an
+-- idle worker's claim, the queues a worker serves first) costs a read, not a write.
+SELECT EXISTS (SELECT 1 FROM conveyor_jobs WHERE state = 'available' AND queue = :queue)
+       AS claimable
+
+-- name: claim_alone
+-- One queue's claim in one autocommitted statement (atomic: SQLite runs one write at a
+-- time), when no limit is involved: the queue's best unkeyed jobs, as `candidates` picks
+-- them, started as `start` starts them. Nothing is started while the queue is paused, when
+-- a candidate carries a concurrency key, or when a rate key is ready in the queue: then
+-- admission decides, in a transaction.
+WITH plain AS MATERIALIZED (
+{{candidates}}
+)
+UPDATE conveyor_jobs
+   SET state = 'running', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker,
+       cancel_requested_at = NULL
+ WHERE id IN (SELECT id FROM plain)
+   AND NOT EXISTS (SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue)
+   AND NOT EXISTS (SELECT 1 FROM plain WHERE concurrency_key IS NOT NULL)
+   AND NOT EXISTS ({{ready}})
+RETURNING *
 
 -- name: key_head
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
@@ -119,7 +148,7 @@ SELECT key, tat / 1e6 AS tat, blocked_until / 1e6 AS blocked_until, paused
 SELECT 1 WHERE 0
 
 -- name: running_counts
-SELECT concurrency_key, count(*) AS running FROM conveyor_jobs
+SELECT concurrency_key, count(*) AS running FROM conveyor_jobs INDEXED BY conveyor_jobs_concurrency
  WHERE state = 'running' AND concurrency_key IN (SELECT value FROM json_each(:keys))
  GROUP BY concurrency_key
 
