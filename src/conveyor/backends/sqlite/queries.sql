@@ -125,7 +125,7 @@ UPDATE conveyor_jobs
    AND NOT EXISTS (SELECT 1 FROM conveyor_paused_queues WHERE queue = :queue)
    AND NOT EXISTS (SELECT 1 FROM plain WHERE concurrency_key IS NOT NULL)
    AND NOT EXISTS ({{ready}})
-RETURNING *
+RETURNING {{job_columns}}
 
 -- name: key_head
 SELECT id, priority, run_at, rate_keys, cost, concurrency_key, concurrency_limit
