@@ -147,11 +147,10 @@ UPDATE conveyor_jobs AS j
  WHERE j.id = r.id AND j.state IN ('pending', 'scheduled', 'available', 'retryable')
 RETURNING j.id, j.state
 
--- name: candidates
--- What one claim may start in a queue, locked for this transaction: unkeyed jobs best first
--- (passing over full concurrency keys), plus the head job of each rate key that is free now,
--- least recently served key first. A long backlog on a blocked key is never scanned. With
--- names (a queue the worker found rather than was given), only jobs of those names.
+-- name: queue_candidates
+-- A fragment of `candidates` and `claim_alone`: `open_queue` (the queue is not paused),
+-- `plain` (its best unkeyed jobs, passing over full concurrency keys, locked), and the start
+-- of `ready` (its rate keys free now that have a waiting job), which each ends its own way.
 WITH open_queue AS (
     SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM conveyor_paused_queues
                                 WHERE queue = %(queue)s)
@@ -172,6 +171,13 @@ WITH open_queue AS (
        AND EXISTS (SELECT 1 FROM conveyor_jobs AS w
                     WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key
                       AND (%(names)s::text[] IS NULL OR w.name = ANY(%(names)s::text[])))
+
+-- name: candidates
+-- What one claim may start in a queue, locked for this transaction: unkeyed jobs best first
+-- (passing over full concurrency keys), plus the head job of each rate key that is free now,
+-- least recently served key first. A long backlog on a blocked key is never scanned. With
+-- names (a queue the worker found rather than was given), only jobs of those names.
+{{queue_candidates}}
      ORDER BY l.tat
      LIMIT %(limit)s
        FOR UPDATE OF l SKIP LOCKED
@@ -194,26 +200,7 @@ SELECT * FROM plain UNION ALL SELECT * FROM heads
 -- concurrency key, or a rate key is ready in the queue, nothing is started and `keyed` says
 -- so: admission decides, in a transaction (`candidates`, `key_states`, ..., `start`). Rows:
 -- the started jobs, or one row of NULLs beside `keyed` when none was started.
-WITH open_queue AS (
-    SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM conveyor_paused_queues
-                                WHERE queue = %(queue)s)
-), plain AS (
-    SELECT id, concurrency_key
-      FROM conveyor_jobs AS j, open_queue
-     WHERE j.state = 'available' AND j.queue = %(queue)s AND j.rate_key IS NULL
-       AND (%(names)s::text[] IS NULL OR j.name = ANY(%(names)s::text[]))
-       AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
-                SELECT count(*) FROM conveyor_jobs AS r
-                 WHERE r.state = 'running' AND r.concurrency_key = j.concurrency_key))
-     ORDER BY j.priority, j.run_at, j.id
-     LIMIT %(limit)s
-       FOR UPDATE OF j SKIP LOCKED
-), ready AS (
-    SELECT l.key FROM conveyor_limits AS l, open_queue
-     WHERE l.blocked_until <= %(now)s AND NOT l.paused
-       AND EXISTS (SELECT 1 FROM conveyor_jobs AS w
-                    WHERE w.state = 'available' AND w.queue = %(queue)s AND w.rate_key = l.key
-                      AND (%(names)s::text[] IS NULL OR w.name = ANY(%(names)s::text[])))
+{{queue_candidates}}
      LIMIT 1
        FOR UPDATE OF l SKIP LOCKED
 ), keyed AS (
