@@ -28,11 +28,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from conveyor import errors, limits, metrics, model, outcome
+from conveyor import errors, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sql import binding
 from conveyor.backends.sql import plans as shared_plans
-from conveyor.backends.sqlite import blocking, inserts, plans, wakes
+from conveyor.backends.sqlite import blocking, inserts, plans, statements, wakes
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -128,7 +128,7 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
         """Run `work` in one transaction, retrying while the database is busy."""
         async def once(conn: sqlite3.Connection) -> T:
-            return _transaction(conn, work, write)
+            return statements.transaction(conn, work, write)
 
         return await self._retrying(once)
 
@@ -138,7 +138,7 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         (a SQLite transaction costs no round trip). `work` never suspends (every statement
         here is a blocking call), so nothing else runs on this connection while it holds
         the write lock."""
-        return await self._retrying(lambda conn: _within(conn, work))
+        return await self._retrying(lambda conn: statements.within(conn, work))
 
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
@@ -194,10 +194,10 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
                   "names": None if names is None else list(names)}
 
         async def once(conn: sqlite3.Connection) -> list[model.Job] | None:
-            statements = _Statements(conn)
-            if not (await statements.rows("claimable", params))[0]["claimable"]:
+            named = statements.Statements(conn)
+            if not (await named.rows("claimable", params))[0]["claimable"]:
                 return []
-            fetched = await statements.job_rows("claim_alone", params)
+            fetched = await named.job_rows("claim_alone", params)
             return self.jobs_of(fetched) if fetched[0] else None
 
         return await self._retrying(once)
@@ -328,73 +328,6 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
             return self.poll_interval
         return max(self.poll_interval, 0.01 if quiet < 10.0 else 0.05)
 
-
-
-class _Statements:
-    """`sql.Statements` on a SQLite connection: lists bound as JSON, times as microseconds."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    async def rows(self, name: str, params: Mapping[str, Any], *,
-                   planned: bool = False) -> Sequence[Mapping[str, Any]]:
-        return plans.rows(self.conn, name, dict(params))  # type: ignore[return-value]
-
-    async def job_rows(self, name: str, params: Mapping[str, Any]) -> sql.Fetched:
-        cursor = self.conn.cursor()
-        cursor.row_factory = None  # plain tuples, read by position
-        rows = cursor.execute(_QUERIES[name], plans.bind(dict(params))).fetchall()
-        return rows, [column[0] for column in cursor.description or ()]
-
-    async def candidates(self, queue: str, limit: int, now: datetime,
-                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
-        """The queue's unkeyed candidates, then the head of each ready rate key, one read
-        each (cheap here: no round trips), none while the queue is paused."""
-        if self.conn.execute(_QUERIES["queue_paused"], {"queue": queue}).fetchone():
-            return []
-        only = None if names is None else orjson.dumps(list(names)).decode()
-        params = {"queue": queue, "limit": limit, "now": convert.to_micros(now), "names": only}
-        rows = self.conn.execute(_QUERIES["candidates"], params).fetchall()
-        for (key,) in self.conn.execute(_QUERIES["ready_keys"], params).fetchall():
-            rows += self.conn.execute(_QUERIES["key_head"],
-                                      {"queue": queue, "key": key, "names": only}).fetchall()
-        return rows  # sqlite3.Row reads by column name
-
-    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
-        return convert.candidate(row)
-
-    async def follow(self, plan: shared_plans.Steps[T]) -> T:
-        return plans.drive(self.conn, plan)
-
-    async def wake_all(self) -> None:
-        """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
-
-
-async def _within(conn: sqlite3.Connection,
-                  work: Callable[[sql.Statements], Awaitable[T]]) -> T:
-    """`work` in one write transaction; it never suspends (every statement here blocks)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = await work(_Statements(conn))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
-def _transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],
-                 write: bool) -> T:
-    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -1,0 +1,88 @@
+"""Named statements on a SQLite connection, and the transactions they run in (shared by the
+backend and its claim)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from conveyor import limits
+from conveyor.backends import sql, sqlfile
+from conveyor.backends.sql import plans as shared_plans
+from conveyor.backends.sqlite import plans
+from conveyor.backends.sqlite import rows as convert
+
+T = TypeVar("T")
+_QUERIES = sqlfile.load("conveyor.backends.sqlite")
+
+
+class Statements:
+    """`sql.Statements` on a SQLite connection: lists bound as JSON, times as microseconds."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def rows(self, name: str, params: Mapping[str, Any], *,
+                   planned: bool = False) -> Sequence[Mapping[str, Any]]:
+        return plans.rows(self.conn, name, dict(params))  # type: ignore[return-value]
+
+    async def job_rows(self, name: str, params: Mapping[str, Any]) -> sql.Fetched:
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples, read by position
+        rows = cursor.execute(_QUERIES[name], plans.bind(dict(params))).fetchall()
+        return rows, [column[0] for column in cursor.description or ()]
+
+    async def candidates(self, queue: str, limit: int, now: datetime,
+                         names: Sequence[str] | None) -> Sequence[Mapping[str, Any]]:
+        """The queue's unkeyed candidates, then the head of each ready rate key, one read
+        each (cheap here: no round trips), none while the queue is paused."""
+        if self.conn.execute(_QUERIES["queue_paused"], {"queue": queue}).fetchone():
+            return []
+        only = None if names is None else orjson.dumps(list(names)).decode()
+        params = {"queue": queue, "limit": limit, "now": convert.to_micros(now), "names": only}
+        rows = self.conn.execute(_QUERIES["candidates"], params).fetchall()
+        for (key,) in self.conn.execute(_QUERIES["ready_keys"], params).fetchall():
+            rows += self.conn.execute(_QUERIES["key_head"],
+                                      {"queue": queue, "key": key, "names": only}).fetchall()
+        return rows  # sqlite3.Row reads by column name
+
+    def candidate(self, row: Mapping[str, Any]) -> limits.Candidate:
+        return convert.candidate(row)
+
+    async def follow(self, plan: shared_plans.Steps[T]) -> T:
+        return plans.drive(self.conn, plan)
+
+    async def wake_all(self) -> None:
+        """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
+
+
+async def within(conn: sqlite3.Connection,
+                  work: Callable[[sql.Statements], Awaitable[T]]) -> T:
+    """`work` in one write transaction; it never suspends (every statement here blocks)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = await work(Statements(conn))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],
+                write: bool) -> T:
+    """`work` in one transaction, a write one (`BEGIN IMMEDIATE`) where it may write."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
