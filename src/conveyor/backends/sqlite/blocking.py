@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from conveyor import errors, model
 from conveyor.backends import sqlfile
 from conveyor.backends.sql import inserts as shared_inserts
-from conveyor.backends.sqlite import plans
+from conveyor.backends.sqlite import plans, statements
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -69,15 +69,8 @@ class BlockingCalls:
             return [model.Inserted(job_id, state)]
 
         def once(conn: sqlite3.Connection) -> list[model.Inserted]:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                inserted = plans.drive(conn, shared_inserts.plan(jobs, now))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return inserted
+            with statements.transaction_of(conn):
+                return plans.drive(conn, shared_inserts.plan(jobs, now))
 
         inserted = self._retrying_blocking(once)
         self._notify()

@@ -3,8 +3,9 @@ backend and its claim)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -60,29 +61,29 @@ class Statements:
         """Nothing to send: other processes see the commit (`PRAGMA data_version`)."""
 
 
-async def within(conn: sqlite3.Connection,
-                  work: Callable[[sql.Statements], Awaitable[T]]) -> T:
-    """`work` in one write transaction; it never suspends (every statement here blocks)."""
-    conn.execute("BEGIN IMMEDIATE")
+@contextlib.contextmanager
+def transaction_of(conn: sqlite3.Connection, write: bool = True) -> Iterator[None]:
+    """One transaction around the block, a write one (`BEGIN IMMEDIATE`) where it may write:
+    committed when the block ends, rolled back when it (or the commit) raises."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
-        result = await work(Statements(conn))
+        yield
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return result
+
+
+async def within(conn: sqlite3.Connection,
+                 work: Callable[[sql.Statements], Awaitable[T]]) -> T:
+    """`work` in one write transaction; it never suspends (every statement here blocks)."""
+    with transaction_of(conn):
+        return await work(Statements(conn))
 
 
 def transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T],
                 write: bool) -> T:
-    """`work` in one transaction, a write one (`BEGIN IMMEDIATE`) where it may write."""
-    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
+    """`work` in one transaction, a write one where it may write."""
+    with transaction_of(conn, write):
+        return work(conn)
