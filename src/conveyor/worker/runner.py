@@ -433,8 +433,10 @@ class Worker:
             self._contexts.pop(ctx.job.id, None)
             settler.add(self.executor.interrupted(ctx.job))
         await settler.stop()
-        await waits.cancel([chore for chore in chores if isinstance(chore, asyncio.Task)],
-                           SHUTDOWN_STEP_DEADLINE)
+        left: list[asyncio.Future[Any]] = [c for c in chores if isinstance(c, asyncio.Task)]
+        if self._stopped is not None:  # the idle waits' stop future, pending if not stopped
+            left.append(self._stopped)
+        await waits.cancel(left, SHUTDOWN_STEP_DEADLINE)
         for chore in chores:
             if isinstance(chore, heartbeat.HeartbeatThread):
                 await asyncio.to_thread(chore.stop)
