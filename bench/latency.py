@@ -51,7 +51,7 @@ def measure(url: str, rate: float, seconds: float, processes: int = 2) -> Latenc
     command = workers.conveyor_command("--queues", "default", app="bench.latency_app:app")
     procs = workers.start(command, url, processes)
     try:
-        time.sleep(2.0)  # let the workers start and go idle
+        workers.wait_registered(app, processes)
         count = int(rate * seconds)
         began = time.perf_counter()
         sent: list[tuple[int, float, float]] = []

@@ -9,6 +9,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conveyor import Conveyor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +31,17 @@ def conveyor_command(*options: str, app: str = "bench.bench_app:app") -> list[st
 def start(command: list[str], url: str, processes: int) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen(command, cwd=ROOT, env=environment(url),
                              stderr=subprocess.DEVNULL) for _ in range(processes)]
+
+
+def wait_registered(app: Conveyor, count: int, timeout: float = 60.0) -> None:
+    """Return once `count` workers are alive in `app`'s storage, and a moment more for their
+    first claim to find nothing and wait: jobs timed before that would measure start-up."""
+    deadline = time.monotonic() + timeout
+    while sum(worker.alive for worker in app.admin.workers()) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {count} workers registered in {timeout:g} s")
+        time.sleep(0.05)
+    time.sleep(0.5)
 
 
 def rss_kb(pid: int) -> int | None:
