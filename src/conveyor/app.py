@@ -37,7 +37,7 @@ from conveyor import (
     workflows,
 )
 from conveyor import clock as clocks
-from conveyor.backends import base, transactional
+from conveyor.backends import base, transactional, urls
 from conveyor.settings import Settings
 
 P = ParamSpec("P")
@@ -52,7 +52,7 @@ class Conveyor:
     def __init__(self, url: str | None = None, *, clock: clocks.Clock | None = None,
                  settings: Settings | None = None) -> None:
         self.url = url or os.environ.get("CONVEYOR_URL") or DEFAULT_URL
-        base.check_url(self.url)
+        urls.check_url(self.url)
         self.clock: clocks.Clock = clock or _system_clock()
         self.settings = tuning.from_environment(settings or Settings())
         self.registry = registry.Registry()
@@ -77,7 +77,7 @@ class Conveyor:
 
     def use_url(self, url: str) -> None:
         """Point this app at another database (`--url` with `--app`) before it opens one."""
-        base.check_url(url)
+        urls.check_url(url)
         if len(self._backends):
             raise errors.ConfigurationError(f"cannot switch {self!r} to {redact.url(url)!r}: "
                                             "it already opened its database (at import?)")
@@ -168,7 +168,7 @@ class Conveyor:
     def open_backend(self, *, create: bool = True) -> base.Backend:
         """A new backend for this app's URL (not connected yet), every call through it timed
         and traced (`tracing`). `storage()` keeps one per event loop."""
-        return tracing.traced(base.open_backend(self.url, create=create), self.storage_calls,
+        return tracing.traced(urls.open_backend(self.url, create=create), self.storage_calls,
                               self.hooks)
 
     async def amigrate(self) -> list[int]:
