@@ -22,7 +22,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from conveyor import Conveyor, FrozenClock, Settings
-from conveyor.backends import base
+from conveyor.backends import base, urls
 
 pytest_plugins = ["pytester"]  # tests/testing runs the conveyor plugin in inner sessions
 
@@ -100,7 +100,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 async def _migrate(url: str) -> None:
-    backend = base.open_backend(url)
+    backend = urls.open_backend(url)
     try:
         await backend.migrate()
     finally:
@@ -128,7 +128,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def backend(url: str) -> AsyncIterator[base.Backend]:
-    store = base.open_backend(url)
+    store = urls.open_backend(url)
     await store.migrate()
     yield store
     await store.close()

@@ -3,7 +3,8 @@
 One `Conveyor` per process is typical. Its storage is opened lazily, once per event loop
 (a database connection belongs to the loop that opened it); blocking calls run on a private
 loop per thread (see `blocking`), except enqueues and reads, which call the thread's backend
-directly once it is open (`insert_blocking`, `get_blocking`: no loop crossed).
+directly once it is open (`insert_blocking`, `get_blocking`: no loop crossed). How rows are
+inserted is `inserting`'s (a base class of `Conveyor`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import asyncio
 import os
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, overload
 
 from conveyor import (
@@ -23,21 +23,20 @@ from conveyor import (
     cron,
     crontab,
     declare,
-    enqueued,
     errors,
     groupcommit,
     hooks,
+    inserting,
     metrics,
     model,
     redact,
     registry,
-    stored,
     tracing,
     tuning,
     workflows,
 )
 from conveyor import clock as clocks
-from conveyor.backends import base, transactional
+from conveyor.backends import base, urls
 from conveyor.settings import Settings
 
 P = ParamSpec("P")
@@ -45,14 +44,14 @@ R = TypeVar("R")
 DEFAULT_URL = "sqlite:///conveyor.db"
 
 
-class Conveyor:
+class Conveyor(inserting.Inserting):
     """Registers jobs and talks to storage. `Conveyor()` reads `$CONVEYOR_URL`; `settings`
     are overridden by `CONVEYOR_<FIELD>` environment variables (see `tuning`)."""
 
     def __init__(self, url: str | None = None, *, clock: clocks.Clock | None = None,
                  settings: Settings | None = None) -> None:
         self.url = url or os.environ.get("CONVEYOR_URL") or DEFAULT_URL
-        base.check_url(self.url)
+        urls.check_url(self.url)
         self.clock: clocks.Clock = clock or _system_clock()
         self.settings = tuning.from_environment(settings or Settings())
         self.registry = registry.Registry()
@@ -77,7 +76,7 @@ class Conveyor:
 
     def use_url(self, url: str) -> None:
         """Point this app at another database (`--url` with `--app`) before it opens one."""
-        base.check_url(url)
+        urls.check_url(url)
         if len(self._backends):
             raise errors.ConfigurationError(f"cannot switch {self!r} to {redact.url(url)!r}: "
                                             "it already opened its database (at import?)")
@@ -168,7 +167,7 @@ class Conveyor:
     def open_backend(self, *, create: bool = True) -> base.Backend:
         """A new backend for this app's URL (not connected yet), every call through it timed
         and traced (`tracing`). `storage()` keeps one per event loop."""
-        return tracing.traced(base.open_backend(self.url, create=create), self.storage_calls,
+        return tracing.traced(urls.open_backend(self.url, create=create), self.storage_calls,
                               self.hooks)
 
     async def amigrate(self) -> list[int]:
@@ -179,111 +178,6 @@ class Conveyor:
 
     def migrate(self) -> list[int]:
         return self.blocking.run(self.amigrate)
-
-    async def insert(self, rows: Sequence[model.NewJob], *, shared: bool = False,
-                     ) -> enqueued.Enqueued:
-        """Insert already-validated rows atomically and return them as jobs. With `shared`,
-        the rows may share one transaction with other callers' on this event loop (group
-        commit, see `groupcommit`); they are still all or none, and stored on return."""
-        if not rows:
-            return enqueued.Enqueued([], [], self.clock.now())
-        if not self.hooks.enqueue:
-            return enqueued.Enqueued(rows, *await self._insert(rows, shared))
-        with self.hooks.enqueuing(rows) as call:
-            jobs = enqueued.Enqueued(call.rows, *await self._insert(call.rows, shared))
-            call.ids = jobs.ids
-        return jobs
-
-    async def insert_one(self, row: model.NewJob, *, shared: bool = False) -> model.Job:
-        """`insert([row])[0]`, without the sequence around one job (a single enqueue)."""
-        if self.hooks.enqueue:
-            return (await self.insert([row], shared=shared))[0]
-        if shared and row.batch_id is None and not row.depends_on_rows:
-            inserted, now = await self._group_commit().insert((row,))
-            if not inserted[0].duplicate:  # the common case, without `_stored`'s sequences
-                return enqueued.job_of(row, inserted[0], now)
-            return stored.only(row, *await self._stored(inserted, now))
-        return stored.only(row, *await self._insert([row], shared))
-
-    async def _insert(self, rows: Sequence[model.NewJob], shared: bool) -> stored.Stored:
-        if shared and all(row.batch_id is None and not row.depends_on_rows for row in rows):
-            inserted, now = await self._group_commit().insert(rows)
-        else:
-            now = self.clock.now()
-            inserted = await (await self.storage()).insert(rows, now)
-        return await self._stored(inserted, now)
-
-    async def _stored(self, inserted: list[model.Inserted], now: datetime) -> stored.Stored:
-        """What an insert stored, with the stored job each duplicate stands for."""
-        for done in inserted:
-            if done.duplicate:  # the stored job each duplicate stands for
-                backend = await self.storage()
-                return inserted, now, stored.duplicates([
-                    done.existing or (await backend.get(done.id) if done.duplicate else None)
-                    for done in inserted])
-        return inserted, now, None
-
-    def insert_blocking(self, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
-        """`insert` from plain code. A backend with blocking calls (SQLite; PostgreSQL on a
-        blocking connection of its own) is called directly once it is open on this thread's
-        loop: no event loop is crossed."""
-        backend = self._direct()
-        if backend is None or not rows:
-            return self.blocking.run(lambda: self.insert(rows))
-        if not self.hooks.enqueue:
-            return enqueued.Enqueued(rows, *stored.insert_blocking(backend, rows, self.clock.now()))
-        with self.hooks.enqueuing(rows) as call:
-            jobs = enqueued.Enqueued(
-                call.rows, *stored.insert_blocking(backend, call.rows, self.clock.now()))
-            call.ids = jobs.ids
-        return jobs
-
-    def insert_one_blocking(self, row: model.NewJob, now: datetime | None = None) -> model.Job:
-        """`insert_blocking([row])[0]`, without the sequence around one job; `now` is when
-        it is inserted (the time its row was built at, else the clock's)."""
-        backend = self._direct()
-        if backend is None or self.hooks.enqueue:
-            return self.insert_blocking([row])[0]
-        return stored.only(row, *stored.insert_blocking(backend, [row], now or self.clock.now()))
-
-    def _direct(self) -> Any:
-        """This thread's backend for a blocking call without its loop, or None."""
-        return stored.direct_backend(self.blocking, self._migrated, self._backends)
-
-    def _group_commit(self) -> groupcommit.GroupCommit:
-        loop = asyncio.get_running_loop()
-        group = self._groups.get(loop)
-        if group is None:
-            group = self._groups[loop] = groupcommit.GroupCommit(
-                self._write, lambda: self.clock.now())
-        return group
-
-    async def _write(self, rows: Sequence[model.NewJob], now: datetime) -> list[model.Inserted]:
-        return await (await self.storage()).insert(rows, now)
-
-    def insert_on(self, connection: Any, rows: Sequence[model.NewJob]) -> enqueued.Enqueued:
-        """Insert on the caller's connection, in its transaction (transactional enqueue).
-        Until this app has seen its database migrated, the tables are checked first (reads
-        only): `NotMigrated` leaves the caller's transaction as it was."""
-        with self.hooks.enqueuing(rows) as call:
-            now = self.clock.now()
-            with tracing.measured("insert_on", self.storage_calls, self.hooks):
-                inserted = transactional.insert_on(connection, self.url, call.rows, now,
-                                                   check_schema=not self._migrated)
-            self._migrated = True
-            call.ids = [done.id for done in inserted]
-        return enqueued.Enqueued(call.rows, inserted, now)
-
-    async def ainsert_on(self, connection: Any, rows: Sequence[model.NewJob],
-                         ) -> enqueued.Enqueued:
-        with self.hooks.enqueuing(rows) as call:
-            now = self.clock.now()
-            with tracing.measured("insert_on", self.storage_calls, self.hooks):
-                inserted = await transactional.ainsert_on(connection, self.url, call.rows, now,
-                                                          check_schema=not self._migrated)
-            self._migrated = True
-            call.ids = [done.id for done in inserted]
-        return enqueued.Enqueued(call.rows, inserted, now)
 
     def ambient_connection(self) -> Any:
         """The caller's connection that a blocking enqueue without `using(...)` joins (an

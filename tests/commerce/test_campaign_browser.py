@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from conveyor_commerce.sandbox import SandboxServer
 from tests.commerce.conftest import NUMBER, TEST_SETTINGS, TOKEN, _truncate_commerce, drain
 from tests.commerce.test_pages_browser import browser, served
 from tests.conftest import FAST
-from tests.web.live import SCREENSHOTS
+from tests.web.live import screenshots
 
 __all__ = ["browser"]
 
@@ -51,7 +52,7 @@ def own_kit(url: str, clock: FrozenClock) -> Iterator[Commerce]:
 
 
 def test_a_campaign_from_a_csv_upload(own_kit: Commerce, sandbox: SandboxServer,
-                                      browser: Any) -> None:
+                                      browser: Any, tmp_path: Path) -> None:
     kit = own_kit
     kit.accounts.add("shop", NUMBER, TOKEN, base_url=sandbox.url, send_rate=80)
     kit.campaigns.opt_out(["+48 600 000 039"], reason="STOP")
@@ -89,9 +90,9 @@ def test_a_campaign_from_a_csv_upload(own_kit: Commerce, sandbox: SandboxServer,
         row = page.locator(f'#campaigns tr[data-campaign="{campaign.id}"]')
         assert row.get_attribute("data-status") == "completed"
         if kit.app.url.startswith("sqlite"):  # one backend's: runs in parallel never collide
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / "campaigns.png", full_page=True)
+            folder = screenshots(tmp_path)
+            page.screenshot(path=folder / "campaigns.png", full_page=True)
             live.goto(f"/campaigns/{campaign.id}")
-            page.screenshot(path=SCREENSHOTS / "campaign.png", full_page=True)
+            page.screenshot(path=folder / "campaign.png", full_page=True)
         assert errors == []
     assert len(sandbox.state.sent_log()) == 39

@@ -13,7 +13,7 @@ from conveyor_commerce.sandbox import SandboxServer
 from tests.commerce.conftest import NUMBER, TEST_SETTINGS, advance, drain
 from tests.commerce.test_pages_browser import browser, served  # noqa: F401  (fixture)
 from tests.conftest import FAST
-from tests.web.live import SCREENSHOTS
+from tests.web.live import screenshots
 
 BASKETS = [[{"name": "Espresso beans 1 kg", "quantity": 2, "price": "64.90"}],
            [{"name": "Milk jug", "quantity": 1, "price": "39.00"},
@@ -69,12 +69,12 @@ def test_filter_the_carts_and_read_their_statistics(browser: Any, tmp_path: Path
                     page.locator("#carts tr[data-cart]").all()] == [str(ids["fresh"])]
             live.goto("/carts/")
             page.wait_for_load_state("networkidle")
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / "carts.png", full_page=True)
+            folder = screenshots(tmp_path)
+            page.screenshot(path=folder / "carts.png", full_page=True)
             live.goto("/")
             assert page.inner_text('[data-carts="recovered"]') == "2"
             assert errors == []
-        assert (SCREENSHOTS / "carts.png").stat().st_size > 10_000
+        assert (folder / "carts.png").stat().st_size > 10_000
     finally:
         kit.close()
         app.close()

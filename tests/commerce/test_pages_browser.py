@@ -18,7 +18,7 @@ from conveyor_commerce import Commerce, MessageFilter, MessageStatus, Template
 from conveyor_commerce.sandbox import SandboxServer
 from tests.commerce.conftest import NUMBER, SENTINEL, TEST_SETTINGS, drain
 from tests.conftest import FAST
-from tests.web.live import SCREENSHOTS, Live
+from tests.web.live import Live, screenshots
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +119,16 @@ def test_screenshots_of_the_messages_pages(browser: Any, tmp_path: Path) -> None
             shots = [("messages", "/messages/"), ("messages-schedule", "/messages/new"),
                      ("messages-accounts", "/messages/accounts"),
                      ("message-failed", f"/messages/{failed}")]
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            folder = screenshots(tmp_path)
             for name, path in shots:
                 live.goto(path)
                 live.page.wait_for_load_state("networkidle")
-                live.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+                live.page.screenshot(path=folder / f"{name}.png", full_page=True)
                 if name == "messages-accounts":
                     assert live.page.locator('tr[data-account-status="stopped"]').count() == 1
             assert errors == []
         for name, _ in shots:
-            assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000, name
+            assert (folder / f"{name}.png").stat().st_size > 10_000, name
     finally:
         kit.close()
         app.close()

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-from conveyor.backends import base
+from conveyor.backends import base, urls
 from conveyor.model import JobState as S
 from tests.conftest import raw
 from tests.contract.seam import NOW, new
@@ -55,7 +55,7 @@ async def test_claim_never_takes_scheduled_or_running(backend: base.Backend) -> 
 
 async def test_concurrent_claimers_never_share_a_job(url: str, backend: base.Backend) -> None:
     await backend.insert([new() for _ in range(600)], NOW)
-    others = [base.open_backend(url) for _ in range(3)]
+    others = [urls.open_backend(url) for _ in range(3)]
     try:
         async def drain(store: base.Backend, worker: str) -> list[int]:
             got: list[int] = []
@@ -84,7 +84,7 @@ async def test_malformed_row_is_claimed_marked_not_raised(url: str,
 async def test_wait_wakes_on_insert_from_another_connection(url: str,
                                                             backend: base.Backend) -> None:
     assert not await backend.wait(["default"], 0.05)  # nothing happened: times out
-    producer = base.open_backend(url)
+    producer = urls.open_backend(url)
     try:
         async def insert_soon() -> None:
             await asyncio.sleep(0.1)

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from conveyor import outcome
-from conveyor.backends import base, migrate
+from conveyor.backends import base, migrate, urls
 from conveyor.backends.sqlite.rows import to_micros
 from conveyor.model import JobState as S
 from tests.conftest import raw
@@ -86,7 +86,7 @@ async def _migrate(url: str, up_to: int | None = None,
         assert monkeypatch is not None
         every = migrate.discover
         monkeypatch.setattr(migrate, "discover", lambda package: every(package)[:up_to])
-    backend = base.open_backend(url)
+    backend = urls.open_backend(url)
     try:
         return await backend.migrate()
     finally:
@@ -111,7 +111,7 @@ async def test_every_upgrade_path_ends_with_the_fresh_schema(
                  "VALUES ('old', 'default', 'available', ?, ?)", (micros, micros))
         assert await _migrate(url) == list(range(version + 1, count + 1))
         assert schema(url) == expected, f"upgraded from version {version}"
-        backend = base.open_backend(url)
+        backend = urls.open_backend(url)
         try:
             await backend.check_schema()
             (job,) = await backend.claim(["default"], 1, "w1", NOW)

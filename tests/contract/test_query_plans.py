@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from conveyor.backends import base, sqlfile
+from conveyor.backends import sqlfile, urls
 from conveyor.backends.postgres.backend import configure_connection
 
 pytestmark = pytest.mark.postgres
@@ -34,7 +34,7 @@ async def fresh(pg_url: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[obje
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        backend = base.open_backend(url)
+        backend = urls.open_backend(url)
         await backend.migrate()
         await backend.close()
         conn = await psycopg.AsyncConnection.connect(url, autocommit=True)

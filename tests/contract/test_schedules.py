@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conveyor import Conveyor, FrozenClock, InvalidSchedule, JobFilter
-from conveyor.backends import base
+from conveyor.backends import base, urls
 from conveyor.crontab import Scheduler
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -61,7 +61,7 @@ async def test_three_schedulers_fire_each_slot_once_across_dst_and_a_clock_jump(
     def report() -> None: ...
 
     app.cron("30 1-3 * * *", report, tz=WARSAW, misfire="catch_up", name="nightly")
-    stores = [base.open_backend(url) for _ in range(3)]
+    stores = [urls.open_backend(url) for _ in range(3)]
     for store in stores:
         await store.migrate()
     schedulers = [Scheduler(app.schedules, store) for store in stores]

@@ -8,7 +8,7 @@ import dataclasses
 from datetime import timedelta
 
 from conveyor import changes, outcome
-from conveyor.backends import base
+from conveyor.backends import base, urls
 from conveyor.model import JobState as S
 from tests.conftest import raw
 from tests.contract.seam import NOW, claim_one, error, new
@@ -41,7 +41,7 @@ async def test_bulk_cancel_and_settling_of_one_batch_never_deadlock(url: str) ->
     """A flush that completes some jobs of a batch and fails others (two statements) while an
     operator cancels the batch's jobs: both lock the batch row first, so one waits for the
     other instead of each holding job rows the other needs."""
-    settling, operator = base.open_backend(url), base.open_backend(url)
+    settling, operator = urls.open_backend(url), urls.open_backend(url)
     await settling.migrate()
     before = _deadlocks(url)
     try:

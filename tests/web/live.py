@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = "CONVEYOR_SCREENSHOTS"
+"""The variable naming where screenshots go instead of a test's temporary directory (a path
+relative to the repository, or absolute): `CONVEYOR_SCREENSHOTS=docs/screenshots` refreshes
+the committed copies the docs show."""
 
 
 def launch() -> Iterator[Browser]:
@@ -35,6 +38,15 @@ def launch() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+def screenshots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: its temporary directory, so a test run leaves the
+    checkout as it was, unless `$CONVEYOR_SCREENSHOTS` names a folder (see `SCREENSHOTS`)."""
+    wanted = os.environ.get(SCREENSHOTS)
+    folder = ROOT / wanted if wanted else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def dashboard_app(url: str) -> Conveyor:

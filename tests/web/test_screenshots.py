@@ -1,4 +1,5 @@
-"""Screenshots of the main pages for the README (docs/screenshots/, committed), taken from a
+"""Screenshots of the main pages for the README (docs/screenshots/, committed, refreshed
+with `CONVEYOR_SCREENSHOTS=docs/screenshots`: see `tests.web.live.screenshots`), taken from a
 seeded SQLite database; the pages must load without a browser console error (so without a
 Content-Security-Policy violation)."""
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor import JobFilter, changes
-from tests.web.live import SCREENSHOTS, Live, dashboard_app, seed
+from tests.web.live import Live, dashboard_app, screenshots, seed
 
 PAGES = [("overview", "/"), ("jobs", "/jobs"), ("jobs-failed", "/jobs?state=discarded"),
          ("batches", "/batches"), ("cron", "/cron"), ("limits", "/limits"),
@@ -40,20 +41,20 @@ def test_screenshots_of_the_main_pages(browser: Any, tmp_path: Path) -> None:
     errors: list[str] = []
     live.page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shots = screenshots(tmp_path)
         ids = _scene(live)
         live.goto("/")
-        live.page.screenshot(path=SCREENSHOTS / "login.png")
+        live.page.screenshot(path=shots / "login.png")
         live.log_in()
         pages = [*PAGES, ("job", f"/jobs/{ids['failed'][1]}"),
                  ("job-edit", f"/jobs/{ids['waiting'][0]}")]
         for name, path in pages:
             live.goto(path)
             live.page.wait_for_load_state("networkidle")
-            live.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+            live.page.screenshot(path=shots / f"{name}.png", full_page=True)
         assert errors == []
         for name in ["login", *(n for n, _ in pages)]:
-            assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000, name
+            assert (shots / f"{name}.png").stat().st_size > 10_000, name
     finally:
         live.close()
         context.close()

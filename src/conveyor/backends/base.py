@@ -11,9 +11,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
-from conveyor import batches, changes, errors, metrics, model, outcome, views
+from conveyor import batches, changes, metrics, model, outcome, views
 from conveyor.filters import MAX_ID as MAX_ID  # the job filter is public; re-exported here
 from conveyor.filters import MAX_LIMIT as MAX_LIMIT
 from conveyor.filters import JobFilter as JobFilter
@@ -360,42 +359,3 @@ class Backend(Protocol):
         (nothing recorded)."""
         ...
 
-
-def scheme_of(url: str) -> str:
-    scheme = urlsplit(url).scheme.split("+", 1)[0]
-    if not scheme:
-        raise errors.InvalidUrl(
-            f"storage URL {url!r} has no scheme; use sqlite:///path.db or postgresql://host/db"
-        )
-    return scheme
-
-
-def check_url(url: str) -> None:
-    """Raise `InvalidUrl` now, at configuration time, for a URL no backend can open."""
-    scheme = scheme_of(url)
-    if scheme == "sqlite":
-        from conveyor.backends.sqlite import backend as sqlite_backend
-
-        sqlite_backend.path_of(url)
-    elif scheme not in ("postgresql", "postgres"):
-        raise errors.InvalidUrl(
-            f"storage URL {url!r} uses unknown scheme {scheme!r}; supported: sqlite, postgresql"
-        )
-
-
-def open_backend(url: str, *, create: bool = True) -> Backend:
-    """Create (without connecting) the backend a URL names. Without `create`, a SQLite file
-    that does not exist is reported (`NotMigrated`) instead of created, until `migrate`."""
-    check_url(url)
-    scheme = scheme_of(url)
-    if scheme == "sqlite":
-        from conveyor.backends.sqlite import backend as sqlite_backend
-
-        return sqlite_backend.SqliteBackend(url, create=create)
-    if scheme in ("postgresql", "postgres"):
-        from conveyor.backends.postgres import backend as postgres_backend
-
-        return postgres_backend.PostgresBackend(url)
-    raise errors.InvalidUrl(
-        f"storage URL {url!r} uses unknown scheme {scheme!r}; supported: sqlite, postgresql"
-    )

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from conveyor import errors, model
-from conveyor.backends import base, migrate
+from conveyor.backends import migrate, urls
 
 
 def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: datetime, *,
@@ -25,7 +25,7 @@ def insert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], now: date
     `NotMigrated` by reads alone, before anything is written: the caller's transaction is
     left as it was (on PostgreSQL a failed insert would have aborted it)."""
     raw = driver_connection(connection)
-    return base.open_backend(url, create=False).insert_on(raw, jobs, now,
+    return urls.open_backend(url, create=False).insert_on(raw, jobs, now,
                                                           check_schema=check_schema)
 
 
@@ -33,7 +33,7 @@ async def ainsert_on(connection: Any, url: str, jobs: Sequence[model.NewJob], no
                      *, check_schema: bool = True) -> list[model.Inserted]:
     """Insert on an async connection (psycopg.AsyncConnection); blocking ones also work."""
     raw = driver_connection(connection)
-    return await base.open_backend(url, create=False).ainsert_on(raw, jobs, now,
+    return await urls.open_backend(url, create=False).ainsert_on(raw, jobs, now,
                                                                  check_schema=check_schema)
 
 

@@ -4,7 +4,6 @@ health commands stats and monitor. All go through `app.admin`, like the dashboar
 from __future__ import annotations
 
 import functools
-import getpass
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -34,8 +33,7 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--until", type=click.DateTime(_TIME_FORMATS),
                      help="Enqueued before (with a UTC offset)."),
         click.option("--dry-run", is_flag=True, help="Only say how many jobs would change."),
-        click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-                     help="Recorded in the audit table."),
+        params.ACTOR,
     ]
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -138,7 +136,7 @@ def delete(obj: context.CliContext, ids: tuple[int, ...], states: tuple[str, ...
 
 @click.command()
 @click.option("--dry-run", is_flag=True)
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
     """Delete every discarded job."""
@@ -157,7 +155,7 @@ def flush(obj: context.CliContext, dry_run: bool, actor: str) -> None:
 @click.option("--retry", is_flag=True,
               help="Also run the job again with fresh attempts (at --run-at, or now), in the "
                    "same transaction: a failed or cancelled job is fixed and re-queued.")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def edit(obj: context.CliContext, job_id: int, priority: int | None, queue: str | None,
          run_at: datetime | None, args_json: str | None, retry: bool, actor: str) -> None:
@@ -224,8 +222,7 @@ def monitor(obj: context.CliContext, max_wait: float, queues: tuple[str, ...]) -
 
 
 @click.command()
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def prune(obj: context.CliContext, actor: str) -> None:
     """Delete finished jobs past their retention now (the leader also does this)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-
 import click
 
 from conveyor import batches as batch_model
@@ -50,7 +48,7 @@ def show_batch(obj: context.CliContext, batch_id: int) -> None:
 
 @batches.command("cancel")
 @click.argument("batch_id", type=params.ID)
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def cancel_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:
     """Cancel a batch: its waiting jobs at once, running ones by request."""
@@ -61,7 +59,7 @@ def cancel_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:
 
 @batches.command("retry")
 @click.argument("batch_id", type=params.ID)
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def retry_batch(obj: context.CliContext, batch_id: int, actor: str) -> None:
     """Run a batch's failed and cancelled jobs again with fresh attempts."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import getpass
 
 import click
 
-from conveyor.cli import context, output
+from conveyor.cli import context, output, params
 
 
 @click.group(invoke_without_command=True)
@@ -37,8 +36,7 @@ def cron(ctx: click.Context, as_json: bool) -> None:
 
 @cron.command("pause")
 @click.argument("name")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def pause_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Stop a schedule from firing, for every scheduler."""
@@ -49,8 +47,7 @@ def pause_schedule(obj: context.CliContext, name: str, actor: str) -> None:
 
 @cron.command("resume")
 @click.argument("name")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def resume_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Let a schedule fire again (slots missed while paused are skipped)."""
@@ -61,8 +58,7 @@ def resume_schedule(obj: context.CliContext, name: str, actor: str) -> None:
 
 @cron.command("delete")
 @click.argument("name")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def delete_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Forget a stored schedule (one removed from the code keeps firing until then)."""
@@ -77,8 +73,7 @@ def delete_schedule(obj: context.CliContext, name: str, actor: str) -> None:
 
 @cron.command("run")
 @click.argument("name")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def run_schedule(obj: context.CliContext, name: str, actor: str) -> None:
     """Enqueue a stored schedule's job now, outside its slots (they stay as they are)."""

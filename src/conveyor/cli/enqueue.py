@@ -3,7 +3,6 @@ against the job's signature and options exactly as code enqueueing it would be."
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +24,7 @@ from conveyor.cli import context, output, params
 @click.option("--run-at", type=params.AwareTime(),
               help="Run at this time, with a UTC offset, e.g. 2026-05-01T09:00:00+02:00.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
-              help="Recorded in the audit table.")
+@params.ACTOR
 @click.pass_obj
 def enqueue(obj: context.CliContext, name: str, args_json: str, kwargs_json: str,
             queue: str | None, priority: int | None, delay: float | None,

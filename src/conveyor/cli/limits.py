@@ -3,12 +3,11 @@ the keys' state (as the dashboard's limits page)."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 
 import click
 
-from conveyor.cli import context, output
+from conveyor.cli import context, output, params
 
 
 def _target(queue: str | None, key: str | None) -> dict[str, str | None]:
@@ -37,7 +36,7 @@ def _set_paused(obj: context.CliContext, queue: str | None, key: str | None, act
 @click.command()
 @click.argument("queue", required=False)
 @click.option("--key", help="A rate-limit key instead of a queue, e.g. wa:123.")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def pause(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
     """Stop every worker from starting jobs of a queue or a key (running ones finish)."""
@@ -47,7 +46,7 @@ def pause(obj: context.CliContext, queue: str | None, key: str | None, actor: st
 @click.command()
 @click.argument("queue", required=False)
 @click.option("--key", help="A rate-limit key instead of a queue.")
-@click.option("--actor", default=lambda: f"cli:{getpass.getuser()}")
+@params.ACTOR
 @click.pass_obj
 def resume(obj: context.CliContext, queue: str | None, key: str | None, actor: str) -> None:
     """Let workers start jobs of a paused queue or key again."""

@@ -4,6 +4,7 @@ every backend instead of an overflow, a database error or SQLite's "-1 means no 
 
 from __future__ import annotations
 
+import getpass
 import math
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ ID = click.IntRange(1, base.MAX_ID)
 AFTER_ID = click.IntRange(0, base.MAX_ID)
 LIMIT = click.IntRange(1, 100_000)
 PRIORITY = click.IntRange(-(2**31) + 1, 2**31 - 1)
+ACTOR = click.option("--actor", default=lambda: f"cli:{getpass.getuser()}",
+                     help="Recorded in the audit table.")
+"""`--actor` of every operator action: who the audit table names (default `cli:<login>`)."""
 
 
 class Seconds(click.FloatRange):

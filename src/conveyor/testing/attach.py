@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from conveyor import clock as clocks
 from conveyor.app import Conveyor
-from conveyor.backends import base
+from conveyor.backends import base, urls
 
 log = logging.getLogger("conveyor.testing")
 
@@ -27,7 +27,7 @@ def attach(app: Conveyor, url: str | None = None,
     """Within the block, `app` keeps its jobs at `url` and tells time by `clock` (either may
     be None: unchanged). Its connections are closed on the way in and on the way out."""
     if url is not None:
-        base.check_url(url)
+        urls.check_url(url)
     saved_url, saved_clock = app.url, app.clock
     release(app)
     if url is not None:

@@ -82,7 +82,7 @@ def parse(params: Params) -> JobQuery:
         errors.append("the argument text must not contain NUL; ignored")
         text = ""
     since, until = _one(params, "since"), _one(params, "until")
-    after, before = _time(since, "since", errors), _time(until, "until", errors)
+    after, before = form_time(since, "since", errors), form_time(until, "until", errors)
     typed = _one(params, "order") or "newest"
     if typed not in ORDERS:
         errors.append(f"order must be newest or oldest, not {typed!r}")
@@ -115,7 +115,9 @@ def _states(values: Sequence[str], errors: list[str]) -> list[model.JobState]:
     return found
 
 
-def _time(text: str, label: str, errors: list[str]) -> datetime | None:
+def form_time(text: str, label: str, errors: list[str]) -> datetime | None:
+    """A filter form's time (UTC unless it carries an offset); None, with a message in
+    `errors`, when it cannot be read. The commerce message filters read theirs with it."""
     if not text:
         return None
     try:

@@ -3,7 +3,7 @@ carts themselves with filters (the dashboard's Carts page shows the same)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import click
 
@@ -18,18 +18,6 @@ def carts() -> None:
     """Shopping carts: statistics and listings."""
 
 
-def _moment(text: str | None, option: str) -> datetime | None:
-    """An ISO time: UTC unless it carries an offset."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not like 2026-05-01T09:00 (UTC) or "
-                                 "2026-05-01T09:00+02:00", param_hint=option) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 @carts.command("stats")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3650),
               help="Carts created in the last N days (unless --since is given).")
@@ -41,8 +29,8 @@ def stats(ctx: click.Context, days: int, since: str | None, until: str | None,
           as_json: bool) -> None:
     """Active, abandoned, reminded, recovered and expired carts, and the recovery rate."""
     with common.kit(ctx) as kit:
-        end = _moment(until, "--until")
-        start = _moment(since, "--since") or (end or kit.now()) - timedelta(days=days)
+        end = common.moment(until, "--until")
+        start = common.moment(since, "--since") or (end or kit.now()) - timedelta(days=days)
         found = kit.carts.stats(start, end)
     if as_json:
         common.emit_json(found.as_dict())
@@ -79,8 +67,8 @@ def list_carts(ctx: click.Context, statuses: tuple[str, ...], phone: str | None,
             account_id = kit.accounts.get(int(account) if account.isdigit() else account).id
         where = CartFilter(statuses=[CartStatus(s) for s in statuses],
                            phone="".join(c for c in phone if c.isdigit()) if phone else None,
-                           created_after=_moment(since, "--since"),
-                           created_before=_moment(until, "--until"), account_id=account_id)
+                           created_after=common.moment(since, "--since"),
+                           created_before=common.moment(until, "--until"), account_id=account_id)
         found = kit.carts.list(where, limit=limit, before_id=before_id)
     if as_json:
         common.emit_json([cart.as_dict() for cart in found])

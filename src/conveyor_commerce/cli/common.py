@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -49,3 +49,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     return str(value)
+
+
+def moment(text: str | None, option: str) -> datetime | None:
+    """The ISO time of a filter option (`--since`, `--until`): UTC unless it carries an
+    offset; a bad one is a usage error naming `option`."""
+    if text is None:
+        return None
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not like 2026-05-01T09:00 (UTC) or "
+                                 "2026-05-01T09:00+02:00", param_hint=option) from None
+    return found.replace(tzinfo=UTC) if found.tzinfo is None else found

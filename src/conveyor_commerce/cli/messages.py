@@ -5,8 +5,6 @@ bulk action; `--dry-run` prints how many messages the action would change."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from conveyor_commerce.cli import common
@@ -184,20 +182,8 @@ def _filter(kit: Commerce, ids: tuple[int, ...], statuses: tuple[str, ...],
     return MessageFilter(ids=ids, statuses=[MessageStatus(s) for s in statuses],
                          account_ids=accounts, text=search,
                          recipient=normalize_number(recipient) if recipient else None,
-                         scheduled_after=_moment(window[0], "--since"),
-                         scheduled_before=_moment(window[1], "--until"))
-
-
-def _moment(text: str | None, option: str) -> datetime | None:
-    """An ISO time of a filter: UTC unless it carries an offset."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not like 2026-05-01T09:00 (UTC) or "
-                                 "2026-05-01T09:00+02:00", param_hint=option) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+                         scheduled_after=common.moment(window[0], "--since"),
+                         scheduled_before=common.moment(window[1], "--until"))
 
 
 def _error(message: Message) -> str:

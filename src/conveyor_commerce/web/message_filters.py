@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData, ImmutableMultiDict, QueryParams
 
+from conveyor.web.filters import form_time
 from conveyor_commerce.errors import InvalidMessage
 from conveyor_commerce.messages.model import MessageFilter, MessageStatus
 from conveyor_commerce.whatsapp.payloads import normalize_number
@@ -89,8 +89,8 @@ def parse(params: Params) -> MessageQuery:
     since, until = _one(params, "since"), _one(params, "until")
     parsed = MessageFilter(
         ids=ids, statuses=statuses, account_ids=accounts, recipient=recipient,
-        text=text or None, scheduled_after=_time(since, "since", errors),
-        scheduled_before=_time(until, "until", errors))
+        text=text or None, scheduled_after=form_time(since, "since", errors),
+        scheduled_before=form_time(until, "until", errors))
     return MessageQuery(
         statuses=statuses, accounts=accounts, to=to, text=text, since=since, until=until,
         ids=ids, before=_position(params, "before", errors),
@@ -133,18 +133,6 @@ def _recipient(typed: str, errors: list[str]) -> str | None:
     except InvalidMessage as exc:
         errors.append(f"{exc}; ignored")
         return None
-
-
-def _time(text: str, label: str, errors: list[str]) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        errors.append(f"{label} {text!r} ignored: use 2026-05-01T09:00 (UTC) or an ISO time "
-                      "with an offset")
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _position(params: Params, key: str, errors: list[str]) -> int | None:

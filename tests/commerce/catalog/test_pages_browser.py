@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from conveyor_commerce.sandbox.prestashop import PrestaShopSandbox
 from tests.commerce.catalog.conftest import CATALOG, KEY, settle
 from tests.commerce.conftest import TEST_SETTINGS, _truncate_commerce
 from tests.conftest import FAST
-from tests.web.live import SCREENSHOTS, Live
+from tests.web.live import Live, screenshots
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,8 @@ def kit(url: str, shop_server: PrestaShopSandbox) -> Iterator[Commerce]:
 
 
 def test_retry_a_failed_sync_from_the_status_page(
-        kit: Commerce, shop_server: PrestaShopSandbox, browser: Any, url: str) -> None:
+        kit: Commerce, shop_server: PrestaShopSandbox, browser: Any, url: str,
+        tmp_path: Path) -> None:
     kitchen = kit.catalog.add_category("Kitchen")
     tea = kit.catalog.add_category("Tea", parent=kitchen.id)
     kit.catalog.add_products(
@@ -80,8 +82,7 @@ def test_retry_a_failed_sync_from_the_status_page(
         assert conflict.inner_text() == "5.2"
         assert page.locator('tr[data-conflict] [data-ours="price"]').inner_text() == "4.9"
         if url.startswith("sqlite"):
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / "catalog-sync.png", full_page=True)
+            page.screenshot(path=screenshots(tmp_path) / "catalog-sync.png", full_page=True)
         shop_server.shop.rejected.clear()  # the merchant fixed the shop's rule
         page.click(f'button[data-retry="product-{failed}"]')
         assert live.notice() == f"Product {failed} enqueued again for main."
@@ -94,7 +95,7 @@ def test_retry_a_failed_sync_from_the_status_page(
         assert first.get_attribute("data-operation") == "create"
         assert "created 'K-3'" in first.inner_text()
         if url.startswith("sqlite"):
-            page.screenshot(path=SCREENSHOTS / "catalog-log.png", full_page=True)
+            page.screenshot(path=screenshots(tmp_path) / "catalog-log.png", full_page=True)
         assert KEY not in page.content()
         assert errors == []
     finally:
