@@ -4,7 +4,8 @@
 
 The proxy writes one line per chunk it reads: when (`time.time()`), which connection, which
 way (`>` client to server, `<` back), how many bytes, and the PostgreSQL messages in it (their
-type letters; a statement's text for Query and Parse, a prepared statement's name for Bind).
+type letters, a row of NULLs as 'd'; a statement's text for Query and Parse, a prepared
+statement's name for Bind).
 Each connection is first named by the process that opened it (`open PID`), so a worker's
 LISTEN connection and its pooled ones are told apart from another worker's.
 
@@ -70,11 +71,23 @@ def messages(data: bytes) -> tuple[str, str]:
             kinds.append("?")
             break
         body = data[at + 5:at + 1 + length]
-        kinds.append(chr(kind))
+        kinds.append("d" if kind == ord("D") and _filled(body) < 2 else chr(kind))
         if not text and kind in b"QPB":
             text = _statement(chr(kind), body)
         at += 1 + length
     return "".join(kinds) or "-", text
+
+
+def _filled(row: bytes) -> int:
+    """The non-NULL values of a DataRow (a row of NULLs: a claim that started nothing)."""
+    count, at, filled = int.from_bytes(row[:2]), 2, 0
+    for _ in range(count):
+        if at + 4 > len(row):
+            return filled + 1  # cut off by the chunk's end: not a row of NULLs
+        size = int.from_bytes(row[at:at + 4], signed=True)
+        filled += size >= 0
+        at += 4 + max(size, 0)
+    return filled
 
 
 def _statement(kind: str, body: bytes) -> str:
@@ -299,7 +312,12 @@ def _shape(turns: Sequence[Turn]) -> str:
     if not turns:
         return "0 turns"
     return f"{len(turns)} turn(s): " + " + ".join(
-        f"{turn.statement or '?'}[{turn.asked}]" for turn in turns)
+        f"{turn.statement[:40] or '?'}[{_brief(turn.asked)}]" for turn in turns)
+
+
+def _brief(asked: str) -> str:
+    """A turn's messages, a long pipeline (`executemany`) cut short."""
+    return asked if len(asked) <= 12 else f"{asked[:8]}...({len(asked)})"
 
 
 def summary(conns: dict[int, Connection]) -> None:
