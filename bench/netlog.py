@@ -71,23 +71,24 @@ def messages(data: bytes) -> tuple[str, str]:
             kinds.append("?")
             break
         body = data[at + 5:at + 1 + length]
-        kinds.append("d" if kind == ord("D") and _filled(body) < 2 else chr(kind))
+        kinds.append("d" if kind == ord("D") and _nulls(body) else chr(kind))
         if not text and kind in b"QPB":
             text = _statement(chr(kind), body)
         at += 1 + length
     return "".join(kinds) or "-", text
 
 
-def _filled(row: bytes) -> int:
-    """The non-NULL values of a DataRow (a row of NULLs: a claim that started nothing)."""
+def _nulls(row: bytes) -> bool:
+    """A DataRow of several columns, all NULL but one at most (Conveyor's claim that started
+    nothing: its NULL job beside `keyed`)."""
     count, at, filled = int.from_bytes(row[:2]), 2, 0
     for _ in range(count):
         if at + 4 > len(row):
-            return filled + 1  # cut off by the chunk's end: not a row of NULLs
+            return False  # cut off by the chunk's end: the row goes on
         size = int.from_bytes(row[at:at + 4], signed=True)
         filled += size >= 0
         at += 4 + max(size, 0)
-    return filled
+    return count >= 2 and filled <= 1
 
 
 def _statement(kind: str, body: bytes) -> str:

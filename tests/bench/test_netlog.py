@@ -25,6 +25,9 @@ def test_a_chunk_reads_as_its_message_letters_and_its_statement() -> None:
     assert netlog.messages(_message(b"Q", b"LISTEN x\0")) == ("Q", "LISTEN x")
     assert netlog.messages((8).to_bytes(4) + (80877103).to_bytes(4)) == ("startup", "")
     assert netlog.messages(b"\xff\0\0") == ("-", "")  # the tail of a split message
+    nulls = (3).to_bytes(2) + (-1).to_bytes(4, signed=True) * 2 + (1).to_bytes(4) + b"f"
+    one = (1).to_bytes(2) + (1).to_bytes(4) + b"1"
+    assert netlog.messages(_message(b"D", nulls) + _message(b"D", one)) == ("dD", "")
 
 
 @pytest.mark.postgres
