@@ -1,6 +1,8 @@
 """What went over the wire through `bench.netdelay`: its chunk log, read back as round trips.
 
     python -m bench.netlog PATH     # PATH written by `python -m bench.netdelay --log PATH`
+    python -m bench.netlog --url postgresql://postgres@127.0.0.1:5432/bench --delay-ms 1
+                                    # Conveyor's latency run and the raw floor's, logged
 
 The proxy writes one line per chunk it reads: when (`time.time()`), which connection, which
 way (`>` client to server, `<` back), how many bytes, and the PostgreSQL messages in it (their
@@ -26,6 +28,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from bench import netdelay
 
 TEXT = 300
 """Characters of a statement's text kept in the log: enough to tell statements apart."""
@@ -330,20 +334,52 @@ def summary(conns: dict[int, Connection]) -> None:
               + ", ".join(f"{n}x {s[:50]}" for s, n in kinds.most_common(6)))
 
 
+def report(path: str | Path, floor: bool = False, conns_too: bool = False) -> Stages:
+    """Turns per stage of a latency run's log (Conveyor's, or the raw floor's)."""
+    conns = read(path, floor_names() if floor else conveyor_names())
+    if conns_too:
+        summary(conns)
+    enqueue, claim = ("floor insert", "floor claim") if floor else ("insert_one", "claim_alone")
+    producer = next((c.pid for c in conns.values()
+                     if any(t.statement == enqueue for t in c.turns)), 0)
+    return stages(conns, producer, enqueue, claim)
+
+
+def run(url: str, delay_ms: float, seconds: float, into: Path) -> None:
+    """Conveyor's latency run and the raw floor's through a logging proxy each; their turns
+    per stage."""
+    from bench import latency
+    from bench.floor import latency as floor_latency
+
+    for name, measure in (("conveyor", latency.measure), ("floor", floor_latency.measure)):
+        path = into / f"{name}-{delay_ms:g}ms.log"
+        with netdelay.proxied(url, delay_ms, log=str(path)) as via:
+            got = measure(via, 100.0, seconds, 2)
+        print(f"== {name} at {delay_ms:g} ms one-way, logged (slower than unlogged): "
+              f"p50 {got.p50:.2f} ms, stages " +
+              ", ".join(f"{stage} {ms:.2f}" for stage, ms in got.stages.items()) +
+              f"; log {path}")
+        report(path, floor=name == "floor").show()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("path")
+    parser.add_argument("path", nargs="?", help="a log to read")
     parser.add_argument("--floor", action="store_true",
-                        help="the raw floor's run (bench.floor.latency), not Conveyor's")
+                        help="the log is of the raw floor's run (bench.floor.latency)")
+    parser.add_argument("--url", help="instead: run both latency benchmarks through a "
+                                      "logging proxy to this (emptied) database")
+    parser.add_argument("--delay-ms", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--into", default=".", help="where --url's logs are written")
     args = parser.parse_args()
-    conns = read(args.path, floor_names() if args.floor else conveyor_names())
-    summary(conns)
-    enqueue, claim = ("floor insert", "floor claim") if args.floor \
-        else ("insert_one", "claim_alone")
-    producer = next((c.pid for c in conns.values()
-                     if any(t.statement == enqueue for t in c.turns)), 0)
-    stages(conns, producer, enqueue, claim).show()
+    if args.url:
+        run(args.url, args.delay_ms, args.seconds, Path(args.into))
+    elif args.path:
+        report(args.path, floor=args.floor, conns_too=True).show()
+    else:
+        parser.error("give a log to read, or --url to run and log")
 
 
 def floor_names() -> dict[str, str]:
