@@ -10,6 +10,9 @@ nothing back. The loop runs on select(), whose timeout has microsecond resolutio
 rounds up to whole milliseconds, which would turn a 0.25 ms delay into 1 ms.
 
 The proxy exits when its standard input closes, so it never outlives the run that started it.
+With `--log PATH` it also writes every chunk it reads to PATH (`bench.netlog`: when, which
+connection, which way, which protocol messages), so the round trips each stage makes can be
+counted afterwards (`python -m bench.netlog PATH`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from psycopg.conninfo import conninfo_to_dict
 
 from bench import workers
+
+Tap = Callable[[int, bool, bytes], None]
+"""Sees each chunk as it is read: its connection's number, whether it comes from the client,
+and its bytes (`netlog.Log.chunk`)."""
 
 
 class Pipe:
@@ -94,10 +101,12 @@ class Side(asyncio.Protocol):
     """One socket of a proxied connection: what it reads goes into `outgoing`, and it is the
     target of `incoming`. Reading pauses while the other socket's send buffer is full."""
 
-    def __init__(self, incoming: Pipe, outgoing: Pipe) -> None:
+    def __init__(self, incoming: Pipe, outgoing: Pipe, tap: Tap | None = None,
+                 number: int = 0, client: bool = False) -> None:
         self.incoming, self.outgoing = incoming, outgoing
         self.transport: asyncio.Transport | None = None
         self.peer: Side | None = None
+        self.tap, self.number, self.client = tap, number, client
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -108,6 +117,8 @@ class Side(asyncio.Protocol):
         self.incoming.connect(transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.tap is not None:
+            self.tap(self.number, self.client, data)
         self.outgoing.put(data)
 
     def eof_received(self) -> bool:
@@ -127,15 +138,21 @@ class Side(asyncio.Protocol):
 
 
 class Proxy:
-    def __init__(self, upstream: tuple[str, int], delay: float) -> None:
+    def __init__(self, upstream: tuple[str, int], delay: float, tap: Tap | None = None,
+                 opened: Callable[[int, asyncio.Transport], None] | None = None) -> None:
+        """`tap` sees every chunk read; `opened` each client's connection as it is made."""
         self.upstream, self.delay = upstream, delay
+        self.tap, self.opened = tap, opened
         self.tasks: set[asyncio.Task[None]] = set()
+        self.connections = 0
 
     def accept(self) -> Side:
         loop = asyncio.get_running_loop()
         up, down = Pipe(loop, self.delay), Pipe(loop, self.delay)
         up.partner, down.partner = down, up
-        client = Side(incoming=down, outgoing=up)
+        self.connections += 1
+        client = Side(incoming=down, outgoing=up, tap=self.tap, number=self.connections,
+                      client=True)
         task = loop.create_task(self._dial(client, up, down))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -144,13 +161,16 @@ class Proxy:
     async def _dial(self, client: Side, up: Pipe, down: Pipe) -> None:
         loop = asyncio.get_running_loop()
         try:
-            _, server = await loop.create_connection(lambda: Side(incoming=up, outgoing=down),
-                                                     *self.upstream)
+            _, server = await loop.create_connection(
+                lambda: Side(incoming=up, outgoing=down, tap=self.tap, number=client.number),
+                *self.upstream)
         except OSError:
             if client.transport is not None:
                 client.transport.close()
             return
         client.peer, server.peer = server, client
+        if self.opened is not None and client.transport is not None:
+            self.opened(client.number, client.transport)
 
     async def listen(self, port: int = 0) -> asyncio.Server:
         """Accept connections on 127.0.0.1:`port` (0: any free port; read it off the server)."""
@@ -169,12 +189,13 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def proxied(url: str, delay_ms: float) -> Iterator[str]:
-    """`url` (PostgreSQL) reached through a delay proxy started here and stopped afterwards."""
+def proxied(url: str, delay_ms: float, log: str | None = None) -> Iterator[str]:
+    """`url` (PostgreSQL) reached through a delay proxy started here and stopped afterwards;
+    with `log`, the proxy writes its chunks there (`bench.netlog`)."""
     params = conninfo_to_dict(url)
     host, port = params.get("host", "127.0.0.1"), params.get("port", "5432")
     command = [sys.executable, "-m", "bench.netdelay", "--upstream", f"{host}:{port}",
-               "--delay-ms", f"{delay_ms:g}"]
+               "--delay-ms", f"{delay_ms:g}", *(("--log", log) if log else ())]
     proc = subprocess.Popen(command, cwd=workers.ROOT, env=workers.environment(url),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None
@@ -192,12 +213,20 @@ def proxied(url: str, delay_ms: float) -> Iterator[str]:
             proc.wait()
 
 
-def run(upstream: tuple[str, int], delay_ms: float, port: int = 0) -> None:
+def run(upstream: tuple[str, int], delay_ms: float, port: int = 0,
+        log: str | None = None) -> None:
     loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
-    try:
-        loop.run_until_complete(Proxy(upstream, delay_ms / 1000).serve(port))
-    finally:
-        loop.close()
+    with contextlib.ExitStack() as stack:
+        proxy = Proxy(upstream, delay_ms / 1000)
+        if log is not None:
+            from bench import netlog
+
+            written = stack.enter_context(netlog.Log.writing(log))
+            proxy.tap, proxy.opened = written.chunk, written.opened
+        try:
+            loop.run_until_complete(proxy.serve(port))
+        finally:
+            loop.close()
 
 
 def main() -> None:
@@ -206,9 +235,10 @@ def main() -> None:
     parser.add_argument("--upstream", default="127.0.0.1:5432", help="HOST:PORT to forward to")
     parser.add_argument("--delay-ms", type=float, default=1.0, help="one-way delay")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    parser.add_argument("--log", help="write every chunk read to this file (bench.netlog)")
     args = parser.parse_args()
     host, _, port = args.upstream.rpartition(":")
-    run((host, int(port)), args.delay_ms, args.port)
+    run((host, int(port)), args.delay_ms, args.port, args.log)
 
 
 if __name__ == "__main__":

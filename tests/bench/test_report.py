@@ -16,6 +16,8 @@ def _figures(process_at_1ms: float, p50_at_1ms: float) -> dict[str, Any]:
         out[network.key(delay, "floor process")] = 20_000.0
         out[network.key(delay, "latency p50")] = p50
         out[network.key(delay, "latency p99")] = p50 * 4
+        out[network.key(delay, "floor latency p50")] = p50 / 2 + 1.0
+        out[network.key(delay, "round trip p50")] = 0.5 + 2.2 * delay
     network.compare(out, network.DELAYS)
     return out
 
@@ -35,6 +37,12 @@ def test_a_2ms_round_trip_is_read_against_the_run_without_delay() -> None:
     assert _cell(bad, p50_over)[0] == "4.10 ms [red]✗[/]"
     # each delay's processing also against the raw floor through the same proxy
     assert _cell(good, network.key(1.0, "process")) == ("8,600/s", "43%")
+    # and its latency: the p50 against the raw latency floor's, and what the delay adds to
+    # the floor's p50 beside what it adds to ours (no target: it is the network's share)
+    assert _cell(good, network.key(1.0, "latency p50")) == ("5.90 ms", "149%")
+    assert _cell(good, network.key(1.0, "floor latency p50 over 0 ms")) == ("1.95 ms", "")
+    # and what one turn really costs through the proxy at each delay
+    assert _cell(good, network.key(1.0, "round trip p50 over 0 ms")) == ("2.20 ms", "")
     # no target at 0.25 ms, and SQLite has no network figures
     assert _cell(good, network.key(0.25, "process vs 0 ms"))[0] == "90%"
     row = next(row for row in report.ROWS if row.key == process_vs)
