@@ -76,13 +76,21 @@ class Floor:
         args: list[Any] = payload["args"]
         return args
 
+    @staticmethod
+    def connect(url: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(url, autocommit=True)
+
     @classmethod
     def enqueue_one(cls, url: str, n: int) -> float:
-        with psycopg.connect(url, autocommit=True) as conn:
-            began = time.perf_counter()
-            for i in range(n):
-                conn.execute(cls.INSERT, cls.values(i), prepare=True)
-            return n / (time.perf_counter() - began)
+        with cls.connect(url) as conn:
+            return cls.enqueue_on(conn, n)
+
+    @classmethod
+    def enqueue_on(cls, conn: psycopg.Connection[Any], n: int) -> float:
+        began = time.perf_counter()
+        for i in range(n):
+            conn.execute(cls.INSERT, cls.values(i), prepare=True)
+        return n / (time.perf_counter() - began)
 
     @classmethod
     def enqueue_bulk(cls, url: str, n: int) -> float:

@@ -84,10 +84,14 @@ class Floor:
     @classmethod
     def enqueue_one(cls, url: str, n: int) -> float:
         with contextlib.closing(cls.connect(url)) as conn:
-            began = time.perf_counter()
-            for i in range(n):  # autocommit: each INSERT is its own transaction
-                conn.execute(cls.INSERT, cls.values(i))
-            return n / (time.perf_counter() - began)
+            return cls.enqueue_on(conn, n)
+
+    @classmethod
+    def enqueue_on(cls, conn: sqlite3.Connection, n: int) -> float:
+        began = time.perf_counter()
+        for i in range(n):  # autocommit: each INSERT is its own transaction
+            conn.execute(cls.INSERT, cls.values(i))
+        return n / (time.perf_counter() - began)
 
     @classmethod
     def enqueue_bulk(cls, url: str, n: int) -> float:
