@@ -2,7 +2,8 @@
 
 Each backend gets a fresh database (SQLite: a file in a temporary directory; PostgreSQL: a
 database created on `--pg-server` and dropped afterwards). Every figure is also read as a
-fraction of the raw floor (`bench.floor`) measured the same way on the same database.
+fraction of the raw floor (`bench.floor`) measured the same way on the same database, and
+of the same floor on Conveyor's own table (group `tablefloor`, `bench.floor.schema`).
 """
 
 from __future__ import annotations

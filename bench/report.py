@@ -1,7 +1,11 @@
-"""The suite's table: figure | SQLite | SQLite/floor | PostgreSQL | PG/floor | target.
+"""The suite's table: figure | SQLite | SQLite/floor | [SQLite/table] | PostgreSQL | PG/floor |
+[PG/table] | target.
 
 Targets are the ones of the second performance round (2-core machine). A value cell carries ✓ or ✗
-when its figure has a target; a floor cell does when the target is a fraction of the floor.
+when its figure has a target; a floor cell does when the target is a fraction of the floor. The
+table columns (when the tablefloor group ran) read the same figures against the floor on
+Conveyor's own table (`bench.floor.schema`): what is left between them and 100% is Conveyor's
+code, not its schema.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ STAGES_LABEL = "  ... p50 by stage"
 ONE = "floor enqueue one"
 BULK = "floor enqueue bulk"
 PROC = "floor process"
+TABLE_FLOOR_PREFIX = "table floor "
+TABLE_FLOOR = {ONE: "table floor enqueue one", BULK: "table floor enqueue bulk",
+               PROC: "table floor process"}
+"""The floor on Conveyor's table, by the raw floor figure it stands beside."""
 FLOOR_P50 = "floor latency p50"
 FLOOR_P99 = "floor latency p99"
 """The raw latency floor (PostgreSQL: `bench.floor.latency`); a latency's floor cell is its
@@ -108,6 +116,9 @@ ROWS = [
     Row("raw floor: enqueue one", ONE),
     Row("raw floor: enqueue bulk", BULK),
     Row("raw floor: process, 2 processes", PROC),
+    Row("table floor: enqueue one", TABLE_FLOOR[ONE], floor=ONE),
+    Row("table floor: enqueue bulk", TABLE_FLOOR[BULK], floor=BULK),
+    Row("table floor: process, 2 processes", TABLE_FLOOR[PROC], floor=PROC),
     Row("enqueue one (blocking)", "enqueue one (blocking)", floor=ONE, goals=ENQUEUE_ONE,
         target="SQLite ≥ 20,000/s; PG ≥ 80% floor"),
     Row("enqueue one (async)", "enqueue one (async)", floor=ONE),
@@ -190,6 +201,15 @@ def cells(row: Row, backend: str, results: dict[str, Any]) -> tuple[str, str]:
     return shown, f"{fraction:.0%}{_mark(goal.floor_ok(fraction))}"
 
 
+def table_cell(row: Row, results: dict[str, Any]) -> str:
+    """The row's figure as a fraction of the floor on Conveyor's table, when it has one."""
+    table_floor = TABLE_FLOOR.get(row.floor or "")
+    if row.key not in results or table_floor is None or row.key == table_floor \
+            or not results.get(table_floor):
+        return ""
+    return f"{results[row.key] / results[table_floor]:.0%}"
+
+
 def _short(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
 
@@ -197,17 +217,24 @@ def _short(n: int) -> str:
 def table(title: str, by_backend: dict[str, dict[str, Any]], sizes: dict[str, int]) -> Table:
     """One round's table; `sizes` fills the labels (prefill, rss_jobs, batch)."""
     labels = {name: _short(n) for name, n in sizes.items()}
+    with_table = any(key in results for results in by_backend.values()
+                     for key in TABLE_FLOOR.values())
     out = Table(title=title, title_justify="left")
     out.add_column("figure")
     for backend in by_backend:
         name = BACKENDS[backend]
+        short = "PG" if backend == "postgres" else name
         out.add_column(name, justify="right")
-        out.add_column(f"{'PG' if backend == 'postgres' else name}/floor", justify="right")
+        out.add_column(f"{short}/floor", justify="right")
+        if with_table:
+            out.add_column(f"{short}/table", justify="right")
     out.add_column("target")
     for row in ROWS:
         line = [row.label.format(**labels)]
         for backend, results in by_backend.items():
             line.extend(cells(row, backend, results))
+            if with_table:
+                line.append(table_cell(row, results))
         out.add_row(*line, row.target)
     return out
 

@@ -26,8 +26,8 @@ from bench import (
 )
 from bench.floor import latency as floor_latency
 
-GROUPS = ("floor", "enqueue", "process", "latency", "prefilled", "backlog", "rss", "limited",
-          "unique", "batch", "dashboard", "network")
+GROUPS = ("floor", "tablefloor", "enqueue", "process", "latency", "prefilled", "backlog", "rss",
+          "limited", "unique", "batch", "dashboard", "network")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +63,12 @@ class Run:
         rates = floor.measure(self.url, self.sizes.jobs, self.sizes.processes,
                               self.sizes.concurrency)
         out.update({f"floor {name}": rate for name, rate in rates.items()})
+
+    def tablefloor(self, out: Results) -> None:
+        """The floor's loops on Conveyor's own table (`bench.floor.schema`)."""
+        rates = floor.measure(self.url, self.sizes.jobs, self.sizes.processes,
+                              self.sizes.concurrency, table=True)
+        out.update({f"{report.TABLE_FLOOR_PREFIX}{name}": rate for name, rate in rates.items()})
 
     def enqueue(self, out: Results) -> None:
         out.update(throughput.enqueue_rates(self.url, self.sizes.jobs))
