@@ -189,7 +189,10 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         """`claim_alone` of `queries.sql`: candidates and start in one autocommitted
         statement instead of a `BEGIN IMMEDIATE` transaction of five; None when it started
         nothing although the queue has jobs (a limit is involved, or it is paused: admission
-        decides). `claimable` first, so an empty queue costs a read and no write lock."""
+        decides). `claimable` first, so an empty queue costs a read and no write lock; read
+        again when the statement started nothing, so a claim that lost the queue's jobs to
+        another worker meanwhile (every waiting worker hears of a commit) ends there instead
+        of taking admission's write transaction to find nothing."""
         params = {"queue": queue, "limit": limit, "now": now, "worker": worker,
                   "names": None if names is None else list(names)}
 
@@ -198,7 +201,9 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
             if not (await named.rows("claimable", params))[0]["claimable"]:
                 return []
             fetched = await named.job_rows("claim_alone", params)
-            return self.jobs_of(fetched) if fetched[0] else None
+            if fetched[0]:
+                return self.jobs_of(fetched)
+            return None if (await named.rows("claimable", params))[0]["claimable"] else []
 
         return await self._retrying(once)
 
