@@ -4,14 +4,11 @@ so all but one of them lose that race."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conveyor.backends import sql
-from conveyor.backends.sqlite import statements
 from conveyor.backends.sqlite.backend import SqliteBackend
 from tests.conftest import raw
 from tests.contract.seam import NOW, new
@@ -24,20 +21,18 @@ async def test_a_claim_that_lost_the_queues_jobs_ends_without_a_transaction(
     await backend.migrate()
     try:
         await backend.insert([new()], NOW)
-        original = statements.Statements.job_rows
 
-        async def taken_first(self: statements.Statements, name: str,
-                              params: Mapping[str, Any]) -> sql.Fetched:
-            if name == "claim_alone":  # another worker's claim commits first
+        def taken_first(statement: str) -> None:  # runs as a statement begins
+            if "WITH plain AS" in statement:  # claim_alone: another worker claims first
                 raw(url, "UPDATE conveyor_jobs SET state = 'running', attempt = 1")
-            return await original(self, name, params)
 
         async def no_transaction(*args: Any, **kwargs: Any) -> Any:
             raise AssertionError("admission's transaction taken for an emptied queue")
 
-        monkeypatch.setattr(statements.Statements, "job_rows", taken_first)
+        backend._connection().set_trace_callback(taken_first)
         monkeypatch.setattr(backend, "transaction", no_transaction)
         assert await backend.claim(["default"], 10, "w1", NOW) == []
+        assert raw(url, "SELECT attempted_by FROM conveyor_jobs") == [(None,)]
     finally:
         await backend.close()
 

@@ -38,6 +38,7 @@ from conveyor.backends.sqlite import rows as convert
 T = TypeVar("T")
 _MIN_VERSION = (3, 38, 0)
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
+_CLAIMABLE, _CLAIM_ALONE = _QUERIES["claimable"], _QUERIES["claim_alone"]
 _BUSY_MARKERS = ("database is locked", "database table is locked", "database is busy")
 _REFUSAL_MARKERS = ("malformed JSON", "JSON cannot hold BLOB values")
 """Errors about a value given, not about the database: retrying would fail the same way."""
@@ -193,17 +194,18 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         again when the statement started nothing, so a claim that lost the queue's jobs to
         another worker meanwhile (every waiting worker hears of a commit) ends there instead
         of taking admission's write transaction to find nothing."""
-        params = {"queue": queue, "limit": limit, "now": now, "worker": worker,
-                  "names": None if names is None else list(names)}
+        bound = plans.bind({"queue": queue, "limit": limit, "now": now, "worker": worker,
+                            "names": None if names is None else list(names)})
 
         async def once(conn: sqlite3.Connection) -> list[model.Job] | None:
-            named = statements.Statements(conn)
-            if not (await named.rows("claimable", params))[0]["claimable"]:
+            if not conn.execute(_CLAIMABLE, bound).fetchone()[0]:
                 return []
-            fetched = await named.job_rows("claim_alone", params)
-            if fetched[0]:
-                return self.jobs_of(fetched)
-            return None if (await named.rows("claimable", params))[0]["claimable"] else []
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples, read by position
+            rows = cursor.execute(_CLAIM_ALONE, bound).fetchall()
+            if rows:
+                return convert.jobs_of(rows, [column[0] for column in cursor.description])
+            return None if conn.execute(_CLAIMABLE, bound).fetchone()[0] else []
 
         return await self._retrying(once)
 
