@@ -106,6 +106,8 @@ class Sender:
         self.directory = directory
         self._sock: socket.socket | None = None
         self._names: list[str] = []
+        self._paths: dict[str, str] = {}
+        """Each listed socket's path (joined once per listing, not once per wake-up)."""
         self._listed: int | None = None
         """The directory's time stamp (ns) when `_names` was listed."""
         self._sent: dict[str, float] = {}
@@ -135,7 +137,7 @@ class Sender:
             if name == own or now - self._sent.get(name, -SPACING) < SPACING:
                 continue
             self._sent[name] = now
-            path = os.path.join(self.directory, name)
+            path = self._paths[name]
             try:
                 sock.sendto(b"\0", path)
             except BlockingIOError:  # its queue is full: a wake-up is pending there
@@ -153,6 +155,7 @@ class Sender:
         if stamp != self._listed or time.time_ns() - stamp < _RACY_NS:
             self._names = [name for name in os.listdir(self.directory)
                            if name.endswith(SUFFIX)]
+            self._paths = {name: os.path.join(self.directory, name) for name in self._names}
             self._listed = stamp
             self._sent = {name: at for name, at in self._sent.items() if name in self._names}
         return self._names
