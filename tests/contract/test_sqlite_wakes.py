@@ -61,6 +61,25 @@ async def test_jobs_enqueued_close_together_are_claimed_after_one_wake_up(
         await waiter.close()
 
 
+async def test_a_listener_bound_after_a_send_hears_the_next_commit(tmp_path: Path) -> None:
+    """The sender wakes the sockets it listed before first and checks the directory after:
+    one bound since then is woken by the same commit, once the listing found it."""
+    path = tmp_path / "jobs.db"
+    early, waiter, producer = await _migrated(path), await _migrated(path), await _migrated(path)
+    try:
+        assert not await early.wait(["default"], 0.01)
+        await producer.insert([new()], NOW)  # the sender lists `early` alone
+        assert not await waiter.wait(["default"], 0.01)  # bound after that listing
+        waiting = asyncio.create_task(waiter.wait(["default"], 3600.0))
+        await asyncio.sleep(0.01)
+        await producer.insert([new()], NOW)
+        assert await asyncio.wait_for(waiting, GUARD)
+        assert await asyncio.wait_for(early.wait(["default"], 3600.0), GUARD)
+    finally:
+        for backend in (producer, waiter, early):
+            await backend.close()
+
+
 async def test_a_wait_hears_a_blocking_enqueue_in_another_process(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
     waiter = await _migrated(path)

@@ -38,6 +38,7 @@ from conveyor.backends.sqlite import rows as convert
 T = TypeVar("T")
 _MIN_VERSION = (3, 38, 0)
 _QUERIES = sqlfile.load("conveyor.backends.sqlite")
+_CLAIMABLE, _CLAIM_ALONE = _QUERIES["claimable"], _QUERIES["claim_alone"]
 _BUSY_MARKERS = ("database is locked", "database table is locked", "database is busy")
 _REFUSAL_MARKERS = ("malformed JSON", "JSON cannot hold BLOB values")
 """Errors about a value given, not about the database: retrying would fail the same way."""
@@ -193,16 +194,22 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         """`claim_alone` of `queries.sql`: candidates and start in one autocommitted
         statement instead of a `BEGIN IMMEDIATE` transaction of five; None when it started
         nothing although the queue has jobs (a limit is involved, or it is paused: admission
-        decides). `claimable` first, so an empty queue costs a read and no write lock."""
-        params = {"queue": queue, "limit": limit, "now": now, "worker": worker,
-                  "names": None if names is None else list(names)}
+        decides). `claimable` first, so an empty queue costs a read and no write lock; read
+        again when the statement started nothing, so a claim that lost the queue's jobs to
+        another worker meanwhile (every waiting worker hears of a commit) ends there instead
+        of taking admission's write transaction to find nothing."""
+        bound = plans.bind({"queue": queue, "limit": limit, "now": now, "worker": worker,
+                            "names": None if names is None else list(names)})
 
         async def once(conn: sqlite3.Connection) -> list[model.Job] | None:
-            named = statements.Statements(conn)
-            if not (await named.rows("claimable", params))[0]["claimable"]:
+            if not conn.execute(_CLAIMABLE, bound).fetchone()[0]:
                 return []
-            fetched = await named.job_rows("claim_alone", params)
-            return self.jobs_of(fetched) if fetched[0] else None
+            cursor = conn.cursor()
+            cursor.row_factory = None  # plain tuples, read by position
+            rows = cursor.execute(_CLAIM_ALONE, bound).fetchall()
+            if rows:
+                return convert.jobs_of(rows, [column[0] for column in cursor.description])
+            return None if conn.execute(_CLAIMABLE, bound).fetchone()[0] else []
 
         return await self._retrying(once)
 

@@ -106,24 +106,38 @@ class Sender:
         self.directory = directory
         self._sock: socket.socket | None = None
         self._names: list[str] = []
+        self._paths: dict[str, str] = {}
+        """Each listed socket's path (joined once per listing, not once per wake-up)."""
         self._listed: int | None = None
         """The directory's time stamp (ns) when `_names` was listed."""
         self._sent: dict[str, float] = {}
         """When each socket was last sent a wake-up (monotonic seconds)."""
 
     def send(self, own: str | None) -> None:
-        """One byte to each socket but `own` (this backend's), none waited for."""
+        """One byte to each socket but `own` (this backend's), none waited for. The sockets
+        listed before are woken first and the directory checked after (a stat, a listing
+        when it changed), so neither is between a commit and their wake-ups; a socket
+        found only now is woken then."""
         try:
-            names = self._listeners()
             sock = self._sock or self._open()
-        except (AttributeError, OSError):  # nobody has listened yet, or cannot here
+        except (AttributeError, OSError):  # no unix datagram sockets here
             return
+        known = self._names
+        self._wake(sock, known, own)
+        try:
+            listed = self._listeners()
+        except OSError:  # nobody has listened yet
+            return
+        if listed is not known:
+            self._wake(sock, [name for name in listed if name not in known], own)
+
+    def _wake(self, sock: socket.socket, names: list[str], own: str | None) -> None:
         now = time.monotonic()
         for name in names:
             if name == own or now - self._sent.get(name, -SPACING) < SPACING:
                 continue
             self._sent[name] = now
-            path = os.path.join(self.directory, name)
+            path = self._paths[name]
             try:
                 sock.sendto(b"\0", path)
             except BlockingIOError:  # its queue is full: a wake-up is pending there
@@ -135,12 +149,13 @@ class Sender:
                 pass
 
     def _listeners(self) -> list[str]:
-        """The sockets' names, listed again when the directory changed (a stat is cheaper
-        than a listing, and sockets come and go only as workers start and stop)."""
+        """The sockets' names, listed again (a new list) when the directory changed (a stat
+        is cheaper than a listing, and sockets come and go only as workers start and stop)."""
         stamp = os.stat(self.directory).st_mtime_ns
         if stamp != self._listed or time.time_ns() - stamp < _RACY_NS:
             self._names = [name for name in os.listdir(self.directory)
                            if name.endswith(SUFFIX)]
+            self._paths = {name: os.path.join(self.directory, name) for name in self._names}
             self._listed = stamp
             self._sent = {name: at for name, at in self._sent.items() if name in self._names}
         return self._names
