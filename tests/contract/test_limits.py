@@ -163,10 +163,10 @@ async def test_a_key_that_freed_during_an_empty_claim_wakes_the_worker_at_once(
     assert slot is not None and slot > clock.now()
     worker = runner.Worker(app, runner.WorkerConfig(install_signals=False, idle_wait=5.0))
     # Before the slot: sleep until it (no notification comes for a key freeing up).
-    assert abs(await worker._idle_wait(backend) - (slot - clock.now()).total_seconds()) < 1e-6
+    assert abs(await worker._idle.seconds(backend) - (slot - clock.now()).total_seconds()) < 1e-6
     clock.advance(1.1)  # the slot has passed; no claim has run since
     assert await backend.next_unblock(clock.now()) == slot
-    waits = [await worker._idle_wait(backend) for _ in range(3)]
+    waits = [await worker._idle.seconds(backend) for _ in range(3)]
     assert waits == sorted(waits) and waits[-1] < 0.01  # claim again soon, backing off
 
 
@@ -189,7 +189,7 @@ async def test_a_worker_without_rate_limited_job_types_idles_without_asking_for_
 
     try:
         worker = runner.Worker(other, runner.WorkerConfig(install_signals=False, idle_wait=5.0))
-        assert await worker._idle_wait(await other.storage()) == 5.0
+        assert await worker._idle.seconds(await other.storage()) == 5.0
     finally:
         await other.aclose()
 

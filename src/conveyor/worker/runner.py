@@ -1,10 +1,11 @@
 """One worker: claim jobs in batches sized to free slots, run them, settle them in batches.
 
 With `claim_ahead`, a worker also claims a few jobs beyond its free slots (`pacing`): they
-wait in a small buffer, leased to it (`running` for this worker in storage), and start as
-slots free up, so jobs run while the next claim is in flight. Buffered jobs count as the
-worker's own for the lost-track check and `max_jobs`; a cancel request settles one
-cancelled, and stopping hands them back unstarted (attempt refunded).
+wait in a small buffer (`buffer`), leased to it (`running` for this worker in storage), and
+start as slots free up, so jobs run while the next claim is in flight. Buffered jobs count as
+the worker's own for the lost-track check and `max_jobs`; a cancel request settles one
+cancelled, and stopping hands them back unstarted (attempt refunded). A claim that finds
+nothing waits for a wake-up, or ends a burst (`idle`).
 
 A worker is one asyncio loop. It registers itself (heartbeat) before its first claim, runs the
 leader chores when it holds the lease, and on SIGTERM stops claiming, lets running jobs finish
@@ -30,12 +31,13 @@ from conveyor import context, model, outcome
 from conveyor.app import Conveyor
 from conveyor.backends import base
 from conveyor.worker import (
+    buffer,
     executor,
     heartbeat,
+    idle,
     lanes,
     leader,
     orphans,
-    pacing,
     queues,
     settle,
     signals,
@@ -91,17 +93,17 @@ class Worker:
         self._running: dict[int, asyncio.Task[None] | None] = {}
         """The task running each job; None while it waits its turn in a lane."""
         self._lanes = lanes.Lanes(self._turn)
-        self._buffer: deque[model.Job] = deque()
-        """Claimed jobs (leased to this worker) waiting for a free slot, best first."""
-        self._pacing = pacing.Pacing(self.config.concurrency)
-        self._fill_due = False
         self._contexts: dict[int, context.JobContext] = {}
         self._stopping = asyncio.Event()
-        self._slot_freed = asyncio.Event()
-        self._stopped: asyncio.Future[Any] | None = None
+        config = self.config
+        self._buffer = buffer.Buffer(config.concurrency, config.claim_ahead, config.max_jobs,
+                                     self._running, self._stopping, self._start)
+        self._freed = self._buffer.freed
+        """A slot freed up (bound once: it runs at every job's end)."""
+        self._idle = idle.Idle(app, self.plan, burst=config.burst, idle_wait=config.idle_wait,
+                               running=self._running, stopping=self._stopping,
+                               slot_freed=self._buffer.slot_freed)
         self._signals = signals.Signals(self.request_stop, self._hand_back, self.config.grace)
-        self._empty_rounds = 0
-        self._freed_rounds = 0
         self._claiming = False
         self._snoozed: set[int] = set()
         """Burst: jobs that snoozed during it; running them again is not progress."""
@@ -148,72 +150,29 @@ class Worker:
             if self.config.max_jobs is not None and self.started >= self.config.max_jobs:
                 log.info("worker %s reached --max-jobs", self.id)
                 break
-            room = await self._room()
+            room = await self._buffer.room(self.started)
             if room == 0:
                 continue
             began = loop.time()
             jobs = await self._claim(backend, room)
-            self._pacing.claimed(began, loop.time())
+            self._buffer.pacing.claimed(began, loop.time())
             if self._stopping.is_set():  # signalled while the claim was in flight
                 for job in jobs:  # hand them back unstarted, attempt refunded
                     settler.add(self.executor.interrupted(job))
                 self._claiming = False
                 break
             if any(job.id not in self._snoozed for job in jobs):
-                self._empty_rounds = self._freed_rounds = 0
-            self._buffer.extend(jobs)
-            self._fill()
+                self._idle.progressed()
+            self._buffer.jobs.extend(jobs)
+            self._buffer.fill()
             self._claiming = False
             # Fewer than asked: nothing more is due now, so wait for a wake-up instead of a
             # claim that finds nothing (burst workers count empty claims to know they are done).
             drained = not jobs or (len(jobs) < room and not self.config.burst)
             if drained and jobs:  # the jobs just started run before the idle look-ups
                 await asyncio.sleep(0)
-            if drained and await self._idle(backend, settler):
+            if drained and await self._idle.wait(backend, settler):
                 break
-
-    def _room_now(self) -> int:
-        """Jobs to claim now: the free slots and the buffer's room (within `max_jobs`)."""
-        held = len(self._running) + len(self._buffer)
-        ahead = self._pacing.ahead if self.config.claim_ahead else 0
-        room = self.config.concurrency + ahead - held
-        if self.config.max_jobs is not None:
-            room = min(room, self.config.max_jobs - self.started - len(self._buffer))
-        return room
-
-    async def _room(self) -> int:
-        """Jobs to claim; waits for a slot to free up when there is no room, and briefly
-        for more when nearly full so claims stay batched under load."""
-        room = self._room_now()
-        if room <= 0:
-            self._slot_freed.clear()
-            await waits.first(self._slot_freed.wait(), self._stopping.wait())
-            return 0
-        if self._running and room < max(1, self.config.concurrency // 4):
-            await asyncio.sleep(0.001)
-            room = self._room_now()
-        return max(0, room)
-
-    def _fill(self) -> None:
-        """Start buffered jobs in the free slots (not once stopping: they go back). Their
-        run time counts from now: a job may have waited for its slot since its claim."""
-        self._fill_due = False
-        free = self.config.concurrency - len(self._running)
-        settler = self._settler
-        if free <= 0 or not self._buffer or self._stopping.is_set() or settler is None:
-            return
-        jobs = [self._buffer.popleft() for _ in range(min(free, len(self._buffer)))]
-        settler.began([job.id for job in jobs], self.app.clock.now())
-        self._start(jobs, settler)
-
-    def _freed(self) -> None:
-        """A slot freed up: the fetch loop may claim, and buffered jobs start on the loop's
-        next turn (one lane for all the slots freed meanwhile)."""
-        self._pacing.ended()
-        self._slot_freed.set()
-        if self._buffer and not self._fill_due:
-            self._fill_due = True
-            asyncio.get_running_loop().call_soon(self._fill)
 
     async def _claim(self, backend: base.Backend, limit: int) -> list[model.Job]:
         if self._stopping.is_set():
@@ -227,73 +186,16 @@ class Worker:
             await waits.first(asyncio.sleep(1.0), self._stopping.wait())
             return []
 
-    async def _idle(self, backend: base.Backend, settler: settle.Settler) -> bool:
-        """Nothing was claimed. Returns True when a burst worker is done."""
-        if self.config.burst:
-            if self._running:
-                self._slot_freed.clear()  # first: a job may end while staging awaits
-                await leader.stage_all(self.app, backend)  # due retries start alongside
-                if self._running:
-                    await waits.first(self._slot_freed.wait(), self._stopping.wait())
-                return False
-            # Done after a second round with nothing new to run once everything is settled:
-            # the settled jobs may have enqueued more. Jobs a limit holds back do not count
-            # as due, nor do jobs that snoozed during this burst (Snooze(0) would spin).
-            await settler.flush()
-            staged = await leader.stage_all(self.app, backend)
-            await self.plan.look(backend, now=True)
-            if not staged and await self._wait_for_rate_hold(backend):
-                return False
-            self._empty_rounds += 1
-            return self._empty_rounds >= 2
-        # The look-up runs before the wait, never beside it: a wake-up would cancel it in
-        # flight, and cancelling a PostgreSQL query costs a cancel request of its own.
-        stopped = self._stopped  # one for every idle wait; it ends as the worker stops
-        if stopped is None:
-            stopped = self._stopped = asyncio.ensure_future(self._stopping.wait())
-        await waits.until(backend.wait(self.plan.served, await self._idle_wait(backend)),
-                          stopped)
-        return False
-
-    async def _wait_for_rate_hold(self, backend: base.Backend) -> bool:
-        """Burst: jobs held only by a rate limit are due, so wait for their key's next slot
-        (up to a minute). False when there is none, or when the app's clock does not move by
-        itself (a frozen test clock: its owner steps it), so the burst can end."""
-        if not clocks.moves(self.app.clock):
-            return False
-        now = self.app.clock.now()
-        wake = await backend.next_unblock(now)
-        if wake is None or wake <= now or (wake - now).total_seconds() > 60:
-            return False
-        await waits.first(asyncio.sleep((wake - now).total_seconds()), self._stopping.wait())
-        return self.app.clock.now() >= wake
-
-    async def _idle_wait(self, backend: base.Backend) -> float:
-        """Sleep at most until the next rate key frees up (no notification comes for it).
-        No job type here declares a rate limit: no job this worker runs waits on a key, so
-        no look-up (a round trip, and a query on the server, each time the worker idles)."""
-        if not any(t.limits is not None and t.limits.rates for t in self.app.registry.types()):
-            return self.config.idle_wait
-        try:
-            wake = await backend.next_unblock(self.app.clock.now())
-        except Exception:
-            return self.config.idle_wait
-        if wake is None:
-            return self.config.idle_wait
-        until = (wake - self.app.clock.now()).total_seconds()
-        if until > 0:
-            self._freed_rounds = 0
-            return min(self.config.idle_wait, until)
-        # A key freed while the claim found nothing: claim again soon, backing off in case
-        # its jobs cannot be claimed here for another reason (a queue not served).
-        self._freed_rounds += 1
-        return min(self.config.idle_wait, 0.001 * 2.0 ** min(self._freed_rounds, 10))
-
     # -- running --------------------------------------------------------------------------
 
-    def _start(self, jobs: list[model.Job], settler: settle.Settler) -> None:
-        """Async jobs start in one lane (no task each while they end without suspending);
-        plain `def` and process-isolated jobs, which always suspend, get a task each."""
+    def _start(self, jobs: list[model.Job]) -> None:
+        """Buffered jobs got free slots; their run time counts from now (a job may have
+        waited for its slot since its claim). Async jobs start in one lane (no task each
+        while they end without suspending); plain `def` and process-isolated jobs, which
+        always suspend, get a task each."""
+        settler = self._settler
+        assert settler is not None  # jobs are claimed, so buffered, only once it is set
+        settler.began([job.id for job in jobs], self.app.clock.now())
         lane: deque[model.Job] = deque()
         running, contexts, find = self._running, self._contexts, self.app.registry.find
         self.started += len(jobs)
@@ -356,7 +258,9 @@ class Worker:
         killed now; plain `def` jobs in threads see `current_job().cancel_requested` set and
         stop when they next look."""
         for job_id in job_ids:
-            if self._cancel_buffered(job_id):
+            if self._settler is not None and (job := self._buffer.take(job_id)) is not None:
+                log.info("cancelling claimed job %s on request before it started", job_id)
+                self._settler.add(self.executor.cancelled(job, "cancelled by operator"))
                 continue
             ctx, task = self._contexts.get(job_id), self._running.get(job_id)
             if ctx is None or ctx.cancel_requested.is_set():
@@ -369,21 +273,6 @@ class Worker:
             if job_type is not None and (job_type.is_async or job_type.isolation == "process"):
                 task.cancel()
 
-    def _cancel_buffered(self, job_id: int) -> bool:
-        """A buffered job asked to cancel is settled cancelled without running."""
-        job = next((job for job in self._buffer if job.id == job_id), None)
-        if job is None or self._settler is None:
-            return False
-        log.info("cancelling claimed job %s on request before it started", job_id)
-        self._buffer.remove(job)
-        self._settler.add(self.executor.cancelled(job, "cancelled by operator"))
-        return True
-
-    def _hand_back_buffer(self, settler: settle.Settler) -> None:
-        """Buffered jobs go back unstarted (attempt refunded), for other workers to start."""
-        while self._buffer:
-            settler.add(self.executor.interrupted(self._buffer.popleft()))
-
     # -- start-up and shutdown ------------------------------------------------------------
 
     def _start_chores(self, backend: base.Backend, settler: settle.Settler,
@@ -392,7 +281,7 @@ class Worker:
         interval = self.app.settings.heartbeat_interval
         chores.append(asyncio.create_task(orphans.watch(
             backend, self.id, interval,
-            tracked=lambda: set(self._running) | {job.id for job in self._buffer}
+            tracked=lambda: set(self._running) | {job.id for job in self._buffer.jobs}
             | settler.pending(),
             claiming=lambda: self._claiming,
             orphaned=lambda job: settler.add(self.executor.lost(job))), name="conveyor-books"))
@@ -419,7 +308,8 @@ class Worker:
     async def _shutdown(self, backend: base.Backend, settler: settle.Settler,
                         chores: list[Chore]) -> None:
         self._stopping.set()
-        self._hand_back_buffer(settler)
+        for job in self._buffer.drain():  # back unstarted (attempt refunded), for others
+            settler.add(self.executor.interrupted(job))
         running = {task for task in self._running.values() if task is not None}
         running |= self._lanes.tasks
         if running:
@@ -434,8 +324,8 @@ class Worker:
             settler.add(self.executor.interrupted(ctx.job))
         await settler.stop()
         left: list[asyncio.Future[Any]] = [c for c in chores if isinstance(c, asyncio.Task)]
-        if self._stopped is not None:  # the idle waits' stop future, pending if not stopped
-            left.append(self._stopped)
+        if self._idle.stopped is not None:  # the idle waits' stop future
+            left.append(self._idle.stopped)
         await waits.cancel(left, SHUTDOWN_STEP_DEADLINE)
         for chore in chores:
             if isinstance(chore, heartbeat.HeartbeatThread):
@@ -456,7 +346,7 @@ class Worker:
         """A forced stop: running and buffered jobs go back to `available` (attempt
         refunded) and finished ones are settled, in one write; how many were running."""
         rans = [self.executor.interrupted(job, reason)
-                for job in [*(ctx.job for ctx in self._contexts.values()), *self._buffer]]
+                for job in [*(ctx.job for ctx in self._contexts.values()), *self._buffer.jobs]]
         if self._settler is not None:
             rans += self._settler.waiting()
         if not rans or self._backend is None:
