@@ -32,7 +32,7 @@ from conveyor import errors, metrics, model, outcome
 from conveyor.backends import base, migrate, sql, sqlfile
 from conveyor.backends.sql import binding
 from conveyor.backends.sql import plans as shared_plans
-from conveyor.backends.sqlite import blocking, checkpoints, inserts, plans, statements, wakes
+from conveyor.backends.sqlite import blocking, inserts, plans, statements, wakes
 from conveyor.backends.sqlite import rows as convert
 
 T = TypeVar("T")
@@ -74,7 +74,6 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         self.busy_deadline = busy_deadline or float(query.get("busy_timeout", ["60"])[0])
         self.poll_interval = poll_interval or float(query.get("poll", ["0.002"])[0])
         self._conn: sqlite3.Connection | None = None
-        self._checkpointer: checkpoints.Checkpointer | None = None
         self._wake = asyncio.Event()
         directory = wakes.directory_of(self.path)
         self._listener = wakes.Listener(directory, self._wake.set)
@@ -87,8 +86,6 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = self._open()
-            self._checkpointer = checkpoints.Checkpointer(self.path, self)
-            self._checkpointer.start()
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
@@ -113,7 +110,6 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
             if self.create:  # an existing Conveyor database is in WAL mode already
                 self._retry_sync(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
-            checkpoints.configure(conn)
         except sqlite3.Error as exc:
             raise errors.StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") \
                 from None
@@ -289,9 +285,6 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
     async def close(self) -> None:
         self._listener.close()
         self._sender.close()
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
