@@ -23,9 +23,13 @@ class CancelRequest(threading.Event):
     _guard = threading.Lock()
     """One lock for every request: it guards only the rare `set`, `clear` and `wait`."""
 
-    def __init__(self) -> None:  # the base's condition is replaced by `_waited`
-        self._requested = False
-        self._waited: threading.Event | None = None
+    _requested = False
+    _waited: threading.Event | None = None
+    """Both start as these class attributes: a request never set or waited on writes none."""
+
+    __init__ = object.__init__
+    """Not the base's (its condition is replaced by `_waited`), and no Python frame: one is
+    made for every attempt."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {'set' if self._requested else 'unset'}>"

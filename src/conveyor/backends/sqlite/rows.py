@@ -44,14 +44,23 @@ _STATEMENT_OF = {
 }
 
 
+_COMPLETED = outcome.Completed
+
+
 def group(outcomes: Sequence[outcome.Outcome]) -> dict[str, list[dict[str, Any]]]:
     """Split outcomes into one JSON batch per statement."""
     batches: dict[str, list[dict[str, Any]]] = {}
     for item in outcomes:
-        entry: dict[str, Any] = {"id": item.job_id, "attempt": item.attempt}
+        if item.__class__ is _COMPLETED:  # most outcomes: no pattern matching for them
+            entry: dict[str, Any] = {"id": item.job_id, "attempt": item.attempt,
+                                     "result": item.result_json}
+            batch = batches.get("complete")
+            if batch is None:
+                batch = batches["complete"] = []
+            batch.append(entry)
+            continue
+        entry = {"id": item.job_id, "attempt": item.attempt}
         match item:
-            case outcome.Completed(result_json=result):
-                entry["result"] = result
             case outcome.Failed(error_json=error, retry_at=retry_at):
                 entry["error"] = error
                 entry["run_at"] = None if retry_at is None else to_micros(retry_at)
