@@ -72,15 +72,9 @@ def secondary(url: str) -> list[str]:
     return sorted(row[0] for row in rows if row[0] != FETCH)
 
 
-class SqliteTable(sqlite.Floor):
-    INSERT = f"INSERT INTO conveyor_jobs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    COMPLETE = ("UPDATE conveyor_jobs SET state = 'completed', finalized_at = :now, "
-                "result = NULL WHERE id IN (SELECT value FROM json_each(:done))")
-    CLAIM = ("UPDATE conveyor_jobs SET state = 'running', attempt = attempt + 1, "
-             "attempted_at = :now, attempted_by = :worker, cancel_requested_at = NULL "
-             "WHERE id IN (SELECT id FROM conveyor_jobs WHERE state = 'available' "
-             "AND queue = 'default' AND rate_key IS NULL ORDER BY priority, run_at, id "
-             "LIMIT :claim) RETURNING id, args")
+class OnConveyorTable:
+    """What both engines' table floors share: `conveyor_jobs` made by the migrations, dropped
+    afterwards, and the jobs' span read as Conveyor's own figures read it."""
 
     @classmethod
     def setup(cls, url: str, without: Sequence[str] = ()) -> None:
@@ -91,6 +85,21 @@ class SqliteTable(sqlite.Floor):
         """Drop Conveyor's tables: the suite's next measurements migrate an empty database."""
         databases.reset(url)
 
+    @classmethod
+    def span(cls, url: str) -> tuple[float, float, int]:
+        return databases.span(url)
+
+
+class SqliteTable(OnConveyorTable, sqlite.Floor):
+    INSERT = f"INSERT INTO conveyor_jobs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    COMPLETE = ("UPDATE conveyor_jobs SET state = 'completed', finalized_at = :now, "
+                "result = NULL WHERE id IN (SELECT value FROM json_each(:done))")
+    CLAIM = ("UPDATE conveyor_jobs SET state = 'running', attempt = attempt + 1, "
+             "attempted_at = :now, attempted_by = :worker, cancel_requested_at = NULL "
+             "WHERE id IN (SELECT id FROM conveyor_jobs WHERE state = 'available' "
+             "AND queue = 'default' AND rate_key IS NULL ORDER BY priority, run_at, id "
+             "LIMIT :claim) RETURNING id, args")
+
     @staticmethod
     def values(i: int) -> tuple[Any, ...]:
         return _row(i, int(time.time() * 1e6))
@@ -100,12 +109,8 @@ class SqliteTable(sqlite.Floor):
         args: list[Any] = orjson.loads(payload)
         return args
 
-    @classmethod
-    def span(cls, url: str) -> tuple[float, float, int]:
-        return databases.span(url)
 
-
-class PgTable(pg.Floor):
+class PgTable(OnConveyorTable, pg.Floor):
     CHANNEL = "conveyor_jobs"
     INSERT = (f"WITH job AS (INSERT INTO conveyor_jobs ({COLUMNS}) VALUES (%s, %s, %s, %s, "
               "%s::jsonb, %s::jsonb, %s::jsonb, %s, %s, %s, %s) RETURNING id) "
@@ -124,15 +129,6 @@ UPDATE conveyor_jobs SET state = 'running', attempt = attempt + 1,
 RETURNING id, args
 """
 
-    @classmethod
-    def setup(cls, url: str, without: Sequence[str] = ()) -> None:
-        create(url, without)
-
-    @classmethod
-    def teardown(cls, url: str) -> None:
-        """Drop Conveyor's tables: the suite's next measurements migrate an empty database."""
-        databases.reset(url)
-
     @staticmethod
     def values(i: int) -> tuple[Any, ...]:
         return _row(i, datetime.now(UTC))
@@ -141,7 +137,3 @@ RETURNING id, args
     def arguments(payload: Any) -> list[Any]:
         args: list[Any] = payload  # jsonb, decoded
         return args
-
-    @classmethod
-    def span(cls, url: str) -> tuple[float, float, int]:
-        return databases.span(url)
