@@ -40,11 +40,13 @@ STATIC = Path(__file__).parents[2] / "src/conveyor/web/static"
 
 
 def test_passwords_hash_with_scrypt_and_verify() -> None:
-    stored = passwords.hash_password("pw")
-    assert stored.startswith("scrypt$16384$8$1$") and "pw" not in stored
-    assert passwords.verify_password("pw", stored)
-    assert not passwords.verify_password("pW", stored)
-    assert stored != passwords.hash_password("pw")  # salted
+    # A space never occurs in the base64 salt or hash, so "in stored" cannot match by chance.
+    secret = "open sesame"
+    stored = passwords.hash_password(secret)
+    assert stored.startswith("scrypt$16384$8$1$") and secret not in stored
+    assert passwords.verify_password(secret, stored)
+    assert not passwords.verify_password("open Sesame", stored)
+    assert stored != passwords.hash_password(secret)  # salted
     with pytest.raises(ConfigurationError, match="hash-password"):
         passwords.verify_password("pw", "plain-text-password")
 
