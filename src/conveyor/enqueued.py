@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import overload
 
-from conveyor import encoding, model
+from conveyor import encoding, model, storedjob
 
 
 class Enqueued(Sequence[model.Job]):
@@ -97,7 +97,7 @@ def job_of(row: model.NewJob, done: model.Inserted, now: datetime,
             meta_json, [*row.depends_on, *(ids[k] for k in row.depends_on_rows)])
     rate_keys = tuple(str(pair[0]) for pair in encoding.loads(row.rate_keys_json)) \
         if row.rate_keys_json else ()
-    job = model.stored_job(encoding.loads, (
+    job = storedjob.stored_job(encoding.loads, (
         done.id, row.name, row.queue, done.state, row.priority, row.args_json,
         row.kwargs_json, meta_json, 0, row.max_attempts, row.run_at, now, None, None,
         None, None, None, rate_keys, row.batch_id))

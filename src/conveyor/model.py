@@ -160,161 +160,6 @@ class Job:
         return self.state in FINAL_STATES
 
 
-class _Undecoded:
-    """JSON columns of a stored job not decoded yet; every field they fill holds this object
-    until the first read of any of them decodes them all."""
-
-    __slots__ = ("decode", "fill", "raw")
-
-    def __init__(self, decode: Callable[[Any], Any], raw: tuple[Any, ...],
-                 fill: Callable[[_Undecoded, Job], None]) -> None:
-        self.decode, self.raw, self.fill = decode, raw, fill
-
-
-def _decode_arguments(pending: _Undecoded, job: Job) -> None:
-    """args, kwargs and meta; a row whose JSON cannot be decoded or has the wrong shape is
-    `malformed` (and has no arguments)."""
-    decode, (args, kwargs, meta) = pending.decode, pending.raw
-    malformed = None
-    try:
-        args, kwargs, meta = decode(args), decode(kwargs), decode(meta)
-        if not isinstance(args, list) or not isinstance(kwargs, dict) \
-                or not isinstance(meta, dict):
-            raise errors.MalformedJob("args must be a JSON array, kwargs and meta JSON objects")
-    except (errors.MalformedJob, ValueError) as exc:
-        args, kwargs, meta, malformed = [], {}, {}, f"undecodable arguments: {exc}"
-    _SET_ARGS(job, args)
-    _SET_KWARGS(job, kwargs)
-    _SET_META(job, meta)
-    _SET_MALFORMED(job, malformed)
-
-
-def _decode_history(pending: _Undecoded, job: Job) -> None:
-    """errors and result; what cannot be decoded reads as none."""
-    decode, (errs, result) = pending.decode, pending.raw
-    try:
-        errs = tuple(JobError.from_json(e) for e in decode(errs) or ())
-    except (errors.MalformedJob, AttributeError, KeyError, TypeError, ValueError):
-        errs = ()
-    try:
-        result = decode(result)
-    except (errors.MalformedJob, TypeError, ValueError):
-        result = None
-    _SET_ERRORS(job, errs)
-    _SET_RESULT(job, result)
-
-
-class _DecodedOnRead:
-    """A field's slot, wrapped: a read that finds the field undecoded decodes it first."""
-
-    __slots__ = ("read", "slot")
-
-    def __init__(self, slot: Any) -> None:
-        self.slot = slot
-        self.read = slot.__get__
-        """The slot's getter, bound once: binding it on each read built a method-wrapper."""
-
-    def __get__(self, job: Job | None, owner: type | None = None) -> Any:
-        if job is None:
-            return self
-        value = self.read(job)
-        if value.__class__ is _Undecoded:
-            value.fill(value, job)
-            value = self.read(job)
-        return value
-
-    def __set__(self, job: Job, value: Any) -> None:
-        self.slot.__set__(job, value)
-
-    def __delete__(self, job: Job) -> None:
-        self.slot.__delete__(job)
-
-
-_SLOTS: dict[str, Any] = {field.name: Job.__dict__[field.name]
-                         for field in dataclasses.fields(Job)}
-"""Each field's slot (its member descriptor): a lazy field's is written when it is decoded."""
-for _name in ("args", "kwargs", "meta", "malformed", "errors", "result"):
-    setattr(Job, _name, _DecodedOnRead(_SLOTS[_name]))
-STORED_COLUMNS = ("id", "name", "queue", "state", "priority", "args", "kwargs", "meta",
-                  "attempt", "max_attempts", "run_at", "inserted_at", "attempted_at",
-                  "finalized_at", "attempted_by", "errors", "result", "rate_keys", "batch_id")
-"""The columns `stored_job` takes, in its order."""
-if {*STORED_COLUMNS, "malformed", "duplicate"} != set(_SLOTS):  # a new field: fill it there
-    raise AssertionError("stored_job must fill every field of Job")
-_SET_ARGS, _SET_KWARGS, _SET_META, _SET_MALFORMED, _SET_ERRORS, _SET_RESULT = (
-    _SLOTS[name].__set__ for name in ("args", "kwargs", "meta", "malformed", "errors", "result"))
-
-
-_GET_ARGS, _GET_KWARGS, _GET_META, _GET_MALFORMED = (
-    _SLOTS[name].__get__ for name in ("args", "kwargs", "meta", "malformed"))
-
-
-def arguments(job: Job) -> tuple[Sequence[Any], Mapping[str, Any], Mapping[str, Any], str | None]:
-    """`job`'s args, kwargs, meta and malformed, decoded first if they were not yet: what
-    running a job reads, read in one call rather than four reads through the decoding
-    descriptor (a Python call each)."""
-    args = _GET_ARGS(job)
-    if args.__class__ is _Undecoded:
-        args.fill(args, job)
-        args = _GET_ARGS(job)
-    return args, _GET_KWARGS(job), _GET_META(job), _GET_MALFORMED(job)
-
-
-class _Blank:
-    """A `Job` being filled: the same slots in the same order (so the same memory layout),
-    without `Job`'s frozen `__setattr__` and its decoding descriptors, so each field is
-    written by a plain attribute store; `stored_job` then makes it a `Job`."""
-
-    __slots__ = (  # noqa: RUF023 - Job's order, which is the layout
-        "id", "name", "queue", "state", "priority", "args", "kwargs", "attempt", "max_attempts",
-        "run_at", "inserted_at", "attempted_at", "finalized_at", "attempted_by", "errors",
-        "result", "meta", "duplicate", "malformed", "rate_keys", "batch_id")
-    id: Any
-    name: Any
-    queue: Any
-    state: Any
-    priority: Any
-    args: Any
-    kwargs: Any
-    attempt: Any
-    max_attempts: Any
-    run_at: Any
-    inserted_at: Any
-    attempted_at: Any
-    finalized_at: Any
-    attempted_by: Any
-    errors: Any
-    result: Any
-    meta: Any
-    duplicate: Any
-    malformed: Any
-    rate_keys: Any
-    batch_id: Any
-
-
-if _Blank.__slots__ != Job.__slots__:  # a new field: add it to `_Blank` and `stored_job`
-    raise AssertionError("_Blank must have the slots of Job, in their order")
-
-
-def stored_job(decode: Callable[[Any], Any], values: Sequence[Any]) -> Job:
-    """A job from a stored row's `values` (in `STORED_COLUMNS` order), built without the
-    dataclass `__init__` (a frozen one writes each field through `object.__setattr__`, the
-    dearest part of reading a claimed row): filled as a `_Blank`, whose plain slot stores
-    cost a seventh of calling each slot's setter, then given its class. Its JSON columns
-    are decoded when first read: `decode` turns one into its value, raising `MalformedJob`
-    or `ValueError`."""
-    job = object.__new__(_Blank)
-    (job.id, job.name, job.queue, job.state, job.priority, args, kwargs, meta, job.attempt,
-     job.max_attempts, job.run_at, job.inserted_at, job.attempted_at, job.finalized_at,
-     job.attempted_by, errs, result, job.rate_keys, job.batch_id) = values
-    job.args = job.kwargs = job.meta = job.malformed = _Undecoded(
-        decode, (args, kwargs, meta), _decode_arguments)
-    job.errors = job.result = _Undecoded(decode, (errs, result), _decode_history)
-    job.duplicate = False
-    job.__class__ = Job  # type: ignore[assignment]
-    return job  # type: ignore[return-value]
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class NewJob:
     """A job about to be inserted: arguments already encoded and checked."""
@@ -367,10 +212,40 @@ class NewJob:
         return S.SCHEDULED if self.run_at > now else S.AVAILABLE
 
 
-_NEW_SETTERS = tuple(NewJob.__dict__[field.name].__set__ for field in dataclasses.fields(NewJob))
-if [field.name for field in dataclasses.fields(NewJob)][3:7] != [
-        "args_json", "kwargs_json", "max_attempts", "run_at"]:  # `rows_like` relies on it
-    raise AssertionError("NewJob's fields moved: rows_like must follow")
+class _NewBlank:
+    """A `NewJob` being filled: its slots in its order (its memory layout), without the
+    frozen `__setattr__`, so `rows_like` writes each field with a plain attribute store (a
+    setter call a field cost 2 us a row, a tenth of a grouped enqueue)."""
+
+    __slots__ = (  # noqa: RUF023 - NewJob's order, which is the layout
+        "name", "queue", "priority", "args_json", "kwargs_json", "max_attempts", "run_at",
+        "meta_json", "unique_key", "unique_states", "replace", "rate_keys_json", "rate_key",
+        "concurrency_key", "concurrency_limit", "cost", "batch_id", "depends_on",
+        "depends_on_rows", "run_on_dependency_failure")
+    name: Any
+    queue: Any
+    priority: Any
+    args_json: Any
+    kwargs_json: Any
+    max_attempts: Any
+    run_at: Any
+    meta_json: Any
+    unique_key: Any
+    unique_states: Any
+    replace: Any
+    rate_keys_json: Any
+    rate_key: Any
+    concurrency_key: Any
+    concurrency_limit: Any
+    cost: Any
+    batch_id: Any
+    depends_on: Any
+    depends_on_rows: Any
+    run_on_dependency_failure: Any
+
+
+if _NewBlank.__slots__ != NewJob.__slots__:  # a new field: add it to `_NewBlank` and `rows_like`
+    raise AssertionError("_NewBlank must have the slots of NewJob, in their order")
 
 
 def rows_like(template: NewJob) -> Callable[[str, str, datetime], NewJob]:
@@ -378,16 +253,19 @@ def rows_like(template: NewJob) -> Callable[[str, str, datetime], NewJob]:
     `__init__`: the template's fields were checked once, when it was built, and a call's
     arguments are checked when they are encoded. A frozen dataclass's `__init__` (with the
     NUL checks) cost a tenth of a single enqueue."""
-    head = (template.name, template.queue, template.priority)
-    max_attempts = template.max_attempts
-    tail = tuple(getattr(template, field.name) for field in dataclasses.fields(NewJob)[7:])
+    name, queue, priority, max_attempts = (template.name, template.queue, template.priority,
+                                           template.max_attempts)
+    tail = tuple(getattr(template, field) for field in _NewBlank.__slots__[7:])
 
     def row(args_json: str, kwargs_json: str, run_at: datetime) -> NewJob:
-        job: NewJob = object.__new__(NewJob)
-        for setter, value in zip(_NEW_SETTERS, (*head, args_json, kwargs_json, max_attempts,
-                                                run_at, *tail), strict=True):
-            setter(job, value)
-        return job
+        job = object.__new__(_NewBlank)
+        job.name, job.queue, job.priority, job.max_attempts = name, queue, priority, max_attempts
+        job.args_json, job.kwargs_json, job.run_at = args_json, kwargs_json, run_at
+        (job.meta_json, job.unique_key, job.unique_states, job.replace, job.rate_keys_json,
+         job.rate_key, job.concurrency_key, job.concurrency_limit, job.cost, job.batch_id,
+         job.depends_on, job.depends_on_rows, job.run_on_dependency_failure) = tail
+        job.__class__ = NewJob  # type: ignore[assignment]
+        return job  # type: ignore[return-value]
 
     return row
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conveyor import encoding, model
+from conveyor import encoding, model, storedjob
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -21,7 +21,7 @@ def _values(args: Any = "[1, 2]", kwargs: Any = '{"a": 1}', meta: Any = '{"timeo
            "max_attempts": 3, "run_at": NOW, "inserted_at": NOW, "attempted_at": NOW,
            "finalized_at": None, "attempted_by": "w", "errors": errors, "result": result,
            "rate_keys": (), "batch_id": None}
-    return [row[name] for name in model.STORED_COLUMNS]
+    return [row[name] for name in storedjob.STORED_COLUMNS]
 
 
 def _plain() -> model.Job:
@@ -32,7 +32,7 @@ def _plain() -> model.Job:
 
 
 def test_a_stored_job_equals_and_prints_as_the_job_built_whole() -> None:
-    stored = model.stored_job(encoding.loads, _values())
+    stored = storedjob.stored_job(encoding.loads, _values())
     assert stored == _plain()
     assert repr(stored) == repr(_plain())
     assert dataclasses.replace(stored, duplicate=True) == dataclasses.replace(
@@ -49,7 +49,7 @@ def test_columns_are_decoded_only_when_read_and_once() -> None:
         return encoding.loads(text)
 
     error = '[{"attempt": 1, "at": "2026-01-01T00:00:00+00:00", "type": "E", "message": "m"}]'
-    job = model.stored_job(decode, _values(errors=error, result="3"))
+    job = storedjob.stored_job(decode, _values(errors=error, result="3"))
     assert job.name == "send" and decoded == []
     assert job.args == [1, 2] and job.kwargs == {"a": 1} and job.meta == {"timeout": 5}
     assert job.malformed is None
@@ -60,7 +60,7 @@ def test_columns_are_decoded_only_when_read_and_once() -> None:
 
 
 def test_a_stored_job_is_frozen() -> None:
-    job = model.stored_job(encoding.loads, _values())
+    job = storedjob.stored_job(encoding.loads, _values())
     with pytest.raises(dataclasses.FrozenInstanceError):
         job.args = []  # type: ignore[misc]
 
@@ -68,13 +68,13 @@ def test_a_stored_job_is_frozen() -> None:
 @pytest.mark.parametrize(("args", "kwargs"), [("not json", "{}"), ('{"a": 1}', "{}"),
                                           ("[]", "[]")])
 def test_undecodable_or_misshapen_arguments_make_a_malformed_job(args: str, kwargs: str) -> None:
-    job = model.stored_job(encoding.loads, _values(args=args, kwargs=kwargs))
+    job = storedjob.stored_job(encoding.loads, _values(args=args, kwargs=kwargs))
     assert job.malformed is not None and job.malformed.startswith("undecodable arguments")
     assert (job.args, job.kwargs, job.meta) == ([], {}, {})
 
 
 def test_undecodable_errors_and_result_read_as_none() -> None:
-    job = model.stored_job(encoding.loads, _values(errors='[{"no": "at"}]', result="{"))
+    job = storedjob.stored_job(encoding.loads, _values(errors='[{"no": "at"}]', result="{"))
     assert job.errors == () and job.result is None
     assert job.args == [1, 2]
 
@@ -82,7 +82,7 @@ def test_undecodable_errors_and_result_read_as_none() -> None:
 def test_a_postgres_claim_reads_null_json_as_none() -> None:
     from conveyor.backends.postgres import rows
 
-    job = model.stored_job(rows.loads, _values(args=b"[1, 2]", kwargs=b'{"a": 1}',
+    job = storedjob.stored_job(rows.loads, _values(args=b"[1, 2]", kwargs=b'{"a": 1}',
                                                meta=b'{"timeout": 5}', errors=b"[]",
                                                result=None))
     assert job == _plain() and job.result is None

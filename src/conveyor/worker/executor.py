@@ -16,7 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from conveyor import backoff, context, control, encoding, errors, model, outcome, registry
+from conveyor import (
+    backoff,
+    context,
+    control,
+    encoding,
+    errors,
+    model,
+    outcome,
+    registry,
+    storedjob,
+)
 from conveyor.app import Conveyor
 from conveyor.worker import failure, isolation, orphans
 
@@ -61,7 +71,7 @@ class Executor:
         (shutdown, or an operator's cancel)."""
         context.enter(ctx)
         try:
-            args, kwargs, meta, malformed = model.arguments(job)
+            args, kwargs, meta, malformed = storedjob.arguments(job)
             if malformed is not None:
                 return self._fail(job, errors.MalformedJob(malformed), final=True)
             job_type = self.app.registry.find(job.name)

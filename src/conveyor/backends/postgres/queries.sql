@@ -254,7 +254,7 @@ UPDATE conveyor_jobs
 RETURNING {{job_columns}}
 
 -- name: job_columns
--- The columns a job is built from (`model.STORED_COLUMNS`), not the whole row: each column
+-- The columns a job is built from (`storedjob.STORED_COLUMNS`), not the whole row: each column
 -- returned costs its conversion and transfer for every job claimed.
 id, name, queue, state, priority, args, kwargs, meta, attempt, max_attempts, run_at,
 inserted_at, attempted_at, finalized_at, attempted_by, errors, result, rate_keys, batch_id

@@ -13,7 +13,7 @@ import psycopg
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 
-from conveyor import limits, metrics, model, outcome
+from conveyor import limits, metrics, model, outcome, storedjob
 from conveyor.backends import base
 from conveyor.backends.sql import binding
 
@@ -90,7 +90,7 @@ def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
             "runtime_maxes": [r.runtime_max for r in ordered]}
 
 
-_BY_NAME = operator.itemgetter(*model.STORED_COLUMNS)
+_BY_NAME = operator.itemgetter(*storedjob.STORED_COLUMNS)
 _STATE, _RATE_KEYS = 3, 17
 _STATES = {str(state): state for state in model.JobState}
 
@@ -126,7 +126,7 @@ def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model
     if not rows:
         return []
     index = {name: i for i, name in enumerate(columns)}
-    pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
+    pick = operator.itemgetter(*(index[name] for name in storedjob.STORED_COLUMNS))
     jobs = []
     for row in rows:
         values = list(pick(row))
@@ -140,7 +140,7 @@ def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model
 def _job(values: list[Any], decode: Callable[[Any], Any]) -> model.Job:
     state = values[_STATE]
     values[_STATE] = _STATES.get(state) or model.JobState(state)
-    return model.stored_job(decode, values)
+    return storedjob.stored_job(decode, values)
 
 
 def _as_is(value: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from conveyor import encoding, limits, metrics, model, outcome
+from conveyor import encoding, limits, metrics, model, outcome, storedjob
 from conveyor.backends import base
 from conveyor.backends.sql import binding
 
@@ -101,7 +101,7 @@ def metric_params(rows: Sequence[metrics.MetricRow]) -> dict[str, Any]:
          r.cancelled, r.runtime_sum, r.runtime_max] for r in rows]).decode()}
 
 
-_BY_NAME = operator.itemgetter(*model.STORED_COLUMNS)
+_BY_NAME = operator.itemgetter(*storedjob.STORED_COLUMNS)
 _STATE, _RATE_KEYS = 3, 17
 _MOMENTS = (10, 11, 12, 13)
 """run_at, inserted_at, attempted_at, finalized_at."""
@@ -121,13 +121,13 @@ def jobs_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> list[model
     if not rows:
         return []
     index = {name: i for i, name in enumerate(columns)}
-    pick = operator.itemgetter(*(index[name] for name in model.STORED_COLUMNS))
+    pick = operator.itemgetter(*(index[name] for name in storedjob.STORED_COLUMNS))
     moments: dict[int, datetime] = {}  # the jobs of one claim share most of their times
     return [_job(list(pick(row)), moments) for row in rows]
 
 
 def _job(values: list[Any], moments: dict[int, datetime]) -> model.Job:
-    """`values` (in `model.STORED_COLUMNS` order) converted in place where SQLite stores
+    """`values` (in `storedjob.STORED_COLUMNS` order) converted in place where SQLite stores
     another type: state, timestamps as microseconds (each converted once per `moments`),
     rate keys."""
     state = values[_STATE]
@@ -143,7 +143,7 @@ def _job(values: list[Any], moments: dict[int, datetime]) -> model.Job:
             values[at] = EPOCH
     rate_keys = values[_RATE_KEYS]
     values[_RATE_KEYS] = _rate_keys(rate_keys) if rate_keys else ()
-    return model.stored_job(encoding.loads, values)
+    return storedjob.stored_job(encoding.loads, values)
 
 
 def candidate(row: Mapping[str, Any]) -> limits.Candidate:
