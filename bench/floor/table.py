@@ -31,7 +31,15 @@ DROPS: dict[str, Callable[[str], list[str]]] = {
     "listing": lambda url: list(schema.LISTING),
     "secondary": schema.secondary,
 }
-"""The indexes each variant leaves out, read from a freshly migrated table."""
+"""The indexes each variant leaves out, read from a freshly migrated table. A variant may
+also name indexes itself, joined by "+" (`conveyor_jobs_name+conveyor_jobs_queue`)."""
+
+
+def left_out(variant: str, url: str) -> list[str]:
+    """The indexes `variant` leaves out (a name of `DROPS`, or index names joined by "+")."""
+    if variant in DROPS:
+        return DROPS[variant](url)
+    return variant.split("+")
 
 
 def _ticks(pid: int) -> int:
@@ -80,7 +88,7 @@ def breakdown(url: str, jobs: int, indexes: Sequence[str], alternations: int,
     variants: dict[str, tuple[bool, list[str]]] = {"raw floor": (False, [])}
     for name in indexes:
         variants[f"table, without {name}" if name != "all" else "table, all indexes"] = (
-            True, DROPS[name](url))
+            True, left_out(name, url))
     databases.reset(url)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     for turn in range(1, alternations + 1):
@@ -114,7 +122,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--indexes", default="all,listing,secondary",
-                        help=f"variants of the table, comma-separated: {', '.join(DROPS)}")
+                        help=f"variants of the table, comma-separated: {', '.join(DROPS)}, or "
+                             "index names joined by '+'")
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--alternations", type=int, default=3)
     parser.add_argument("--no-commit-wait", action="store_true",
@@ -123,7 +132,8 @@ def main() -> None:
                              "one's rate, whatever the table)")
     args = parser.parse_args()
     indexes = [name.strip() for name in args.indexes.split(",") if name.strip()]
-    unknown = [name for name in indexes if name not in DROPS]
+    unknown = [name for name in indexes if name not in DROPS
+               and not all(part.startswith("conveyor_") for part in name.split("+"))]
     if unknown:
         parser.error(f"unknown --indexes: {', '.join(unknown)}")
     for backend in args.backends.split(","):
