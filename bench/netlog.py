@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -372,7 +373,9 @@ def main() -> None:
                                       "logging proxy to this (emptied) database")
     parser.add_argument("--delay-ms", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--into", default=".", help="where --url's logs are written")
+    parser.add_argument("--into", default=tempfile.gettempdir(),
+                        help="where --url's logs are written (default: the temporary "
+                             "directory, not the checkout)")
     args = parser.parse_args()
     if args.url:
         run(args.url, args.delay_ms, args.seconds, Path(args.into))
