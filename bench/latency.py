@@ -15,7 +15,8 @@ what the engine keeps anyway, so the engine runs unchanged:
     start     attempt entered -> the job's first line: the executor's own overhead
 
 Latency is enqueue call to the job's first line. The per-stage figures are each stage's p50
-(they need not add up to the p50 of the whole).
+(they need not add up to the p50 of the whole), and each stage's mean over the slowest 1% of
+jobs (those above the p99): where the tail's time goes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Latency:
     max: float
     count: int
     stages: dict[str, float]  # p50 of each stage, ms
+    tail: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Each stage's mean over the jobs slower than the p99, ms."""
 
 
 def measure(url: str, rate: float, seconds: float, processes: int = 2) -> Latency:
@@ -72,13 +75,17 @@ def measure(url: str, rate: float, seconds: float, processes: int = 2) -> Latenc
 
 
 def summary(rows: list[tuple[float, ...]]) -> Latency:
-    """p50, p99 and max of the jobs' latencies (the sums of their stages, in ms), and each
-    stage's p50."""
+    """p50, p99 and max of the jobs' latencies (the sums of their stages, in ms), each
+    stage's p50, and each stage's mean over the jobs slower than the p99."""
     totals = [sum(row) for row in rows]
     cuts = statistics.quantiles(totals, n=100)
+    slowest = [row for row, total in zip(rows, totals, strict=True) if total > cuts[98]] \
+        or [max(rows, key=sum)]
     return Latency(p50=cuts[49], p99=cuts[98], max=max(totals), count=len(rows),
                    stages={name: statistics.median(row[i] for row in rows)
-                           for i, name in enumerate(STAGES)})
+                           for i, name in enumerate(STAGES)},
+                   tail={name: statistics.fmean(row[i] for row in slowest)
+                         for i, name in enumerate(STAGES)})
 
 
 def _stages(job: model.Job, called: float, returned: float) -> tuple[float, ...]:
@@ -106,6 +113,8 @@ def show(what: str, got: Latency, rate: float) -> None:
     print(f"{what} over {got.count} jobs at {rate:g}/s: p50 {got.p50:.2f} ms, "
           f"p99 {got.p99:.2f} ms, max {got.max:.2f} ms")
     print("p50 by stage: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in got.stages.items()))
+    print("slowest 1%, mean by stage: "
+          + ", ".join(f"{name} {ms:.2f} ms" for name, ms in got.tail.items()))
 
 
 if __name__ == "__main__":

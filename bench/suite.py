@@ -87,12 +87,12 @@ class Run:
         got = latency.measure(self.url, self.sizes.rate, self.sizes.seconds,
                               self.sizes.processes)
         out["latency p50"], out["latency p99"] = got.p50, got.p99
-        out["latency stages"] = got.stages
+        out["latency stages"], out["latency tail stages"] = got.stages, got.tail
         if not databases.is_sqlite(self.url):  # what plain psycopg does, stage by stage
             raw = floor_latency.measure(self.url, self.sizes.rate, self.sizes.seconds,
                                         self.sizes.processes)
             out[report.FLOOR_P50], out[report.FLOOR_P99] = raw.p50, raw.p99
-            out["floor latency stages"] = raw.stages
+            out["floor latency stages"], out["floor latency tail stages"] = raw.stages, raw.tail
 
     def _show_plan(self, what: str) -> None:
         if self.verbose:
