@@ -80,19 +80,21 @@ def max_id(url: str, table: str = "conveyor_jobs") -> int:
         return int(row[0])
 
 
-def span(url: str, after_id: int = 0) -> tuple[float, float, int]:
-    """First start, last finish (epoch seconds) and count of the completed jobs past `after_id`."""
+def span(url: str, after_id: int = 0, since: float = 0.0) -> tuple[float, float, int]:
+    """First start, last finish (epoch seconds) and count of the completed jobs past
+    `after_id` that started at `since` (epoch seconds) or later."""
     if is_sqlite(url):
         with contextlib.closing(sqlite3.connect(sqlite_path(url))) as conn:
             lo, hi, count = conn.execute(
                 "SELECT min(attempted_at), max(finalized_at), count(*) FROM conveyor_jobs "
-                "WHERE state = 'completed' AND id > ?", (after_id,)).fetchone()
+                "WHERE state = 'completed' AND id > ? AND attempted_at >= ?",
+                (after_id, int(since * 1e6))).fetchone()
         return (lo or 0) / 1e6, (hi or 0) / 1e6, int(count)
     with psycopg.connect(url) as pg:
         row = pg.execute(
             "SELECT extract(epoch FROM min(attempted_at)), extract(epoch FROM max(finalized_at)),"
-            " count(*) FROM conveyor_jobs WHERE state = 'completed' AND id > %s",
-            (after_id,)).fetchone()
+            " count(*) FROM conveyor_jobs WHERE state = 'completed' AND id > %s"
+            " AND attempted_at >= to_timestamp(%s)", (after_id, since)).fetchone()
         assert row is not None
         return float(row[0] or 0), float(row[1] or 0), int(row[2])
 

@@ -12,14 +12,18 @@ processing figures: a claim whose index or plan degrades with the queue's depth 
 from __future__ import annotations
 
 import argparse
+import functools
+import time
 from collections.abc import Callable
 
 from bench import bench_app, databases, explain, throughput, workers
 
 
 def backlog_rate(url: str, backlog: int, jobs: int, processes: int, concurrency: int,
-                 show: Callable[[str], None] | None = None) -> throughput.ProcessRun:
-    """Jobs/s starting `jobs` jobs (split between the processes) of `backlog` waiting."""
+                 show: Callable[[str], None] | None = None, repeats: int = 1,
+                 ) -> throughput.ProcessRun:
+    """Jobs/s starting `jobs` jobs (split between the processes) of `backlog` waiting; with
+    `repeats`, the median of as many runs, each taking the next `jobs` of the backlog."""
     databases.reset(url)
     app = bench_app.build(url)
     app.migrate()
@@ -30,11 +34,15 @@ def backlog_rate(url: str, backlog: int, jobs: int, processes: int, concurrency:
     each = max(1, jobs // processes)
     command = workers.conveyor_command("--concurrency", str(concurrency), "--max-jobs",
                                        str(each))
-    run = throughput.run_workers(url, command, processes, jobs, False,
-                                 lambda: databases.span(url))
-    if run.done != each * processes:
-        raise RuntimeError(f"{run.done} of {each * processes} jobs completed")
-    return run
+    runs = []
+    for _ in range(repeats):
+        since = time.time()
+        run = throughput.run_workers(url, command, processes, jobs, False,
+                                     functools.partial(databases.span, url, since=since))
+        if run.done != each * processes:
+            raise RuntimeError(f"{run.done} of {each * processes} jobs completed")
+        runs.append(run)
+    return throughput.median_of(runs)
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ def _both(goal: Goal) -> dict[str, Goal]:
 
 STAGES_LABEL = "  ... p50 by stage"
 TAIL_LABEL = "  ... slowest 1%, mean by stage"
+RUNS_LABEL = "  ... each run (the median counts)"
 ONE = "floor enqueue one"
 BULK = "floor enqueue bulk"
 PROC = "floor process"
@@ -132,6 +133,7 @@ ROWS = [
         target="SQLite ≥ 150,000/s; PG ≥ 100,000/s"),
     Row("process no-op, 2 processes", "process", floor=PROC,
         goals=_both(Goal(floor_at_least=0.5)), target="≥ 50% floor"),
+    Row(RUNS_LABEL, "process runs", unit="runs"),
     Row("raw floor: latency p50 at 100/s", FLOOR_P50, unit="ms"),
     Row("raw floor: latency p99 at 100/s", FLOOR_P99, unit="ms"),
     Row(STAGES_LABEL, "floor latency stages", unit="stages"),
@@ -145,9 +147,11 @@ ROWS = [
     Row(STAGES_LABEL, "latency stages", unit="stages"),
     Row(TAIL_LABEL, "latency tail stages", unit="stages"),
     Row("process, {finished} finished in table", "process, finished in table", floor=PROC),
+    Row(RUNS_LABEL, "finished in table runs", unit="runs"),
     Row("  ... vs empty table", "prefilled vs empty", unit="%",
         goals=_both(Goal(at_least=0.8)), target="≥ 80% (≤ 20% slower)"),
     Row("process {jobs} of {backlog} available", "process, deep backlog", floor=PROC),
+    Row(RUNS_LABEL, "deep backlog runs", unit="runs"),
     Row("  ... vs {jobs} queued", "backlog vs queued", unit="%",
         goals=_both(Goal(at_least=0.8)), target="≥ 80%"),
     Row("process, {rss_jobs}-job RSS run", "process, RSS run", floor=PROC),
@@ -183,6 +187,8 @@ def _value(value: Any, unit: str) -> str:
         return f"{value:.1f} MB"
     if unit == "%":
         return f"{value:.0%}"
+    if unit == "runs":
+        return " / ".join(f"{rate / 1000:,.1f}k" for rate in value)
     if unit == "stages":
         return "\n".join(f"{name} {ms:.2f} ms" for name, ms in value.items())
     if unit == "rss":
@@ -196,7 +202,7 @@ def cells(row: Row, backend: str, results: dict[str, Any]) -> tuple[str, str]:
         return "-", "-"
     value = results[row.key]
     goal = row.goals.get(backend, Goal())
-    marked = row.unit not in ("rss", "stages")
+    marked = row.unit not in ("rss", "stages", "runs")
     shown = _value(value, row.unit) + (_mark(goal.value_ok(value)) if marked else "")
     if row.floor is None or not results.get(row.floor):
         return shown, ""

@@ -42,11 +42,14 @@ class Sizes:
     seconds: float = 10.0
     processes: int = 2
     concurrency: int = 200
+    repeats: int = 3
+    """Runs of each processing figure that others are read against (empty table, big table,
+    deep backlog); the median counts (`throughput.median_of`)."""
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(jobs=2_000, prefill=20_000, finished=20_000, backlog=20_000, rss_jobs=10_000,
-                   batch=5_000, seconds=2.0)
+                   batch=5_000, seconds=2.0, repeats=1)
 
 
 Results = dict[str, Any]
@@ -81,7 +84,8 @@ class Run:
         return run
 
     def process(self, out: Results) -> None:
-        out["process"] = self._process(self.sizes.jobs).rate
+        run = self._process(self.sizes.jobs, repeats=self.sizes.repeats)
+        out["process"], out["process runs"] = run.rate, run.rates
 
     def latency(self, out: Results) -> None:
         got = latency.measure(self.url, self.sizes.rate, self.sizes.seconds,
@@ -100,17 +104,19 @@ class Run:
 
     def prefilled(self, out: Results) -> None:
         finished = self.sizes.finished
-        out["process, finished in table"] = self._process(
-            self.sizes.jobs, prefill=finished,
-            ready=lambda: self._show_plan(f"{finished:,} finished in the table")).rate
+        run = self._process(
+            self.sizes.jobs, prefill=finished, repeats=self.sizes.repeats,
+            ready=lambda: self._show_plan(f"{finished:,} finished in the table"))
+        out["process, finished in table"], out["finished in table runs"] = run.rate, run.rates
         if "process" in out:
             out["prefilled vs empty"] = out["process, finished in table"] / out["process"]
 
     def backlog(self, out: Results) -> None:
         show = self.say if self.verbose else None
-        out["process, deep backlog"] = deep.backlog_rate(
-            self.url, self.sizes.backlog, self.sizes.jobs, self.sizes.processes,
-            self.sizes.concurrency, show).rate
+        run = deep.backlog_rate(self.url, self.sizes.backlog, self.sizes.jobs,
+                                self.sizes.processes, self.sizes.concurrency, show,
+                                self.sizes.repeats)
+        out["process, deep backlog"], out["deep backlog runs"] = run.rate, run.rates
         if "process" in out:
             out["backlog vs queued"] = out["process, deep backlog"] / out["process"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 
@@ -74,31 +75,46 @@ class ProcessRun:
     rate: float
     done: int
     rss: list[workers.Rss]
+    rates: list[float] = dataclasses.field(default_factory=list)
+    """Every run's rate where the figure is the median of several (`median_of`)."""
+
+
+def median_of(runs: list[ProcessRun]) -> ProcessRun:
+    """The run of median rate, with every run's rate. A 20,000-job run lasts half a second
+    on SQLite: single runs of one figure spread by a quarter on this machine, so the figures
+    read against each other (deep backlog, big table vs empty) are medians of repeats."""
+    ranked = sorted(runs, key=lambda run: run.rate)
+    middle = ranked[(len(ranked) - 1) // 2]
+    return dataclasses.replace(middle, rates=[run.rate for run in runs])
 
 
 def process_rate(url: str, n: int, processes: int, concurrency: int, job_name: str = "noop",
                  prefill: int = 0, sample_rss: bool = False,
-                 ready: Callable[[], object] | None = None) -> ProcessRun:
+                 ready: Callable[[], object] | None = None, repeats: int = 1) -> ProcessRun:
     """Queue `n` jobs of `job_name` (after `prefill` completed ones), work them with burst
     workers; the rate from first start to last finish and how many completed. `ready` is
-    called once the jobs are queued, before the workers start."""
+    called once the jobs are queued, before the workers start. With `repeats`, the same
+    again on the same table (each run's jobs join the finished ones) and the median run."""
     reset(url)
     app = bench_app.build(url)
     app.migrate()
     app.close()
     if prefill:
         databases.fill_finished(url, prefill)
-    after = databases.max_id(url) if prefill else 0
-    app = bench_app.build(url)
-    job_type = app.registry.get(job_name)
-    for chunk in range(0, n, 10_000):
-        job_type.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
-    app.close()
-    if ready is not None:
-        ready()
-    command = workers.conveyor_command("--burst", "--concurrency", str(concurrency))
-    return run_workers(url, command, processes, n, sample_rss,
-                       lambda: databases.span(url, after))
+    runs = []
+    for repeat in range(repeats):
+        after = databases.max_id(url)
+        app = bench_app.build(url)
+        job_type = app.registry.get(job_name)
+        for chunk in range(0, n, 10_000):
+            job_type.enqueue_many([((i,), {}) for i in range(chunk, min(n, chunk + 10_000))])
+        app.close()
+        if ready is not None and repeat == 0:
+            ready()
+        command = workers.conveyor_command("--burst", "--concurrency", str(concurrency))
+        runs.append(run_workers(url, command, processes, n, sample_rss,
+                                functools.partial(databases.span, url, after)))
+    return median_of(runs)
 
 
 def run_workers(url: str, command: list[str], processes: int, n: int, sample_rss: bool,
