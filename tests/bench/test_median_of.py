@@ -5,14 +5,19 @@ from __future__ import annotations
 from bench import report, throughput
 
 
-def _run(rate: float) -> throughput.ProcessRun:
-    return throughput.ProcessRun(rate=rate, done=int(rate), rss=[])
+def _run(rate: float, done: int = 20_000) -> throughput.ProcessRun:
+    return throughput.ProcessRun(rate=rate, done=done, rss=[])
 
 
 def test_the_median_run_counts_and_every_rate_is_kept_in_run_order() -> None:
     got = throughput.median_of([_run(41_000), _run(27_000), _run(33_000)])
-    assert (got.rate, got.done) == (33_000, 33_000)
+    assert (got.rate, got.done) == (33_000, 20_000)
     assert got.rates == [41_000, 27_000, 33_000]
+
+
+def test_a_run_that_left_jobs_undone_shows_in_done() -> None:
+    got = throughput.median_of([_run(41_000), _run(27_000, done=19_990), _run(33_000)])
+    assert (got.rate, got.done) == (33_000, 19_990)
 
 
 def test_of_an_even_count_the_lower_middle_counts() -> None:
