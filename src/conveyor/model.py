@@ -121,10 +121,11 @@ class JobError:
 class Job:
     """One row of the jobs table, as the application sees it.
 
-    A job the backend read (`storedjob.stored_job`) keeps its JSON columns as the database returned
-    them and decodes them on first read: the arguments (with `meta` and `malformed`) when
-    the job runs, `errors` and `result` only when something reads them. Nothing else
-    changes: attributes, equality, repr and `dataclasses` functions see decoded values."""
+    A job the backend read (`storedjob.stored_job`) keeps its JSON columns as the database
+    returned them and decodes them on first read: the arguments (with `meta` and
+    `malformed`) when the job runs, `errors` and `result` only when something reads them.
+    Nothing else changes: attributes, equality, repr and `dataclasses` functions see
+    decoded values."""
 
     id: int
     name: str
