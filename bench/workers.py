@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def environment(url: str) -> dict[str, str]:
-    return {**os.environ, "CONVEYOR_URL": url, "PYTHONPATH": str(ROOT)}
+    """The workers' environment: this checkout's `bench` and `conveyor` (its `src`) come
+    first, so a benchmark run from another checkout measures that checkout's engine, not
+    the one the virtual environment has installed."""
+    return {**os.environ, "CONVEYOR_URL": url,
+            "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT)))}
 
 
 def conveyor_command(*options: str, app: str = "bench.bench_app:app") -> list[str]:
