@@ -128,11 +128,13 @@ class PostgresBackend(sql.SqlBackend, blocking.BlockingCalls):
                 await self._pool.check()
 
     async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                          pipelined: bool = False, atomic: bool = True) -> T:
+                          pipelined: bool = False, atomic: bool = True,
+                          settling: bool = False) -> T:
         """The driver's write transaction (`sql.SqlBackend`); with `pipelined`, BEGIN
         travels with the first statement instead of costing a round trip of its own. Not
         `atomic`: no transaction, each statement commits on its own (a plain enqueue: one
-        round trip instead of three)."""
+        round trip instead of three). `settling` changes nothing here: the server does its
+        own housekeeping."""
         return await self._run(lambda conn: work(_Statements(conn)), atomic=atomic,
                                pipelined=pipelined and atomic)
 

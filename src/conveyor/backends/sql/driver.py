@@ -64,10 +64,13 @@ class Driver:
 
     if TYPE_CHECKING:
         async def transaction(self, work: Callable[[Statements], Awaitable[T]], *,
-                              pipelined: bool = False, atomic: bool = True) -> T:
+                              pipelined: bool = False, atomic: bool = True,
+                              settling: bool = False) -> T:
             """Run `work` in one write transaction of the engine's kind (pipelined where the
             engine can); with `atomic=False`, statements that need no transaction, each
-            committed on its own (PostgreSQL: one round trip instead of three)."""
+            committed on its own (PostgreSQL: one round trip instead of three). `settling`:
+            it records attempts whose jobs already started, so no job waits on it; an engine
+            does its housekeeping there (SQLite: WAL checkpoints)."""
 
 
         async def statement(self, name: str, params: Mapping[str, Any] | None = None, *,

@@ -56,7 +56,7 @@ class Settling(Driver):
                 await tx.follow(orchestrate.after_final(finals, now, max_errors))
             return written
 
-        return await self.transaction(work, pipelined=True)
+        return await self.transaction(work, pipelined=True, settling=True)
 
     async def rescue(self, stale_before: datetime, now: datetime, error_json: str,
                      max_errors: int, witness: str | None = None,

@@ -110,6 +110,7 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
             if self.create:  # an existing Conveyor database is in WAL mode already
                 self._retry_sync(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {statements.CHECKPOINT_PAGES}")
         except sqlite3.Error as exc:
             raise errors.StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") \
                 from None
@@ -134,12 +135,16 @@ class SqliteBackend(sql.SqlBackend, blocking.BlockingCalls):
         return await self._retrying(once)
 
     async def transaction(self, work: Callable[[sql.Statements], Awaitable[T]], *,
-                          pipelined: bool = False, atomic: bool = True) -> T:
+                          pipelined: bool = False, atomic: bool = True,
+                          settling: bool = False) -> T:
         """The driver's write transaction (`sql.SqlBackend`), atomic whatever `atomic` says
         (a SQLite transaction costs no round trip). `work` never suspends (every statement
         here is a blocking call), so nothing else runs on this connection while it holds
-        the write lock."""
-        return await self._retrying(lambda conn: statements.within(conn, work))
+        the write lock. `settling`: its commit is where the WAL is checkpointed
+        (`SETTLE_CHECKPOINT_PAGES`)."""
+        if not settling:
+            return await self._retrying(lambda conn: statements.within(conn, work))
+        return await self._retrying(lambda conn: statements.settling(conn, work))
 
 
     async def _retrying(self, once: Callable[[sqlite3.Connection], Awaitable[T]]) -> T:
