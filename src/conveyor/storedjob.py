@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from conveyor import errors
-from conveyor.model import Job, JobError
+from conveyor.model import Job, JobError, slot_twin
 
 
 class _Undecoded:
@@ -118,40 +118,9 @@ def arguments(job: Job) -> tuple[Sequence[Any], Mapping[str, Any], Mapping[str, 
     return args, _GET_KWARGS(job), _GET_META(job), _GET_MALFORMED(job)
 
 
-class _Blank:
-    """A `Job` being filled: the same slots in the same order (so the same memory layout),
-    without `Job`'s frozen `__setattr__` and its decoding descriptors, so each field is
-    written by a plain attribute store; `stored_job` then makes it a `Job`."""
-
-    __slots__ = (  # noqa: RUF023 - Job's order, which is the layout
-        "id", "name", "queue", "state", "priority", "args", "kwargs", "attempt", "max_attempts",
-        "run_at", "inserted_at", "attempted_at", "finalized_at", "attempted_by", "errors",
-        "result", "meta", "duplicate", "malformed", "rate_keys", "batch_id")
-    id: Any
-    name: Any
-    queue: Any
-    state: Any
-    priority: Any
-    args: Any
-    kwargs: Any
-    attempt: Any
-    max_attempts: Any
-    run_at: Any
-    inserted_at: Any
-    attempted_at: Any
-    finalized_at: Any
-    attempted_by: Any
-    errors: Any
-    result: Any
-    meta: Any
-    duplicate: Any
-    malformed: Any
-    rate_keys: Any
-    batch_id: Any
-
-
-if _Blank.__slots__ != Job.__slots__:  # a new field: add it to `_Blank` and `stored_job`
-    raise AssertionError("_Blank must have the slots of Job, in their order")
+_Blank = slot_twin(Job)
+"""A `Job` being filled by `stored_job`, without `Job`'s frozen `__setattr__` and its
+decoding descriptors."""
 
 
 def stored_job(decode: Callable[[Any], Any], values: Sequence[Any]) -> Job:
@@ -169,5 +138,5 @@ def stored_job(decode: Callable[[Any], Any], values: Sequence[Any]) -> Job:
         decode, (args, kwargs, meta), _decode_arguments)
     job.errors = job.result = _Undecoded(decode, (errs, result), _decode_history)
     job.duplicate = False
-    job.__class__ = Job  # type: ignore[assignment]
-    return job  # type: ignore[return-value]
+    job.__class__ = Job
+    return job  # type: ignore[no-any-return]  # cast() would be a call a row
