@@ -58,7 +58,16 @@ def test_sigkill_a_random_worker_every_few_seconds(url: str, tmp_path: Path) -> 
     for run in harness.runs(ledger):
         if run.job_id is not None:
             runs_of.setdefault(run.job_id, []).append(run)
-    assert set(runs_of) == set(tokens)
+    assert set(runs_of) <= set(tokens)
+    # Every job ran, but for one whose every attempt was claimed by a process killed before
+    # the job's first line: only a one-attempt job (the secret carrier) can end so, and then
+    # it is discarded with the rescue's error for each attempt, never run.
+    never_ran = set(tokens) - set(runs_of)
+    for job_id in never_ran:
+        job = app.get(job_id)
+        assert job is not None and job.state is JobState.DISCARDED, job
+        assert job.attempt == job.max_attempts == len(job.errors), job
+        assert {error.type for error in job.errors} == {"WorkerLost"}, job.errors
     duplicated = {job_id: rs for job_id, rs in runs_of.items() if len(rs) > 1}
     assert len(duplicated) <= len(kills) * CONCURRENCY
     kill_of = {k.pid: k for k in kills}
@@ -87,6 +96,7 @@ def test_sigkill_a_random_worker_every_few_seconds(url: str, tmp_path: Path) -> 
             if not kill.leader and not any(k.leader and kill.at < k.at < kill.at + bound
                                            for k in kills):
                 leader_alive.append(again.started - kill.at)
+    burned += len(never_ran)
     assert burned <= len(kills) * CONCURRENCY, (burned, len(kills))
     leader_kills = sum(k.leader for k in kills)
     print(f"\n[scenario 1 {url.split(':')[0]}] {JOBS} jobs in {elapsed:.1f}s, {WORKERS} workers "
